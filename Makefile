@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make up` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+APP    ?= examples/hello
+PORT   ?= 3000
+
+.PHONY: up test install install-dev lint typecheck unit bench bench-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make up: create .venv, install, run the example app on the embedded default
+up: install
+	$(BIN)/overcast up $(APP) --port $(PORT)
+
+## make test: install dev extras, lint, type-check, run the whole suite
+test: install-dev lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check src tests benchmarks examples
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+unit: install-dev
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: install-dev
+	$(BIN)/python benchmarks/run_all.py
+
+## the load generator the benchmarks drive (Debian's wrk)
+bench-deps:
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

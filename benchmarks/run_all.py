@@ -1,0 +1,13 @@
+"""Run every benchmark in turn (each prints its own figures and ratios)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+for script in ("bench_warm.py", "bench_cold.py", "bench_burst.py", "bench_memory.py"):
+    print(f"== {script}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script)], cwd=HERE, check=False)

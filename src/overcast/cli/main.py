@@ -1,0 +1,337 @@
+"""Entry point of the ``overcast`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from overcast.errors import OvercastError
+
+err = Console(stderr=True, highlight=False)
+
+
+def _fail(exc: OvercastError) -> None:
+    err.print(f"[bold red]error:[/] {exc.message}")
+    if exc.hint:
+        err.print(f"[dim]hint:[/] {exc.hint}")
+    sys.exit(1)
+
+
+def _overrides(items: tuple[str, ...]) -> dict[str, str]:
+    from overcast.template import parse_parameter_overrides
+
+    return parse_parameter_overrides(list(items))
+
+
+def _run(coro: object) -> None:
+    """Run a coroutine on uvloop when available (it is on Linux)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - non-Linux fallback
+        asyncio.run(coro)  # type: ignore[arg-type]
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)  # type: ignore[arg-type]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="overcast")
+def cli() -> None:
+    """overcast: run AWS SAM apps (Lambda + API Gateway) on your own machine."""
+
+
+@cli.command()
+@click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
+@click.option("--port", default=3000, show_default=True, help="Port serving the app's APIs.")
+@click.option("--admin-port", default=3001, show_default=True, help="Port of the Lambda API and health.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help="Override template Parameters.")
+@click.option("--keep-alive", "keep_alive", default=600.0, show_default=True, help="Seconds an idle instance stays warm before scaling to zero.")
+@click.option("--concurrency", default=64, show_default=True, help="Node-wide limit on concurrent instances.")
+@click.option("--no-watch", is_flag=True, help="Do not reload function code when it changes.")
+def up(
+    app_dir: Path,
+    port: int,
+    admin_port: int,
+    host: str,
+    parameter_overrides: tuple[str, ...],
+    keep_alive: float,
+    concurrency: int,
+    no_watch: bool,
+) -> None:
+    """Run the SAM app in APP_DIR until Ctrl-C."""
+    from overcast.control.app_loading import find_template, load_app, runtime_functions, state_dir_for
+    from overcast.control.node import Node, NodeOptions
+    from overcast.runtime import prepare_dependencies
+
+    try:
+        model = load_app(app_dir, _overrides(parameter_overrides))
+        for warning in model.warnings:
+            err.print(f"[yellow]warning:[/] {warning}")
+        state_dir = state_dir_for(find_template(app_dir))
+        with err.status("Installing function dependencies…") as status:
+            prepare_dependencies(
+                runtime_functions(model), str(state_dir), lambda msg: status.update(msg)
+            )
+        node = Node(
+            model,
+            NodeOptions(
+                state_dir=state_dir,
+                host=host,
+                port=port,
+                admin_port=admin_port,
+                watch_code=not no_watch,
+                idle_keepalive_s=keep_alive,
+                node_concurrency=concurrency,
+            ),
+        )
+
+        def ready(running: Node) -> None:
+            _print_routes(running)
+            h, p = running.data_address
+            a = running.admin_address[1]
+            err.print(f"[green]Serving[/] http://{h}:{p}  (Lambda API http://{h}:{a})  — Ctrl-C to stop")
+
+        _run(node.run(ready))
+        err.print("[dim]stopped cleanly[/]")
+    except OvercastError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _print_routes(node: object) -> None:
+    from overcast.control.node import Node
+
+    assert isinstance(node, Node)
+    model = node.model
+    host, port = node.data_address
+    table = Table(title=f"{Path(model.template_path).parent.name}: routes", title_justify="left")
+    table.add_column("Method")
+    table.add_column("Path")
+    table.add_column("Function")
+    table.add_column("API")
+    for route in sorted(model.routes, key=lambda r: (r.path, r.method)):
+        api = model.apis[route.api]
+        fn = model.functions[route.function]
+        kind = "HTTP API" if api.kind == "http" else f"REST API ({api.stage_name})"
+        table.add_row(route.method, route.path, fn.name, f"{api.logical_id} · {kind}")
+    if not model.routes:
+        table.add_row("—", "(no API events; use `overcast invoke`)", "", "")
+    err.print(table)
+    err.print(f"[dim]base URL: http://{host}:{port}[/]")
+
+
+@cli.command()
+@click.argument("function")
+@click.option("--event", "event_file", type=click.File("rb"), help="Event JSON file, or - for stdin.")
+@click.option("--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True)
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE")
+def invoke(
+    function: str,
+    event_file: click.utils.LazyFile | None,
+    app_dir: Path,
+    parameter_overrides: tuple[str, ...],
+) -> None:
+    """Invoke FUNCTION once: the result on stdout, its logs on stderr.
+
+    Uses the app's running node when `overcast up` is serving it, else starts the
+    function just for this invocation.
+    """
+    from overcast.control.app_loading import find_template, state_dir_for
+    from overcast.control.node import read_node_file
+
+    payload = event_file.read() if event_file is not None else b"{}"
+    if isinstance(payload, str):
+        payload = payload.encode()
+    try:
+        state_dir = state_dir_for(find_template(app_dir))
+        node = read_node_file(state_dir)
+        if node is not None:
+            _invoke_remote(node, function, payload)
+        else:
+            _invoke_local(app_dir, state_dir, function, payload, _overrides(parameter_overrides))
+    except OvercastError as exc:
+        _fail(exc)
+
+
+def _invoke_remote(node: Mapping[str, object], function: str, payload: bytes) -> None:
+    import base64
+
+    url = f"http://{node['host']}:{node['admin_port']}/2015-03-31/functions/{function}/invocations"
+    request = urllib.request.Request(
+        url, data=payload, method="POST", headers={"X-Amz-Log-Type": "Tail"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=960) as response:
+            body = response.read()
+            log = response.headers.get("X-Amz-Log-Result")
+            function_error = response.headers.get("X-Amz-Function-Error")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        err.print(f"[bold red]error:[/] {exc.headers.get('x-amzn-ErrorType', exc.code)}: {detail}")
+        sys.exit(1)
+    if log:
+        sys.stderr.write(base64.b64decode(log).decode(errors="replace"))
+    sys.stdout.write(body.decode(errors="replace") + "\n")
+    if function_error:
+        sys.exit(1)
+
+
+def _invoke_local(
+    app_dir: Path,
+    state_dir: Path,
+    function: str,
+    payload: bytes,
+    overrides: Mapping[str, str],
+) -> None:
+    from overcast.control.app_loading import load_app, runtime_functions
+    from overcast.invoke import InvokeError, InvokeRequest
+    from overcast.runtime import Runtime, RuntimeConfig, prepare_dependencies
+
+    model = load_app(app_dir, overrides)
+    spec = model.function_by_name(function)
+    if spec is None:
+        names = ", ".join(sorted(f.name for f in model.functions.values()))
+        raise OvercastError(f"no function named {function!r} in this app", hint=f"functions: {names}")
+    configs = [c for c in runtime_functions(model) if c.name == spec.name]
+    prepare_dependencies(configs, str(state_dir), lambda msg: err.print(f"[dim]{msg}[/]"))
+    runtime = Runtime(
+        RuntimeConfig(str(state_dir), region=model.region, account_id=model.account_id), configs
+    )
+
+    async def once() -> tuple[bytes, str | None, bytes]:
+        await runtime.start()
+        try:
+            result = await runtime.invoke(
+                InvokeRequest(function_name=spec.name, payload=payload, want_log_tail=True)
+            )
+        finally:
+            await runtime.aclose()
+        return result.payload, result.function_error, result.log_tail
+
+    try:
+        started = time.monotonic()
+        body, function_error, log = _run_result(once())
+    except InvokeError as exc:
+        raise OvercastError(exc.message) from exc
+    sys.stderr.write(log.decode(errors="replace"))
+    err.print(f"[dim]({(time.monotonic() - started) * 1000:.0f} ms including start-up)[/]")
+    sys.stdout.write(body.decode(errors="replace") + "\n")
+    if function_error:
+        sys.exit(1)
+
+
+def _run_result(coro: object) -> tuple[bytes, str | None, bytes]:
+    box: list[tuple[bytes, str | None, bytes]] = []
+
+    async def wrapper() -> None:
+        box.append(await coro)  # type: ignore[misc]
+
+    _run(wrapper())
+    return box[0]
+
+
+@cli.command()
+@click.argument("function")
+@click.option("--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new log lines.")
+@click.option("--since", default=None, help="Only lines newer than this (e.g. 10m, 2h, 1d).")
+def logs(function: str, app_dir: Path, follow: bool, since: str | None) -> None:
+    """Print FUNCTION's logs (START/END/REPORT lines and its output)."""
+    from overcast.control.app_loading import find_template, state_dir_for
+    from overcast.runtime import LogStore
+
+    try:
+        state_dir = state_dir_for(find_template(app_dir))
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    since_ms = _parse_since(since)
+    store = LogStore(str(state_dir))
+    try:
+        for event in store.read(function, since_ms=since_ms):
+            _print_log_event(event.timestamp_ms, event.stream, event.message)
+        if follow:
+            for event in store.follow(function):
+                _print_log_event(event.timestamp_ms, event.stream, event.message)
+    except KeyboardInterrupt:
+        return
+
+
+def _print_log_event(timestamp_ms: int, stream: str, message: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp_ms / 1000))
+    line = message.rstrip("\n")
+    sys.stdout.write(f"{stream} {stamp}.{timestamp_ms % 1000:03d}Z {line}\n")
+    sys.stdout.flush()
+
+
+def _parse_since(since: str | None) -> int | None:
+    if since is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        value, unit = float(since[:-1]), units[since[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise click.BadParameter("use a number and a unit, like 30s, 10m, 2h or 1d", param_hint="--since") from None
+    return int((time.time() - value * unit) * 1000)
+
+
+@cli.command()
+@click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
+@click.option("--lint/--no-lint", default=True, show_default=True, help="Also run cfn-lint (slower).")
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE")
+def validate(app_dir: Path, lint: bool, parameter_overrides: tuple[str, ...]) -> None:
+    """Check the app's template: errors with file:line and what to do."""
+    from overcast.control.app_loading import find_template, load_app
+    from overcast.template import lint_template
+
+    try:
+        template = find_template(app_dir)
+        model = load_app(app_dir, _overrides(parameter_overrides))
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    findings = list(model.warnings)
+    if lint:
+        with err.status("Running cfn-lint…"):
+            findings += lint_template(template.read_text(encoding="utf-8"), str(template))
+    for finding in findings:
+        err.print(f"[yellow]warning:[/] {finding}")
+    functions, routes = len(model.functions), len(model.routes)
+    err.print(f"[green]{template}[/] is valid: {functions} function(s), {routes} route(s), {len(findings)} warning(s)")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default="hello-app")
+def init(directory: Path) -> None:
+    """Scaffold a hello app (template.yaml, src/app.py, events/) in DIRECTORY."""
+    if directory.exists() and any(directory.iterdir()):
+        err.print(f"[bold red]error:[/] {directory} exists and is not empty")
+        err.print("[dim]hint:[/] pick a new folder name, e.g. `overcast init my-app`")
+        sys.exit(1)
+    scaffold = resources.files("overcast.cli") / "scaffold"
+    with resources.as_file(scaffold) as source:
+        shutil.copytree(source, directory, dirs_exist_ok=True)
+    err.print(f"[green]Created[/] {directory}/ — next: `overcast up {directory}` then `curl localhost:3000/hello`")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="overcast")
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,10 @@
+import json
+
+
+def lambda_handler(event, context):
+    name = (event.get("pathParameters") or {}).get("name", "world")
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"message": f"hello {name}"}),
+    }

@@ -1,0 +1,261 @@
+"""The AWS Lambda API subset on the admin port, shaped so boto3's ``lambda`` client works.
+
+Operations (API version 2015-03-31, rest-json protocol):
+``Invoke`` (POST /2015-03-31/functions/{name}/invocations), ``ListFunctions``
+(GET /2015-03-31/functions/), ``GetFunction`` (GET /2015-03-31/functions/{name}) and
+``GetFunctionConfiguration`` (GET .../{name}/configuration).
+
+Error shapes follow the Lambda API reference: the code travels in the
+``x-amzn-ErrorType`` header and the body is ``{"Type": "User", "message": ...}``.
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import orjson
+
+from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
+from overcast.invoke import (
+    MAX_SYNC_PAYLOAD_BYTES,
+    FunctionNotFoundError,
+    InvokeError,
+    Invoker,
+    InvokeRequest,
+    ThrottledError,
+)
+from overcast.template.model import FunctionSpec
+
+_PREFIX = "/2015-03-31/functions"
+# Event invocations may carry up to 1 MB (Lambda quotas); the body is read once either way.
+_MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024
+# name, partial ARN (ACCOUNT:function:NAME) or full ARN, each optionally ":QUALIFIER".
+_FUNCTION_REF = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?"
+    r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
+)
+_JSON = (b"content-type", b"application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaApiSettings:
+    region: str
+    account_id: str
+
+
+class LambdaApi:
+    """ASGI handler for the Lambda API paths; ``owns`` background Event invocations."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        functions: Mapping[str, FunctionSpec],
+        settings: LambdaApiSettings,
+    ) -> None:
+        self._invoker = invoker
+        self._by_name = {spec.name: spec for spec in functions.values()}
+        self._settings = settings
+        self._background: set[asyncio.Task[None]] = set()
+
+    def handles(self, path: str) -> bool:
+        return path == _PREFIX or path.startswith(_PREFIX + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        parts = raw_path.decode("latin-1").split("?", 1)[0][len(_PREFIX) :].strip("/").split("/")
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if parts == [""] and method == "GET":
+            await self._json(send, 200, {"Functions": [self._configuration(s) for s in self._by_name.values()], "NextMarker": None})
+            return
+        if len(parts) in (1, 2) and parts[0]:
+            ref = unquote(parts[0])
+            suffix = parts[1] if len(parts) == 2 else ""
+            if method == "POST" and suffix == "invocations":
+                await self._invoke(ref, query, headers, receive, send)
+                return
+            if method == "GET" and suffix in ("", "configuration"):
+                spec = self._lookup(ref, query)
+                if spec is None:
+                    await self._not_found(send, ref)
+                    return
+                config = self._configuration(spec)
+                if suffix == "configuration":
+                    await self._json(send, 200, config)
+                else:
+                    code = {"RepositoryType": "S3", "Location": f"file://{spec.code_dir}"}
+                    await self._json(send, 200, {"Configuration": config, "Code": code, "Tags": {}})
+                return
+        await self._error(send, 404, "UnknownOperationException", "Unknown operation")
+
+    async def aclose(self) -> None:
+        """Wait for background (Event) invocations to finish."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _lookup(self, ref: str, query: Mapping[str, list[str]]) -> FunctionSpec | None:
+        match = _FUNCTION_REF.match(ref)
+        if match is None:
+            return None
+        return self._by_name.get(match.group("name"))
+
+    def _arn(self, name: str) -> str:
+        s = self._settings
+        return f"arn:aws:lambda:{s.region}:{s.account_id}:function:{name}"
+
+    def _configuration(self, spec: FunctionSpec) -> dict[str, Any]:
+        # Field set of FunctionConfiguration:
+        # https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+        digest = base64.b64encode(hashlib.sha256(spec.code_dir.encode()).digest()).decode()
+        return {
+            "FunctionName": spec.name,
+            "FunctionArn": self._arn(spec.name),
+            "Runtime": spec.runtime,
+            "Role": f"arn:aws:iam::{self._settings.account_id}:role/{spec.name}-role",
+            "Handler": spec.handler,
+            "CodeSize": 0,
+            "Description": spec.description,
+            "Timeout": int(spec.timeout_s),
+            "MemorySize": spec.memory_mb,
+            "LastModified": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            "CodeSha256": digest,
+            "Version": "$LATEST",
+            "Environment": {"Variables": dict(spec.environment)},
+            "TracingConfig": {"Mode": "PassThrough"},
+            "RevisionId": str(uuid.uuid5(uuid.NAMESPACE_URL, spec.code_dir + spec.name)),
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "PackageType": "Zip",
+            "Architectures": list(spec.architectures),
+            "EphemeralStorage": {"Size": 512},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{spec.name}"},
+        }
+
+    async def _invoke(
+        self,
+        ref: str,
+        query: Mapping[str, list[str]],
+        headers: Mapping[str, str],
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        spec = self._lookup(ref, query)
+        if spec is None:
+            await self._not_found(send, ref)
+            return
+        invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
+        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+            await self._error(
+                send, 400, "InvalidParameterValueException",
+                f"Unsupported invocation type: {invocation_type}",
+            )
+            return
+        limit = _MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD_BYTES
+        body = await read_body(receive, limit)
+        if body is None:
+            await self._error(
+                send, 413, "RequestTooLargeException",
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+            )
+            return
+        payload = body or b"{}"
+        try:
+            orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            await self._error(
+                send, 400, "InvalidRequestContentException",
+                f"Could not parse request body into json: {exc}",
+            )
+            return
+        client_context = headers.get("x-amz-client-context")
+        if client_context is not None:
+            try:
+                base64.b64decode(client_context, validate=True)
+            except (binascii.Error, ValueError):
+                await self._error(
+                    send, 400, "InvalidRequestContentException",
+                    "Client context must be a valid Base64-encoded JSON object.",
+                )
+                return
+        if invocation_type == "DryRun":
+            await send_response(send, 204, b"", [_JSON])
+            return
+        request = InvokeRequest(
+            function_name=spec.name,
+            payload=payload,
+            client_context=client_context,
+            want_log_tail=headers.get("x-amz-log-type") == "Tail",
+        )
+        request_id = str(uuid.uuid4())
+        if invocation_type == "Event":
+            task = asyncio.get_running_loop().create_task(self._run_event(request))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            await send_response(send, 202, b"", [_JSON, (b"x-amzn-requestid", request_id.encode())])
+            return
+        try:
+            result = await self._invoker.invoke(request)
+        except InvokeError as exc:
+            await self._invoke_error(send, exc)
+            return
+        out = [
+            _JSON,
+            (b"x-amzn-requestid", (result.request_id or request_id).encode()),
+            (b"x-amz-executed-version", result.executed_version.encode()),
+        ]
+        if result.function_error:
+            out.append((b"x-amz-function-error", result.function_error.encode()))
+        if request.want_log_tail:
+            out.append((b"x-amz-log-result", base64.b64encode(result.log_tail[-4096:])))
+        await send_response(send, 200, result.payload, out)
+
+    async def _run_event(self, request: InvokeRequest) -> None:
+        # Event invocations have no caller to report to; the runtime logs their outcome.
+        # (Retries and destinations are not implemented yet.)
+        try:
+            await self._invoker.invoke(request)
+        except InvokeError:
+            return
+
+    async def _invoke_error(self, send: Send, exc: InvokeError) -> None:
+        extra: dict[str, Any] = {}
+        if isinstance(exc, ThrottledError):
+            extra = {"Reason": exc.reason, "retryAfterSeconds": ""}
+        if isinstance(exc, FunctionNotFoundError):
+            await self._not_found(send, exc.message)
+            return
+        await self._error(send, exc.status, exc.error_type, exc.message, extra)
+
+    async def _not_found(self, send: Send, ref: str) -> None:
+        match = _FUNCTION_REF.match(ref)
+        name = match.group("name") if match else ref
+        await self._error(
+            send, 404, "ResourceNotFoundException", f"Function not found: {self._arn(name)}"
+        )
+
+    async def _error(
+        self,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        body = {"Type": "User", "message": message, **(extra or {})}
+        headers = [_JSON, (b"x-amzn-errortype", code.encode()), (b"x-amzn-requestid", str(uuid.uuid4()).encode())]
+        await send_response(send, status, orjson.dumps(body), headers)
+
+    async def _json(self, send: Send, status: int, body: Any) -> None:
+        await send_response(send, status, orjson.dumps(body), [_JSON])

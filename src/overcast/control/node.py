@@ -1,0 +1,190 @@
+"""One overcast node: the data port (gateway) and the admin port, over one runtime.
+
+Lifecycle, in phases (as uvicorn's server does): bind both ports (a clear error if
+taken) → start the runtime (zygotes, provisioned instances) → serve → on SIGINT or
+SIGTERM stop accepting, let in-flight requests finish (bounded), drain Event
+invocations, stop the runtime so no worker outlives the node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from overcast.control.admin_app import AdminApp
+from overcast.control.app_loading import runtime_functions
+from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
+from overcast.errors import OvercastError
+from overcast.gateway import GatewayApp
+from overcast.runtime import Runtime, RuntimeConfig
+from overcast.template import AppModel
+
+NODE_FILE = "node.json"
+
+
+class PortInUseError(OvercastError):
+    """A port the node needs is already taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOptions:
+    """Everything a node needs; built once by the CLI and handed whole to the node."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 3000
+    admin_port: int = 3001
+    watch_code: bool = True
+    idle_keepalive_s: float = 600.0
+    node_concurrency: int = 64
+    graceful_timeout_s: float = 30.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind a listening TCP socket, turning "address in use" into an actionable error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUseError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            hint="pick another port with --port/--admin-port, or stop what is using it",
+        ) from exc
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _server(app: object, sock: socket.socket, options: NodeOptions) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        loop="none",
+        http="httptools",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(options.graceful_timeout_s),
+        server_header=False,
+    )
+    config.load()
+    return uvicorn.Server(config)
+
+
+class Node:
+    """A running app: owns the runtime, both servers and the node file."""
+
+    def __init__(self, model: AppModel, options: NodeOptions) -> None:
+        self.model = model
+        self.options = options
+        self.runtime = Runtime(
+            RuntimeConfig(
+                state_dir=str(options.state_dir),
+                region=model.region,
+                account_id=model.account_id,
+                node_concurrency=options.node_concurrency,
+                idle_keepalive_s=options.idle_keepalive_s,
+                watch_code=options.watch_code,
+            ),
+            runtime_functions(model),
+        )
+        self.gateway = GatewayApp(model, self.runtime)
+        self.lambda_api = LambdaApi(
+            self.runtime, model.functions, LambdaApiSettings(model.region, model.account_id)
+        )
+        self.admin = AdminApp(self.lambda_api)
+        self._stop = asyncio.Event()
+        self.data_address: tuple[str, int] = (options.host, options.port)
+        self.admin_address: tuple[str, int] = (options.host, options.admin_port)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, on_ready: Callable[[Node], None] | None = None) -> None:
+        """Serve until asked to stop, then shut down in phases."""
+        opts = self.options
+        data_sock = bind(opts.host, opts.port)
+        try:
+            admin_sock = bind(opts.host, opts.admin_port)
+        except PortInUseError:
+            data_sock.close()
+            raise
+        self.data_address = data_sock.getsockname()[:2]
+        self.admin_address = admin_sock.getsockname()[:2]
+        data_server = _server(self.gateway, data_sock, opts)
+        admin_server = _server(self.admin, admin_sock, opts)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        node_file = opts.state_dir / NODE_FILE
+        try:
+            await self.runtime.start()
+            await data_server.startup(sockets=[data_sock])
+            await admin_server.startup(sockets=[admin_sock])
+            self._write_node_file(node_file)
+            self.admin.ready = True
+            if on_ready is not None:
+                on_ready(self)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(data_server.main_loop())
+                group.create_task(admin_server.main_loop())
+                await self._stop.wait()
+                data_server.should_exit = True
+                admin_server.should_exit = True
+            # Phase 2: stop accepting, let in-flight requests finish (bounded by uvicorn).
+            await asyncio.gather(data_server.shutdown(), admin_server.shutdown())
+            await self.lambda_api.aclose()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            with contextlib.suppress(FileNotFoundError):
+                node_file.unlink()
+            # Phase 3: no worker outlives the node.
+            await self.runtime.aclose()
+            data_sock.close()
+            admin_sock.close()
+
+    def _write_node_file(self, path: Path) -> None:
+        """Let `overcast invoke`/`logs` find this node; written atomically, owner-only."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        info = {
+            "pid": os.getpid(),
+            "host": self.admin_address[0],
+            "port": self.data_address[1],
+            "admin_port": self.admin_address[1],
+        }
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(info, handle)
+        os.replace(tmp, path)
+
+
+def read_node_file(state_dir: Path) -> dict[str, object] | None:
+    """The running node's address for this app, if one is running."""
+    try:
+        info: dict[str, object] = json.loads((state_dir / NODE_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return info
+    return info

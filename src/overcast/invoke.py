@@ -1,0 +1,100 @@
+"""The contract between callers of functions (gateway, Lambda API) and the runtime.
+
+It owns only data types and one protocol; it imports nothing from overcast but
+``errors``. The gateway and the admin API depend on :class:`Invoker`, never on the
+runtime's processes, and the runtime implements it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from overcast.errors import OvercastError
+
+#: Lambda's synchronous invocation payload limit (request and response), in bytes.
+#: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeRequest:
+    """One synchronous invocation of a function.
+
+    ``payload`` is the event as JSON bytes, exactly as the handler will decode it.
+    ``timeout_cap_s`` lets a caller (an API's integration timeout) shorten the
+    function's own Timeout; None means the function's Timeout alone applies.
+    """
+
+    function_name: str
+    payload: bytes
+    qualifier: str = "$LATEST"
+    client_context: str | None = None  # base64 JSON, as the Invoke API carries it
+    want_log_tail: bool = False
+    timeout_cap_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    """What the function returned, or the AWS-shaped error JSON when it failed.
+
+    ``function_error`` is None on success and ``"Unhandled"`` when the handler
+    raised, timed out, ran out of memory or its process died (Lambda's
+    ``X-Amz-Function-Error``). ``log_tail`` is the last 4 KB of the invocation's
+    log when the request asked for it.
+    """
+
+    payload: bytes
+    function_error: str | None = None
+    executed_version: str = "$LATEST"
+    request_id: str = ""
+    log_tail: bytes = b""
+    timed_out: bool = False
+
+
+class InvokeError(OvercastError):
+    """An invocation was refused before or instead of running the handler."""
+
+    #: the Lambda API error code (``x-amzn-ErrorType``) and HTTP status it maps to
+    error_type: str = "ServiceException"
+    status: int = 500
+
+
+class FunctionNotFoundError(InvokeError):
+    error_type = "ResourceNotFoundException"
+    status = 404
+
+
+class ThrottledError(InvokeError):
+    """Reserved or node-wide concurrency is exhausted; nothing is queued."""
+
+    error_type = "TooManyRequestsException"
+    status = 429
+
+    def __init__(self, message: str, *, reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RequestTooLargeError(InvokeError):
+    error_type = "RequestTooLargeException"
+    status = 413
+
+
+class ServiceError(InvokeError):
+    """The platform itself failed to run the invocation (e.g. the zygote is gone)."""
+
+    error_type = "ServiceException"
+    status = 500
+
+
+class Invoker(Protocol):
+    """Anything that runs functions: the runtime, or a fake in tests."""
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResult:
+        """Run one invocation; raise an :class:`InvokeError` if it cannot start."""
+        ...
+
+    def function_names(self) -> list[str]:
+        """Names of the functions this invoker can run."""
+        ...

@@ -1,0 +1,126 @@
+"""The resolved application model: what a SAM template means, with no intrinsics left.
+
+Everything here is frozen data. The loader builds it from template text; the CLI,
+gateway and runtime read it. Paths are absolute strings so the model stays plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+ApiKind = Literal["rest", "http"]
+PayloadFormat = Literal["1.0", "2.0"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something sits in a template file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateWarning:
+    """Something the template asks for that overcast does not do (yet)."""
+
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    """One ``AWS::Serverless::Function`` after Globals and intrinsics are applied."""
+
+    logical_id: str
+    name: str  # FunctionName if set, else the logical ID
+    handler: str  # "module.path.function"
+    runtime: str  # "python3.12"
+    code_dir: str  # absolute path of CodeUri
+    memory_mb: int = 128
+    timeout_s: float = 3.0
+    environment: Mapping[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    architectures: tuple[str, ...] = ("x86_64",)
+    description: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CorsConfig:
+    """CORS as API Gateway applies it (both REST ``Cors`` and HTTP ``CorsConfiguration``)."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSpec:
+    """An API: explicit ``AWS::Serverless::Api``/``HttpApi`` or SAM's implicit one.
+
+    ``api_id`` is a stable 10-character id like API Gateway's, derived from the
+    stack name and logical ID so events look real and stay the same across runs.
+    """
+
+    logical_id: str
+    kind: ApiKind
+    api_id: str
+    stage_name: str
+    cors: CorsConfig | None = None
+    stage_variables: Mapping[str, str] = field(default_factory=dict)
+    implicit: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """One event source of type ``Api`` or ``HttpApi`` on a function.
+
+    ``path`` is as written in the template (``/users/{id}``, ``/{proxy+}``) or
+    ``$default`` for an HTTP API's catch-all; ``method`` is upper case or ``ANY``.
+    """
+
+    api: str  # logical ID of the ApiSpec
+    method: str
+    path: str
+    function: str  # logical ID of the FunctionSpec
+    event_name: str
+    payload_format: PayloadFormat
+    timeout_ms: int | None = None  # HttpApi TimeoutInMillis
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppModel:
+    """A whole SAM app, resolved."""
+
+    template_path: str
+    stack_name: str
+    region: str
+    account_id: str
+    functions: Mapping[str, FunctionSpec]  # by logical ID
+    apis: Mapping[str, ApiSpec]  # by logical ID
+    routes: tuple[RouteSpec, ...]
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[TemplateWarning, ...] = ()
+
+    def function_by_name(self, name: str) -> FunctionSpec | None:
+        """Look a function up by FunctionName or logical ID."""
+        for spec in self.functions.values():
+            if name in (spec.name, spec.logical_id):
+                return spec
+        return None
