@@ -12,6 +12,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     name = scope["path"].rsplit("/", 1)[-1]
     body = orjson.dumps({"message": f"hello {name}"})
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

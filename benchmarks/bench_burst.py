@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness import emit, overcast_up
 
-HANDLER = '''import json
+HANDLER = """import json
 import os
 import time
 
@@ -25,7 +25,7 @@ import time
 def lambda_handler(event, context):
     time.sleep(0.05)  # long enough that requests overlap and need their own instances
     return {"statusCode": 200, "body": json.dumps({"pid": os.getpid()})}
-'''
+"""
 
 
 def make_app(root: Path) -> Path:
@@ -72,16 +72,26 @@ def main() -> None:
         cold_ms, cold_pids, cold_failed = burst(url, args.burst)
         warm_ms, warm_pids, warm_failed = burst(url, args.burst)
     started_per_s = len(cold_pids) / (cold_ms / 1000)
-    print(f"cold burst of {args.burst}: all served in {cold_ms:.0f} ms, {len(cold_pids)} instances "
-          f"started ({started_per_s:.0f}/s), {cold_failed} failed")
-    print(f"warm burst (baseline): {warm_ms:.0f} ms on {len(warm_pids)} instances, {warm_failed} failed "
-          f"→ cold/warm ratio {cold_ms / warm_ms:.2f}")
-    emit("burst", {
-        "burst": args.burst, "cold_all_served_ms": round(cold_ms, 1),
-        "instances_started": len(cold_pids), "instances_per_s": round(started_per_s, 1),
-        "cold_failed": cold_failed, "warm_all_served_ms": round(warm_ms, 1),
-        "cold_vs_warm_ratio": round(cold_ms / warm_ms, 3),
-    })
+    print(
+        f"cold burst of {args.burst}: all served in {cold_ms:.0f} ms, {len(cold_pids)} instances "
+        f"started ({started_per_s:.0f}/s), {cold_failed} failed"
+    )
+    print(
+        f"warm burst (baseline): {warm_ms:.0f} ms on {len(warm_pids)} instances, "
+        f"{warm_failed} failed → cold/warm ratio {cold_ms / warm_ms:.2f}"
+    )
+    emit(
+        "burst",
+        {
+            "burst": args.burst,
+            "cold_all_served_ms": round(cold_ms, 1),
+            "instances_started": len(cold_pids),
+            "instances_per_s": round(started_per_s, 1),
+            "cold_failed": cold_failed,
+            "warm_all_served_ms": round(warm_ms, 1),
+            "cold_vs_warm_ratio": round(cold_ms / warm_ms, 3),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -23,20 +23,20 @@ from pathlib import Path
 
 from harness import PYTHON, emit, overcast_up, percentile, summary
 
-HELLO = '''import json
+HELLO = """import json
 
 
 def lambda_handler(event, context):
     return {"statusCode": 200, "body": json.dumps({"message": "hello"})}
-'''
-HEAVY = '''import json
+"""
+HEAVY = """import json
 
 import boto3
 
 
 def lambda_handler(event, context):
     return {"statusCode": 200, "body": json.dumps({"boto3": boto3.__version__})}
-'''
+"""
 
 
 def make_app(root: Path, count: int) -> Path:
@@ -112,7 +112,10 @@ def main() -> None:
             figures[f"{kind}_spawn_baseline_p50_ms"] = round(percentile(base, 50), 2)
             ratio = figures[f"{kind}_cold_p50_ms"] / percentile(base, 50)  # type: ignore[operator]
             figures[f"{kind}_cold_vs_spawn_ratio"] = round(ratio, 3)
-            print(f"{kind}: fresh-interpreter baseline {summary(base)} → cold/baseline p50 ratio {ratio:.2f}")
+            print(
+                f"{kind}: fresh-interpreter baseline {summary(base)} "
+                f"→ cold/baseline p50 ratio {ratio:.2f}"
+            )
     print(f"hello cold p50 {figures['hello_cold_p50_ms']} ms (target ≤ 15 ms)")
     emit("cold", figures)
 

@@ -30,15 +30,21 @@ def main() -> None:
         time.sleep(0.2)
         workers = [p for p in root.children(recursive=True) if p.pid not in before]
         per_instance = [pss_mb(p) for p in workers]
-    print(f"idle platform (node + zygote): {idle_total:.1f} MB PSS over {len(idle)} processes; "
-          f"bare uvicorn baseline {baseline:.1f} MB → ratio {idle_total / baseline:.2f}")
+    print(
+        f"idle platform (node + zygote): {idle_total:.1f} MB PSS over {len(idle)} processes; "
+        f"bare uvicorn baseline {baseline:.1f} MB → ratio {idle_total / baseline:.2f}"
+    )
     for mb in per_instance:
         print(f"warm hello instance: {mb:.1f} MB PSS")
-    emit("memory", {
-        "idle_platform_pss_mb": round(idle_total, 1), "baseline_uvicorn_pss_mb": round(baseline, 1),
-        "idle_vs_baseline_ratio": round(idle_total / baseline, 2),
-        "warm_instance_pss_mb": [round(mb, 1) for mb in per_instance],
-    })
+    emit(
+        "memory",
+        {
+            "idle_platform_pss_mb": round(idle_total, 1),
+            "baseline_uvicorn_pss_mb": round(baseline, 1),
+            "idle_vs_baseline_ratio": round(idle_total / baseline, 2),
+            "warm_instance_pss_mb": [round(mb, 1) for mb in per_instance],
+        },
+    )
 
 
 if __name__ == "__main__":

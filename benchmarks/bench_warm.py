@@ -1,12 +1,13 @@
 """Benchmark 1: warm throughput and latency of hello through the gateway vs a bare ASGI app.
 
-Targets (issue 2): ≥ 0.5 × the baseline's requests/s, ≤ 0.5 ms added p50 latency.
+Targets (issue 2): at least 0.5 of the baseline's requests/s, ≤ 0.5 ms added p50 latency.
 Run: .venv/bin/python benchmarks/bench_warm.py [--seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import typing
 import urllib.request
 
 from harness import ROOT, baseline_up, emit, overcast_up, wrk
@@ -30,17 +31,18 @@ def main() -> None:
             r = wrk(f"{node.base}/hello/world", conns, args.seconds)
             results[f"overcast_c{conns}"] = r.__dict__
     for conns in (1, 16):
-        b = results[f"baseline_c{conns}"]
-        o = results[f"overcast_c{conns}"]
-        assert isinstance(b, dict) and isinstance(o, dict)
+        b = typing.cast(dict[str, float], results[f"baseline_c{conns}"])
+        o = typing.cast(dict[str, float], results[f"overcast_c{conns}"])
         ratio = o["requests_per_s"] / b["requests_per_s"]
         added = o["p50_ms"] - b["p50_ms"]
         results[f"ratio_rps_c{conns}"] = round(ratio, 3)
         results[f"added_p50_ms_c{conns}"] = round(added, 3)
-        print(f"{conns:>2} conn: overcast {o['requests_per_s']:.0f} req/s vs baseline "
-              f"{b['requests_per_s']:.0f} req/s → ratio {ratio:.2f} (target ≥ 0.5); "
-              f"p50 {o['p50_ms']:.3f} vs {b['p50_ms']:.3f} ms → +{added:.3f} ms (target ≤ 0.5); "
-              f"errors {o['errors']}")
+        print(
+            f"{conns:>2} conn: overcast {o['requests_per_s']:.0f} req/s vs baseline "
+            f"{b['requests_per_s']:.0f} req/s → ratio {ratio:.2f} (target ≥ 0.5); "
+            f"p50 {o['p50_ms']:.3f} vs {b['p50_ms']:.3f} ms → +{added:.3f} ms (target ≤ 0.5); "
+            f"errors {o['errors']}"
+        )
     emit("warm", results)
 
 

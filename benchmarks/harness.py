@@ -64,9 +64,22 @@ def overcast_up(app_dir: Path, *extra: str) -> Iterator[Served]:
         shutil.copytree(app_dir, copy, ignore=shutil.ignore_patterns(".overcast"))
         port, admin = free_port(), free_port()
         process = subprocess.Popen(
-            [PYTHON, "-m", "overcast", "up", str(copy), "--port", str(port),
-             "--admin-port", str(admin), "--no-watch", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            [
+                PYTHON,
+                "-m",
+                "overcast",
+                "up",
+                str(copy),
+                "--port",
+                str(port),
+                "--admin-port",
+                str(admin),
+                "--no-watch",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             wait_http(f"http://127.0.0.1:{admin}/health", timeout=120)
@@ -85,9 +98,24 @@ def baseline_up() -> Iterator[Served]:
     """The bare ASGI app on uvicorn (uvloop + httptools), one process."""
     port = free_port()
     process = subprocess.Popen(
-        [PYTHON, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--loop", "uvloop",
-         "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=Path(__file__).parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "baseline_app:app",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/hello/world")
@@ -121,7 +149,9 @@ def wrk(url: str, connections: int, seconds: int = 10) -> LoadResult:
         raise SystemExit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
@@ -139,8 +169,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return (f"p50 {percentile(values, 50):.2f} ms, p99 {percentile(values, 99):.2f} ms, "
-            f"mean {statistics.fmean(values):.2f} ms (n={len(values)})")
+    return (
+        f"p50 {percentile(values, 50):.2f} ms, p99 {percentile(values, 99):.2f} ms, "
+        f"mean {statistics.fmean(values):.2f} ms (n={len(values)})"
+    )
 
 
 def machine() -> str:

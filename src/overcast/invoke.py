@@ -71,7 +71,9 @@ class ThrottledError(InvokeError):
     error_type = "TooManyRequestsException"
     status = 429
 
-    def __init__(self, message: str, *, reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
+    def __init__(
+        self, message: str, *, reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded"
+    ) -> None:
         super().__init__(message)
         self.reason = reason
 

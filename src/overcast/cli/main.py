@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import sys
 import time
+import typing
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from overcast.errors import OvercastError
+from overcast.runtime import LogStore
 
 err = Console(stderr=True, highlight=False)
 
@@ -54,11 +56,26 @@ def cli() -> None:
 @cli.command()
 @click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
 @click.option("--port", default=3000, show_default=True, help="Port serving the app's APIs.")
-@click.option("--admin-port", default=3001, show_default=True, help="Port of the Lambda API and health.")
+@click.option(
+    "--admin-port", default=3001, show_default=True, help="Port of the Lambda API and health."
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help="Override template Parameters.")
-@click.option("--keep-alive", "keep_alive", default=600.0, show_default=True, help="Seconds an idle instance stays warm before scaling to zero.")
-@click.option("--concurrency", default=64, show_default=True, help="Node-wide limit on concurrent instances.")
+@click.option(
+    "--parameter-overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override template Parameters.",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive",
+    default=600.0,
+    show_default=True,
+    help="Seconds an idle instance stays warm before scaling to zero.",
+)
+@click.option(
+    "--concurrency", default=64, show_default=True, help="Node-wide limit on concurrent instances."
+)
 @click.option("--no-watch", is_flag=True, help="Do not reload function code when it changes.")
 def up(
     app_dir: Path,
@@ -71,7 +88,12 @@ def up(
     no_watch: bool,
 ) -> None:
     """Run the SAM app in APP_DIR until Ctrl-C."""
-    from overcast.control.app_loading import find_template, load_app, runtime_functions, state_dir_for
+    from overcast.control.app_loading import (
+        find_template,
+        load_app,
+        runtime_functions,
+        state_dir_for,
+    )
     from overcast.control.node import Node, NodeOptions
     from overcast.runtime import prepare_dependencies
 
@@ -81,9 +103,7 @@ def up(
             err.print(f"[yellow]warning:[/] {warning}")
         state_dir = state_dir_for(find_template(app_dir))
         with err.status("Installing function dependencies…") as status:
-            prepare_dependencies(
-                runtime_functions(model), str(state_dir), lambda msg: status.update(msg)
-            )
+            prepare_dependencies(runtime_functions(model), str(state_dir), status.update)
         node = Node(
             model,
             NodeOptions(
@@ -101,7 +121,9 @@ def up(
             _print_routes(running)
             h, p = running.data_address
             a = running.admin_address[1]
-            err.print(f"[green]Serving[/] http://{h}:{p}  (Lambda API http://{h}:{a})  — Ctrl-C to stop")
+            err.print(
+                f"[green]Serving[/] http://{h}:{p}  (Lambda API http://{h}:{a})  — Ctrl-C to stop"
+            )
 
         _run(node.run(ready))
         err.print("[dim]stopped cleanly[/]")
@@ -135,12 +157,16 @@ def _print_routes(node: object) -> None:
 
 @cli.command()
 @click.argument("function")
-@click.option("--event", "event_file", type=click.File("rb"), help="Event JSON file, or - for stdin.")
-@click.option("--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True)
+@click.option(
+    "--event", "event_file", type=click.File("rb"), help="Event JSON file, or - for stdin."
+)
+@click.option(
+    "--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True
+)
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE")
 def invoke(
     function: str,
-    event_file: click.utils.LazyFile | None,
+    event_file: typing.BinaryIO | None,
     app_dir: Path,
     parameter_overrides: tuple[str, ...],
 ) -> None:
@@ -174,7 +200,8 @@ def _invoke_remote(node: Mapping[str, object], function: str, payload: bytes) ->
         url, data=payload, method="POST", headers={"X-Amz-Log-Type": "Tail"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=960) as response:
+        # The URL is always http:// to the node recorded in node.json.
+        with urllib.request.urlopen(request, timeout=960) as response:  # noqa: S310
             body = response.read()
             log = response.headers.get("X-Amz-Log-Result")
             function_error = response.headers.get("X-Amz-Function-Error")
@@ -204,7 +231,9 @@ def _invoke_local(
     spec = model.function_by_name(function)
     if spec is None:
         names = ", ".join(sorted(f.name for f in model.functions.values()))
-        raise OvercastError(f"no function named {function!r} in this app", hint=f"functions: {names}")
+        raise OvercastError(
+            f"no function named {function!r} in this app", hint=f"functions: {names}"
+        )
     configs = [c for c in runtime_functions(model) if c.name == spec.name]
     prepare_dependencies(configs, str(state_dir), lambda msg: err.print(f"[dim]{msg}[/]"))
     runtime = Runtime(
@@ -245,13 +274,14 @@ def _run_result(coro: object) -> tuple[bytes, str | None, bytes]:
 
 @cli.command()
 @click.argument("function")
-@click.option("--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True)
+@click.option(
+    "--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True
+)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new log lines.")
 @click.option("--since", default=None, help="Only lines newer than this (e.g. 10m, 2h, 1d).")
 def logs(function: str, app_dir: Path, follow: bool, since: str | None) -> None:
     """Print FUNCTION's logs (START/END/REPORT lines and its output)."""
     from overcast.control.app_loading import find_template, state_dir_for
-    from overcast.runtime import LogStore
 
     try:
         state_dir = state_dir_for(find_template(app_dir))
@@ -264,10 +294,14 @@ def logs(function: str, app_dir: Path, follow: bool, since: str | None) -> None:
         for event in store.read(function, since_ms=since_ms):
             _print_log_event(event.timestamp_ms, event.stream, event.message)
         if follow:
-            for event in store.follow(function):
-                _print_log_event(event.timestamp_ms, event.stream, event.message)
+            _run(_follow(store, function))
     except KeyboardInterrupt:
         return
+
+
+async def _follow(store: LogStore, function: str) -> None:
+    async for event in store.follow(function):
+        _print_log_event(event.timestamp_ms, event.stream, event.message)
 
 
 def _print_log_event(timestamp_ms: int, stream: str, message: str) -> None:
@@ -284,13 +318,17 @@ def _parse_since(since: str | None) -> int | None:
     try:
         value, unit = float(since[:-1]), units[since[-1]]
     except (KeyError, ValueError, IndexError):
-        raise click.BadParameter("use a number and a unit, like 30s, 10m, 2h or 1d", param_hint="--since") from None
+        raise click.BadParameter(
+            "use a number and a unit, like 30s, 10m, 2h or 1d", param_hint="--since"
+        ) from None
     return int((time.time() - value * unit) * 1000)
 
 
 @cli.command()
 @click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
-@click.option("--lint/--no-lint", default=True, show_default=True, help="Also run cfn-lint (slower).")
+@click.option(
+    "--lint/--no-lint", default=True, show_default=True, help="Also run cfn-lint (slower)."
+)
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE")
 def validate(app_dir: Path, lint: bool, parameter_overrides: tuple[str, ...]) -> None:
     """Check the app's template: errors with file:line and what to do."""
@@ -310,7 +348,10 @@ def validate(app_dir: Path, lint: bool, parameter_overrides: tuple[str, ...]) ->
     for finding in findings:
         err.print(f"[yellow]warning:[/] {finding}")
     functions, routes = len(model.functions), len(model.routes)
-    err.print(f"[green]{template}[/] is valid: {functions} function(s), {routes} route(s), {len(findings)} warning(s)")
+    err.print(
+        f"[green]{template}[/] is valid: {functions} function(s), {routes} route(s), "
+        f"{len(findings)} warning(s)"
+    )
 
 
 @cli.command()
@@ -324,7 +365,10 @@ def init(directory: Path) -> None:
     scaffold = resources.files("overcast.cli") / "scaffold"
     with resources.as_file(scaffold) as source:
         shutil.copytree(source, directory, dirs_exist_ok=True)
-    err.print(f"[green]Created[/] {directory}/ — next: `overcast up {directory}` then `curl localhost:3000/hello`")
+    err.print(
+        f"[green]Created[/] {directory}/ — next: `overcast up {directory}` "
+        "then `curl localhost:3000/hello`"
+    )
 
 
 def main() -> None:
@@ -334,4 +378,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -78,7 +78,14 @@ class LambdaApi:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if parts == [""] and method == "GET":
-            await self._json(send, 200, {"Functions": [self._configuration(s) for s in self._by_name.values()], "NextMarker": None})
+            await self._json(
+                send,
+                200,
+                {
+                    "Functions": [self._configuration(s) for s in self._by_name.values()],
+                    "NextMarker": None,
+                },
+            )
             return
         if len(parts) in (1, 2) and parts[0]:
             ref = unquote(parts[0])
@@ -158,7 +165,9 @@ class LambdaApi:
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             await self._error(
-                send, 400, "InvalidParameterValueException",
+                send,
+                400,
+                "InvalidParameterValueException",
                 f"Unsupported invocation type: {invocation_type}",
             )
             return
@@ -166,7 +175,9 @@ class LambdaApi:
         body = await read_body(receive, limit)
         if body is None:
             await self._error(
-                send, 413, "RequestTooLargeException",
+                send,
+                413,
+                "RequestTooLargeException",
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
             )
             return
@@ -175,7 +186,9 @@ class LambdaApi:
             orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
             await self._error(
-                send, 400, "InvalidRequestContentException",
+                send,
+                400,
+                "InvalidRequestContentException",
                 f"Could not parse request body into json: {exc}",
             )
             return
@@ -185,7 +198,9 @@ class LambdaApi:
                 base64.b64decode(client_context, validate=True)
             except (binascii.Error, ValueError):
                 await self._error(
-                    send, 400, "InvalidRequestContentException",
+                    send,
+                    400,
+                    "InvalidRequestContentException",
                     "Client context must be a valid Base64-encoded JSON object.",
                 )
                 return
@@ -254,7 +269,11 @@ class LambdaApi:
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         body = {"Type": "User", "message": message, **(extra or {})}
-        headers = [_JSON, (b"x-amzn-errortype", code.encode()), (b"x-amzn-requestid", str(uuid.uuid4()).encode())]
+        headers = [
+            _JSON,
+            (b"x-amzn-errortype", code.encode()),
+            (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
+        ]
         await send_response(send, status, orjson.dumps(body), headers)
 
     async def _json(self, send: Send, status: int, body: Any) -> None:

@@ -80,7 +80,11 @@ def _server(app: object, sock: socket.socket, options: NodeOptions) -> uvicorn.S
         server_header=False,
     )
     config.load()
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    # Server.serve() would set this; we drive startup/main_loop/shutdown ourselves so that
+    # two servers share one loop and one signal handler.
+    server.lifespan = config.lifespan_class(config)
+    return server
 
 
 class Node:

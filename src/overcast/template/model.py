@@ -83,6 +83,7 @@ class ApiSpec:
     cors: CorsConfig | None = None
     stage_variables: Mapping[str, str] = field(default_factory=dict)
     implicit: bool = False
+    binary_media_types: tuple[str, ...] = ()  # REST API BinaryMediaTypes, e.g. "image/png", "*/*"
     location: Location | None = None
 
 

@@ -1,0 +1,278 @@
+"""The data port: a thin ASGI 3 adapter around the pure gateway functions.
+
+It turns a scope and body into an :class:`HttpRequest`, resolves the route, builds
+the event, calls the :class:`Invoker`, maps the result and sends it. Every failure
+of a function, or of the invoker, costs that one request an AWS-shaped error
+response; the app itself keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+from overcast.gateway.cors import (
+    apply_http_cors,
+    http_preflight,
+    is_preflight,
+    rest_options_response,
+)
+from overcast.gateway.error_responses import Fault, error_response
+from overcast.gateway.events import build_event, dump_event, extended_request_id
+from overcast.gateway.messages import HttpRequest, HttpResponse
+from overcast.gateway.responses import map_function_response
+from overcast.gateway.route_table import Route, RouteMatch, RouteTable
+from overcast.invoke import (
+    MAX_SYNC_PAYLOAD_BYTES,
+    InvokeError,
+    Invoker,
+    InvokeRequest,
+    InvokeResult,
+    RequestTooLargeError,
+    ThrottledError,
+)
+from overcast.template.model import ApiKind, AppModel
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: API Gateway's request payload quota (both API types), checked while streaming.
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
+
+#: Integration timeouts: 29 s for REST APIs, 30 s for HTTP APIs (TimeoutInMillis may lower it).
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+REST_INTEGRATION_TIMEOUT_S: Final = 29.0
+HTTP_INTEGRATION_TIMEOUT_S: Final = 30.0
+
+_log = logging.getLogger(__name__)
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class _TooLarge:
+    pass
+
+
+_TOO_LARGE: Final = _TooLarge()
+
+
+def integration_timeout_s(route: Route) -> float:
+    """The integration timeout that caps ``route``'s function."""
+    if route.api.kind == "rest":
+        return REST_INTEGRATION_TIMEOUT_S
+    if route.spec.timeout_ms is not None:
+        return min(route.spec.timeout_ms / 1000.0, HTTP_INTEGRATION_TIMEOUT_S)
+    return HTTP_INTEGRATION_TIMEOUT_S
+
+
+class GatewayApp:
+    """ASGI app serving every API of ``model`` from the root of one port."""
+
+    def __init__(
+        self,
+        model: AppModel,
+        invoker: Invoker,
+        *,
+        clock: Callable[[], float] = time.time,
+        id_factory: Callable[[], str] = _new_request_id,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        self._model = model
+        self._invoker = invoker
+        self._clock = clock
+        self._id_factory = id_factory
+        self._max_request_bytes = max_request_bytes
+        self.route_table = RouteTable.build(model.routes, model.apis, model.functions)
+        # Invocations that outlived their integration timeout: the runtime owns
+        # their lifetime, the app only waits for them at shutdown.
+        self._overtime: set[asyncio.Task[InvokeResult]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.drain()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def drain(self) -> None:
+        """Wait for invocations that outlived their integration timeout."""
+        if self._overtime:
+            await asyncio.wait(set(self._overtime))
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = self._id_factory()
+        method: str = scope["method"]
+        raw = scope.get("raw_path")
+        raw_path = raw.decode("latin-1") if raw else scope["path"]
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        client = scope.get("client")
+        host = next((v for k, v in headers if k == "host"), "")
+        if not host and scope.get("server"):
+            server_host, server_port = scope["server"]
+            host = f"{server_host}:{server_port}"
+        request = HttpRequest(
+            method=method,
+            raw_path=raw_path,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            source_ip=client[0] if client else "127.0.0.1",
+            host=host or "localhost",
+            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+            time_epoch_ms=int(self._clock() * 1000),
+            request_id=request_id,
+        )
+        try:
+            response = await self._respond(request, receive)
+        except Exception:  # noqa: BLE001 - a gateway bug must cost one response, not the server
+            _log.exception("gateway failed on %s %s", method, raw_path)
+            response = error_response(Fault.INVOKE_FAILED, self.route_table.miss_kind, request_id)
+        if response is None:
+            return  # the client went away while sending its body
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    *response.headers,
+                    (b"content-length", str(len(response.body)).encode()),
+                ],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if method == "HEAD" else response.body}
+        )
+
+    async def _respond(self, request: HttpRequest, receive: Receive) -> HttpResponse | None:
+        resolved = self.route_table.resolve(request.method, request.raw_path)
+        if request.method == "OPTIONS":
+            answer = self._options(request)
+            if answer is not None:
+                return answer
+        if not isinstance(resolved, RouteMatch):
+            return error_response(Fault.NO_ROUTE, resolved.kind, request.request_id)
+        api = resolved.route.api
+        ext_id = extended_request_id(request.request_id) if api.kind == "rest" else ""
+        body = await self._read_body(request, receive)
+        if body is None:
+            return None
+        if isinstance(body, _TooLarge):
+            return error_response(Fault.REQUEST_TOO_LARGE, api.kind, request.request_id, ext_id)
+        if body:
+            request = dataclasses.replace(request, body=body)
+        response = await self._invoke(request, resolved, ext_id)
+        if api.kind == "http" and api.cors is not None:
+            response = apply_http_cors(response, api.cors, request.header("origin"))
+        return response
+
+    def _options(self, request: HttpRequest) -> HttpResponse | None:
+        """The gateway's own answer to OPTIONS when the API has CORS, else None."""
+        routes = self.route_table.routes_at(request.raw_path)
+        if routes:
+            api = next(iter(routes.values())).api
+        else:
+            match = self.route_table.match("OPTIONS", request.raw_path)
+            if match is None:
+                return None
+            api = match.route.api
+        if api.cors is None:
+            return None
+        if api.kind == "http":
+            return http_preflight(api.cors, request) if is_preflight(request) else None
+        if "OPTIONS" in routes:
+            return None  # the template defines its own OPTIONS method on this path
+        return rest_options_response(
+            api.cors, routes.keys(), request.request_id, extended_request_id(request.request_id)
+        )
+
+    async def _read_body(self, request: HttpRequest, receive: Receive) -> bytes | _TooLarge | None:
+        declared = request.header("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_request_bytes:
+            return _TOO_LARGE
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_request_bytes:
+                return _TOO_LARGE
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _invoke(self, request: HttpRequest, match: RouteMatch, ext_id: str) -> HttpResponse:
+        route = match.route
+        kind: ApiKind = route.api.kind
+        request_id = request.request_id
+        binary_types = route.api.binary_media_types
+        payload = dump_event(
+            build_event(
+                request, match, account_id=self._model.account_id, binary_media_types=binary_types
+            )
+        )
+        if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
+            return error_response(Fault.REQUEST_TOO_LARGE, kind, request_id, ext_id)
+        cap = integration_timeout_s(route)
+        invocation = InvokeRequest(
+            function_name=route.function_name, payload=payload, timeout_cap_s=cap
+        )
+        task = asyncio.ensure_future(self._invoker.invoke(invocation))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), cap)
+        except TimeoutError:
+            self._overtime.add(task)
+            task.add_done_callback(self._forget)
+            return error_response(Fault.INTEGRATION_TIMEOUT, kind, request_id, ext_id)
+        except ThrottledError:
+            return error_response(Fault.LAMBDA_THROTTLED, kind, request_id, ext_id)
+        except RequestTooLargeError:
+            return error_response(Fault.REQUEST_TOO_LARGE, kind, request_id, ext_id)
+        except InvokeError as exc:
+            _log.warning("invoking %s failed: %s", route.function_name, exc)
+            return error_response(Fault.INVOKE_FAILED, kind, request_id, ext_id)
+        except Exception:  # noqa: BLE001 - an invoker bug costs one response, not the gateway
+            _log.exception("invoker raised for %s", route.function_name)
+            return error_response(Fault.INVOKE_FAILED, kind, request_id, ext_id)
+        if result.function_error is not None:
+            function = self._model.functions.get(route.spec.function)
+            if result.timed_out and (function is None or function.timeout_s > cap):
+                return error_response(Fault.INTEGRATION_TIMEOUT, kind, request_id, ext_id)
+            return error_response(Fault.INTEGRATION_ERROR, kind, request_id, ext_id)
+        return map_function_response(
+            result.payload,
+            kind=kind,
+            payload_format=route.spec.payload_format,
+            request_id=request_id,
+            extended_id=ext_id,
+        )
+
+    def _forget(self, task: asyncio.Task[InvokeResult]) -> None:
+        self._overtime.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.debug("overtime invocation ended with %r", task.exception())

@@ -1,0 +1,52 @@
+"""Configuration of the runtime and of each function, built once and handed whole."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+def _empty_env() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """One function as the runtime runs it (the lead maps a SAM FunctionSpec onto this)."""
+
+    name: str
+    handler: str  # "app.lambda_handler" / "pkg.mod.fn"
+    code_dir: str
+    runtime: str = "python3.11"
+    memory_mb: int = 128
+    timeout_s: float = 3.0
+    environment: Mapping[str, str] = field(default_factory=_empty_env)
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    version: str = "$LATEST"
+    requirements_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Node-wide runtime settings.
+
+    ``state_dir`` is the app's ``.overcast`` folder: ``logs/`` and ``deps/`` live in it.
+    ``max_pids`` bounds the processes and threads of one instance (Lambda's documented
+    quota is 1024, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+    ``preload_modules`` are imported by every zygote on top of the runtime itself.
+    """
+
+    state_dir: str
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    node_concurrency: int = 64
+    idle_keepalive_s: float = 600.0
+    watch_code: bool = False
+    watch_interval_s: float = 1.0
+    reaper_interval_s: float = 1.0
+    drain_timeout_s: float = 10.0
+    max_pids: int = 1024
+    use_cgroups: bool = True
+    preload_modules: tuple[str, ...] = ()

@@ -1,0 +1,663 @@
+"""The runtime: Lambda-semantics function instances behind the ``Invoker`` protocol.
+
+Owns the zygotes (one per dependency set), the per-function pools, and four
+background tasks it starts in :meth:`Runtime.start` and awaits in
+:meth:`Runtime.aclose`: the log writer, the reaper (keep-alive, provisioned
+top-up, cgroup cleanup), the code watcher (hot reload) and, without cgroups, the
+RSS watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+
+from overcast.invoke import (
+    MAX_SYNC_PAYLOAD_BYTES,
+    FunctionNotFoundError,
+    InvokeRequest,
+    InvokeResult,
+    RequestTooLargeError,
+    ServiceError,
+    ThrottledError,
+)
+from overcast.runtime import lambda_errors
+from overcast.runtime.cgroups import Cgroups, InstanceGroup, NoCgroups, detect, rss_bytes
+from overcast.runtime.config import FunctionConfig, RuntimeConfig
+from overcast.runtime.deps import deps_dir_for, is_installed, prepare_dependencies
+from overcast.runtime.errors import ZygoteError
+from overcast.runtime.instance import Failure, Instance, WorkerProtocol
+from overcast.runtime.log_format import (
+    end_line,
+    kb_to_mb,
+    log_group_name,
+    log_stream_name,
+    report_line,
+)
+from overcast.runtime.log_pipe import InstanceLog, InvocationLog, LogWriter
+from overcast.runtime.log_store import LogStore
+from overcast.runtime.messages import Done, Exited, InitFailed, Invoke, Ready, WorkerSpec
+from overcast.runtime.pool import Pool
+from overcast.runtime.state import Event, State
+from overcast.runtime.zygote_client import ZygoteClient
+
+logger = logging.getLogger("overcast.runtime")
+
+#: How long a LogType=Tail invocation waits for its last log line to be read.
+TAIL_WAIT_S = 2.0
+#: How long shutdown waits for killed instances to be reaped.
+KILL_WAIT_S = 3.0
+WATCHDOG_INTERVAL_S = 0.05
+
+
+def _execution_env(runtime: str) -> str:
+    return f"AWS_Lambda_{runtime}"
+
+
+class Runtime:
+    """Runs functions as Lambda does; implements :class:`overcast.invoke.Invoker`."""
+
+    def __init__(self, config: RuntimeConfig, functions: Sequence[FunctionConfig]) -> None:
+        self.config = config
+        self._functions = {function.name: function for function in functions}
+        self._pools = {function.name: Pool(function) for function in functions}
+        self.logs = LogStore(config.state_dir)
+        self._writer: LogWriter | None = None
+        self._cgroups: Cgroups = NoCgroups()
+        self._deps: dict[str, str | None] = {}
+        self._zygotes: dict[str | None, ZygoteClient] = {}
+        self._instances: dict[str, Instance] = {}  # every instance whose process may exist
+        self._live = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._closing = False
+        self._inflight = 0
+        self._drained: asyncio.Event | None = None
+        self._stale_groups: list[InstanceGroup] = []
+        self._fingerprints: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self._zygote_lock: asyncio.Lock | None = None
+
+    # --- Invoker ---------------------------------------------------------------------
+
+    def function_names(self) -> list[str]:
+        return list(self._functions)
+
+    def get_function(self, name: str) -> FunctionConfig | None:
+        return self._functions.get(name)
+
+    async def start(self) -> None:
+        """Install missing dependencies, start the zygotes and provisioned instances.
+
+        Returns once every provisioned instance is ready (or failed its Init).
+        """
+        if self._started:
+            return
+        self._drained = asyncio.Event()
+        self._zygote_lock = asyncio.Lock()
+        self._writer = LogWriter(self.logs)
+        self._tasks.append(asyncio.create_task(self._writer.run(), name="overcast-log-writer"))
+        self._cgroups = await asyncio.to_thread(detect, self.config.use_cgroups)
+        logger.info("instance limits: %s", type(self._cgroups).__name__)
+        missing = []
+        for function in self._functions.values():
+            deps = deps_dir_for(function, self.config.state_dir)
+            self._deps[function.name] = deps
+            if deps is not None and not is_installed(deps):
+                missing.append(function)
+        if missing:
+            await asyncio.to_thread(prepare_dependencies, missing, self.config.state_dir, None)
+        try:
+            for key in sorted(set(self._deps.values()), key=lambda k: k or ""):
+                await self._zygote(key)
+        except ZygoteError as exc:
+            await self.aclose()
+            raise ServiceError(f"could not start the runtime: {exc}") from exc
+        self._started = True
+        self._tasks.append(asyncio.create_task(self._reaper(), name="overcast-reaper"))
+        if self.config.watch_code:
+            for function in self._functions.values():
+                self._fingerprints[function.code_dir] = _fingerprint(function.code_dir)
+            self._tasks.append(asyncio.create_task(self._watcher(), name="overcast-watcher"))
+        if isinstance(self._cgroups, NoCgroups):
+            self._tasks.append(asyncio.create_task(self._watchdog(), name="overcast-watchdog"))
+        await self._top_up_provisioned()
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResult:
+        """Run one invocation on a warm instance, or a new one; never queue."""
+        if self._closing or not self._started:
+            raise ServiceError("The runtime is not accepting invocations.")
+        pool = self._pools.get(request.function_name)
+        config = pool.config if pool is not None else None
+        if (
+            pool is None
+            or config is None
+            or request.qualifier not in ("", "$LATEST", config.version)
+        ):
+            raise FunctionNotFoundError(
+                f"Function not found: {self._arn(request.function_name, request.qualifier)}"
+            )
+        if len(request.payload) > MAX_SYNC_PAYLOAD_BYTES:
+            # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+            raise RequestTooLargeError(
+                f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes "
+                "for the InvokeFunction operation"
+            )
+        instance = pool.take_idle()
+        cold = instance is None
+        if instance is None:
+            instance = self._reserve(pool)
+        self._inflight += 1
+        try:
+            if cold:
+                return await self._cold_invoke(pool, instance, request)
+            return await self._run(pool, instance, request, None)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0 and self._drained is not None:
+                self._drained.set()
+
+    async def aclose(self) -> None:
+        """Stop accepting, drain in-flight invocations (bounded), kill everything, clean up."""
+        self._closing = True
+        if self._inflight and self._drained is not None:
+            self._drained.clear()
+            if self._inflight:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._drained.wait(), self.config.drain_timeout_s)
+        writer_task = self._tasks[0] if self._tasks else None
+        for task in self._tasks[1:]:
+            task.cancel()
+        for task in self._tasks[1:]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        instances = list(self._instances.values())
+        for instance in instances:
+            if instance.live:
+                instance.apply(Event.DIE)
+                self._forget(instance)
+            instance.kill()
+        waits = [i.gone for i in instances if not i.gone.done()]
+        waits += [i.log.closed for i in instances if i.log is not None and not i.log.closed.done()]
+        if waits:
+            await asyncio.wait(waits, timeout=KILL_WAIT_S)
+        for zygote in self._zygotes.values():
+            await zygote.aclose()
+        self._zygotes.clear()
+        for instance in instances:
+            instance.close_transports()
+            if instance.group is not None:
+                self._cgroups.kill(instance.group)
+                self._cgroups.remove(instance.group)
+        for group in self._stale_groups:
+            self._cgroups.kill(group)
+            self._cgroups.remove(group)
+        self._stale_groups.clear()
+        self._instances.clear()
+        self._cgroups.close()
+        if writer_task is not None:
+            writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer_task
+        self._tasks.clear()
+
+    # --- introspection (tests, benchmarks, the admin API) ------------------------------
+
+    def instance_count(self, name: str) -> int:
+        pool = self._pools.get(name)
+        return pool.size if pool is not None else 0
+
+    def instance_pids(self, name: str) -> list[int]:
+        pool = self._pools.get(name)
+        if pool is None:
+            return []
+        return sorted(i.pid for i in pool.instances if i.pid is not None)
+
+    def all_pids(self) -> list[int]:
+        """Every worker pid the runtime knows of (live or dying)."""
+        return sorted(i.pid for i in self._instances.values() if i.pid is not None)
+
+    @property
+    def cgroups(self) -> Cgroups:
+        return self._cgroups
+
+    # --- instances -------------------------------------------------------------------
+
+    def _arn(self, name: str, qualifier: str | None = None) -> str:
+        arn = f"arn:aws:lambda:{self.config.region}:{self.config.account_id}:function:{name}"
+        if qualifier and qualifier != "$LATEST":
+            arn += f":{qualifier}"
+        return arn
+
+    def _reserve(self, pool: Pool) -> Instance:
+        """Count a new instance against concurrency now (synchronously), or throttle."""
+        if not pool.can_grow():
+            raise ThrottledError(
+                "Rate Exceeded.", reason="ReservedFunctionConcurrentInvocationLimitExceeded"
+            )
+        if self._live >= self.config.node_concurrency and not self._evict_idle(pool):
+            raise ThrottledError("Rate Exceeded.", reason="ConcurrentInvocationLimitExceeded")
+        config = pool.config
+        instance_id = uuid.uuid4().hex
+        stream = log_stream_name(instance_id, config.version)
+        marker = b"\x00\x1eovercast-end-" + secrets.token_hex(16).encode() + b"\n"
+        instance = Instance(instance_id, config, stream, marker, self._cgroups)
+        pool.add(instance)
+        self._live += 1
+        self._instances[instance_id] = instance
+        return instance
+
+    def _evict_idle(self, keep: Pool) -> bool:
+        """At the node limit, retire the oldest idle instance of another function."""
+        candidates = [
+            i for p in self._pools.values() if p is not keep if (i := p.oldest_idle()) is not None
+        ]
+        if not candidates:
+            return False
+        victim = min(candidates, key=lambda instance: instance.last_used)
+        self._retire(victim)
+        return True
+
+    def _forget(self, instance: Instance) -> None:
+        """The instance no longer counts against concurrency (its process may still exit)."""
+        pool = self._pools.get(instance.config.name)
+        if pool is not None and instance in pool.instances:
+            pool.remove(instance)
+            self._live -= 1
+
+    def _retire(self, instance: Instance) -> None:
+        state = instance.apply(Event.RETIRE)
+        if state is State.DEAD:
+            instance.kill()
+            self._forget(instance)
+
+    def _on_exit(self, exited: Exited) -> None:
+        instance = self._instances.pop(exited.instance_id, None)
+        if instance is None:
+            return
+        if instance.state is State.IDLE:
+            # Died on its own while idle; busy or starting ones are settled by their caller.
+            instance.apply(Event.DIE)
+            self._forget(instance)
+        instance.on_exit(exited)
+        if instance.group is not None:
+            self._cgroups.kill(instance.group)
+            if not self._cgroups.remove(instance.group):
+                self._stale_groups.append(instance.group)
+
+    async def _zygote(self, deps_dir: str | None) -> ZygoteClient:
+        zygote = self._zygotes.get(deps_dir)
+        if zygote is not None and zygote.alive:
+            return zygote
+        lock = self._zygote_lock
+        if lock is None:
+            raise ServiceError("the runtime is not started")
+        async with lock:
+            zygote = self._zygotes.get(deps_dir)
+            if zygote is not None and zygote.alive:
+                return zygote
+            if zygote is not None:
+                logger.warning("zygote %s is gone; starting a new one", zygote.pid)
+                await zygote.aclose()
+            zygote = ZygoteClient(deps_dir, list(self.config.preload_modules), self._on_exit)
+            await zygote.start()
+            self._zygotes[deps_dir] = zygote
+            return zygote
+
+    def _environment(
+        self, config: FunctionConfig, instance: Instance, provisioned: bool
+    ) -> dict[str, str]:
+        """Lambda's runtime environment variables.
+
+        https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+        Unreserved ones (LANG, PATH, PYTHONPATH...) may be overridden by the function's
+        own variables; reserved ones may not.
+        """
+        python_dir = os.path.dirname(sys.executable)
+        runtime_dir = os.path.dirname(os.path.abspath(__file__))
+        deps = self._deps.get(config.name)
+        env = {
+            "LANG": "en_US.UTF-8",
+            "PATH": f"{python_dir}:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            "LD_LIBRARY_PATH": f"{config.code_dir}:{config.code_dir}/lib",
+            "PYTHONPATH": ":".join([config.code_dir] + ([deps] if deps else []) + [runtime_dir]),
+        }
+        env.update(config.environment)
+        env.update(
+            {
+                "_HANDLER": config.handler,
+                "AWS_REGION": self.config.region,
+                "AWS_DEFAULT_REGION": self.config.region,
+                "AWS_EXECUTION_ENV": _execution_env(config.runtime),
+                "AWS_LAMBDA_FUNCTION_NAME": config.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": (
+                    "provisioned-concurrency" if provisioned else "on-demand"
+                ),
+                "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(config.name),
+                "AWS_LAMBDA_LOG_STREAM_NAME": instance.stream,
+                "LAMBDA_TASK_ROOT": config.code_dir,
+                "LAMBDA_RUNTIME_DIR": runtime_dir,
+                "TZ": ":UTC",
+            }
+        )
+        return env
+
+    async def _launch(self, instance: Instance, provisioned: bool = False) -> None:
+        """Create the instance's cgroup, socket and log pipe and have the zygote fork it."""
+        config = instance.config
+        writer = self._writer
+        if writer is None:
+            raise ServiceError("the runtime is not started")
+        loop = asyncio.get_running_loop()
+        try:
+            instance.group = self._cgroups.create(
+                instance.id, config.memory_mb, self.config.max_pids
+            )
+        except OSError as exc:
+            logger.warning("no cgroup for %s (%s); using the RSS watchdog", config.name, exc)
+            instance.group = None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_r, log_w = os.pipe()
+        try:
+            ours.setblocking(False)
+            _, protocol = await loop.create_unix_connection(
+                lambda: WorkerProtocol(instance), sock=ours
+            )
+            instance.protocol = protocol
+            log = InstanceLog(writer, config.name, instance.stream, instance.marker)
+            instance.log = log
+            await loop.connect_read_pipe(lambda: log, os.fdopen(log_r, "rb", buffering=0))
+            log_r = -1
+            spec = WorkerSpec(
+                function_name=config.name,
+                handler=config.handler,
+                code_dir=config.code_dir,
+                deps_dir=self._deps.get(config.name),
+                env=self._environment(config, instance, provisioned),
+                cgroup_procs=list(instance.group.procs_files) if instance.group else [],
+                marker=instance.marker,
+                dont_write_bytecode=self.config.watch_code,
+            )
+            zygote = await self._zygote(self._deps.get(config.name))
+            instance.pid = await zygote.spawn(instance.id, spec, (theirs.fileno(), log_w))
+        except (ZygoteError, OSError) as exc:
+            instance.apply(Event.DIE)
+            self._forget(instance)
+            self._instances.pop(instance.id, None)
+            instance.close_transports()
+            if instance.group is not None:
+                self._cgroups.remove(instance.group)
+            raise ServiceError(f"could not start an instance of {config.name}: {exc}") from exc
+        finally:
+            theirs.close()
+            os.close(log_w)
+            if log_r >= 0:
+                os.close(log_r)
+
+    async def _prewarm(self, pool: Pool) -> None:
+        instance = self._reserve(pool)
+        try:
+            await self._launch(instance, provisioned=True)
+        except ServiceError:
+            logger.exception("could not start a provisioned instance of %s", pool.config.name)
+            return
+        outcome = await instance.wait_init(max(pool.config.timeout_s, 10.0))
+        if isinstance(outcome, Ready):
+            instance.init_duration_ms = None  # provisioned: no Init Duration on REPORT
+            if instance.apply(Event.READY) is State.IDLE:
+                pool.park(instance)
+            else:
+                instance.kill()
+                self._forget(instance)
+        else:
+            instance.apply(Event.DIE)
+            instance.kill()
+            self._forget(instance)
+
+    async def _top_up_provisioned(self) -> None:
+        jobs = []
+        for pool in self._pools.values():
+            missing = pool.config.provisioned_concurrency - pool.size
+            for _ in range(max(0, missing)):
+                if self._live >= self.config.node_concurrency:
+                    break
+                jobs.append(self._prewarm(pool))
+        if jobs:
+            await asyncio.gather(*jobs)
+
+    # --- invocations -----------------------------------------------------------------
+
+    async def _cold_invoke(
+        self, pool: Pool, instance: Instance, request: InvokeRequest
+    ) -> InvokeResult:
+        await self._launch(instance)
+        config = pool.config
+        started = time.perf_counter()
+        outcome = await instance.wait_init(config.timeout_s)
+        if isinstance(outcome, Ready):
+            instance.apply(Event.CLAIM)
+            return await self._run(pool, instance, request, outcome.init_duration_ms)
+        request_id = str(uuid.uuid4())
+        record = InvocationLog(request_id, config.version, request.want_log_tail)
+        log = instance.log
+        if log is not None:
+            log.begin(record)
+        instance.apply(Event.DIE)
+        instance.kill()
+        self._forget(instance)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        if isinstance(outcome, InitFailed):
+            payload = outcome.error
+            lines = [
+                end_line(request_id),
+                report_line(request_id, outcome.init_duration_ms, config.memory_mb, 0),
+            ]
+            timed_out = False
+        else:
+            payload, lines, timed_out = self._failure_result(
+                instance, outcome, request_id, elapsed_ms
+            )
+        return await self._finish(
+            instance,
+            record,
+            request,
+            payload=payload,
+            function_error="Unhandled",
+            lines=lines,
+            timed_out=timed_out,
+        )
+
+    async def _run(
+        self, pool: Pool, instance: Instance, request: InvokeRequest, init_duration_ms: float | None
+    ) -> InvokeResult:
+        config = pool.config
+        request_id = str(uuid.uuid4())
+        record = InvocationLog(request_id, config.version, request.want_log_tail)
+        log = instance.log
+        if log is not None:
+            log.begin(record)
+        timeout_s = config.timeout_s
+        message = Invoke(
+            request_id,
+            request.payload,
+            int(time.time() * 1000 + timeout_s * 1000),
+            self._arn(config.name, request.qualifier),
+            request.client_context,
+        )
+        started = time.perf_counter()
+        outcome = await instance.invoke(message, timeout_s)
+        if isinstance(outcome, Done):
+            payload = outcome.payload
+            function_error = "Unhandled" if outcome.is_error else None
+            if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
+                payload = lambda_errors.error_json(
+                    lambda_errors.response_too_large_error(MAX_SYNC_PAYLOAD_BYTES)
+                )
+                function_error = "Unhandled"
+            lines = [
+                end_line(request_id),
+                report_line(
+                    request_id,
+                    outcome.duration_ms,
+                    config.memory_mb,
+                    kb_to_mb(outcome.max_rss_kb),
+                    init_duration_ms,
+                ),
+            ]
+            if instance.apply(Event.RELEASE) is State.IDLE and not self._closing:
+                pool.park(instance)
+            else:
+                instance.apply(Event.DIE)
+                instance.kill()
+                self._forget(instance)
+            return await self._finish(
+                instance,
+                record,
+                request,
+                payload=payload,
+                function_error=function_error,
+                lines=lines,
+                timed_out=False,
+            )
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        instance.apply(Event.DIE)
+        instance.kill()
+        self._forget(instance)
+        payload, lines, timed_out = self._failure_result(
+            instance, outcome, request_id, elapsed_ms, init_duration_ms
+        )
+        return await self._finish(
+            instance,
+            record,
+            request,
+            payload=payload,
+            function_error="Unhandled",
+            lines=lines,
+            timed_out=timed_out,
+        )
+
+    def _failure_result(
+        self,
+        instance: Instance,
+        failure: Failure,
+        request_id: str,
+        elapsed_ms: float,
+        init_duration_ms: float | None = None,
+    ) -> tuple[bytes, list[str], bool]:
+        config = instance.config
+        used = None
+        if instance.group is not None:
+            used = self._cgroups.max_usage_mb(instance.group)
+        if failure.oom:
+            used = config.memory_mb
+        report = report_line(request_id, elapsed_ms, config.memory_mb, used or 0, init_duration_ms)
+        if failure.timed_out:
+            message = lambda_errors.timeout_message(request_id, config.timeout_s)
+            payload = lambda_errors.error_json({"errorMessage": message})
+            return payload, [end_line(request_id), report, message], True
+        payload = lambda_errors.error_json(
+            lambda_errors.exit_error(request_id, failure.exit_code, failure.signal)
+        )
+        lines = [
+            end_line(request_id),
+            report,
+            lambda_errors.exit_error_log(request_id, failure.exit_code, failure.signal),
+        ]
+        return payload, lines, False
+
+    async def _finish(
+        self,
+        instance: Instance,
+        record: InvocationLog,
+        request: InvokeRequest,
+        *,
+        payload: bytes,
+        function_error: str | None,
+        lines: list[str],
+        timed_out: bool,
+    ) -> InvokeResult:
+        log = instance.log
+        if request.want_log_tail:
+            record.finished = asyncio.get_running_loop().create_future()
+        if log is not None:
+            log.complete(record, lines)
+        tail = b""
+        if request.want_log_tail and record.finished is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(record.finished), TAIL_WAIT_S)
+            tail = record.tail_bytes()
+        return InvokeResult(
+            payload=payload,
+            function_error=function_error,
+            executed_version=instance.config.version,
+            request_id=record.request_id,
+            log_tail=tail,
+            timed_out=timed_out,
+        )
+
+    # --- background tasks ------------------------------------------------------------
+
+    async def _reaper(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.reaper_interval_s)
+            now = time.monotonic()
+            for pool in self._pools.values():
+                for instance in pool.expired(now, self.config.idle_keepalive_s):
+                    self._retire(instance)
+            if self._stale_groups:
+                groups, self._stale_groups = self._stale_groups, []
+                for group in groups:
+                    self._cgroups.kill(group)
+                    if not self._cgroups.remove(group):
+                        self._stale_groups.append(group)
+            if not self._closing:
+                await self._top_up_provisioned()
+
+    async def _watcher(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.watch_interval_s)
+            changed = []
+            for code_dir, before in self._fingerprints.items():
+                after = await asyncio.to_thread(_fingerprint, code_dir)
+                if after != before:
+                    self._fingerprints[code_dir] = after
+                    changed.append(code_dir)
+            for code_dir in changed:
+                for pool in self._pools.values():
+                    if pool.config.code_dir == code_dir:
+                        logger.info("code of %s changed; retiring its instances", pool.config.name)
+                        for instance in list(pool.instances):
+                            self._retire(instance)
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+            for instance in list(self._instances.values()):
+                if instance.pid is None or not instance.live:
+                    continue
+                rss = rss_bytes(instance.pid)
+                if rss is not None and rss > instance.config.memory_mb * 1024 * 1024:
+                    instance.mark_oom()
+
+
+def _fingerprint(code_dir: str) -> tuple[tuple[str, int, int], ...]:
+    """Paths, mtimes and sizes under ``code_dir`` (bytecode caches excluded)."""
+    entries = []
+    for root, dirs, files in os.walk(code_dir):
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+        for name in files:
+            path = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                stat = os.stat(path)
+                entries.append((path, stat.st_mtime_ns, stat.st_size))
+    entries.sort()
+    return tuple(entries)
