@@ -1,8 +1,13 @@
 """Events built by the gateway, read by real Lambda-side libraries (in process)."""
 
+import asyncio
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver
 from fastapi import FastAPI
 from mangum import Mangum
@@ -11,6 +16,17 @@ from overcast.gateway import build_event, dump_event, map_function_response
 from overcast.template.model import ApiSpec
 
 from .helpers import REST, matched, request, rest_route, route, table
+
+
+@pytest.fixture(autouse=True)
+def _close_mangum_loop() -> Iterator[None]:
+    """Mangum makes and keeps an event loop, as it may inside Lambda; close it here."""
+    yield
+    policy = asyncio.get_event_loop_policy()
+    with warnings.catch_warnings(), contextlib.suppress(RuntimeError):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        policy.get_event_loop().close()
+        policy.set_event_loop(None)
 
 
 class _Context:

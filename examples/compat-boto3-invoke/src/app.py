@@ -1,0 +1,35 @@
+"""Handlers reached only through the Lambda Invoke API."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def echo(event: Any, context: Any) -> dict[str, Any]:
+    print(f"echo called with {json.dumps(event)}")
+    return {
+        "event": event,
+        "function_name": context.function_name,
+        "memory_limit_in_mb": int(context.memory_limit_in_mb),
+        "aws_request_id": context.aws_request_id,
+        "pid": os.getpid(),
+    }
+
+
+class PaymentDeclinedError(Exception):
+    """A domain error, so the errorType is not a builtin name."""
+
+
+def fail(event: Any, context: Any) -> dict[str, Any]:
+    print("about to fail")
+    raise PaymentDeclinedError(f"card {event.get('card', '?')} declined")
+
+
+def record(event: Any, context: Any) -> dict[str, str]:
+    # Event (asynchronous) invocations return nothing to the caller, so the test
+    # learns that this ran from the file it writes.
+    Path(event["path"]).write_text(event["marker"])
+    return {"recorded": event["marker"]}
