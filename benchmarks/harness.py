@@ -154,8 +154,8 @@ def wrk(url: str, connections: int, seconds: int = 10) -> LoadResult:
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return LoadResult(rps, p50, p99, int(errors_match.group(1)) if errors_match else 0)
 

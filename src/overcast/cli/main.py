@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from overcast.errors import OvercastError
@@ -24,9 +25,12 @@ err = Console(stderr=True, highlight=False)
 
 
 def _fail(exc: OvercastError) -> None:
-    err.print(f"[bold red]error:[/] {exc.message}")
+    """Print an error as `file:line:col: message` plus what to do, then exit 1."""
+    location = getattr(exc, "location", None)
+    where = f"{location}: " if location is not None else ""
+    err.print(f"[bold red]error:[/] {escape(where + exc.message)}")
     if exc.hint:
-        err.print(f"[dim]hint:[/] {exc.hint}")
+        err.print(f"[dim]hint:[/] {escape(exc.hint)}")
     sys.exit(1)
 
 
@@ -100,7 +104,7 @@ def up(
     try:
         model = load_app(app_dir, _overrides(parameter_overrides))
         for warning in model.warnings:
-            err.print(f"[yellow]warning:[/] {warning}")
+            err.print(f"[yellow]warning:[/] {escape(str(warning))}")
         state_dir = state_dir_for(find_template(app_dir))
         with err.status("Installing function dependencies…") as status:
             prepare_dependencies(runtime_functions(model), str(state_dir), status.update)
@@ -346,7 +350,7 @@ def validate(app_dir: Path, lint: bool, parameter_overrides: tuple[str, ...]) ->
         with err.status("Running cfn-lint…"):
             findings += lint_template(template.read_text(encoding="utf-8"), str(template))
     for finding in findings:
-        err.print(f"[yellow]warning:[/] {finding}")
+        err.print(f"[yellow]warning:[/] {escape(str(finding))}")
     functions, routes = len(model.functions), len(model.routes)
     err.print(
         f"[green]{template}[/] is valid: {functions} function(s), {routes} route(s), "

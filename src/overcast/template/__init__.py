@@ -5,8 +5,23 @@ Parameters, Conditions, intrinsic functions and the mapping of
 ``AWS::Serverless::*`` resources onto the model. Pure: no sockets, no processes,
 and no file access beyond what the caller hands in. May import only
 ``overcast.errors`` and the standard library / PyYAML / cfn-lint / samtranslator.
+
+Entry points: :func:`load_template` (the hot path, used by ``overcast up``),
+:func:`parse_parameter_overrides` (CLI ``--parameter-overrides``) and
+:func:`lint_template` (cfn-lint, slow, for ``overcast validate`` only).
 """
 
+from overcast.template.errors import (
+    IntrinsicFunctionError,
+    InvalidTemplateError,
+    ParameterError,
+    TemplateError,
+    TemplateSyntaxError,
+    UnresolvedReferenceError,
+    UnsupportedFeatureError,
+)
+from overcast.template.lint import lint_template
+from overcast.template.loader import SAM_TRANSFORM, load_template, parse_parameter_overrides
 from overcast.template.model import (
     ApiSpec,
     AppModel,
@@ -16,13 +31,26 @@ from overcast.template.model import (
     RouteSpec,
     TemplateWarning,
 )
+from overcast.template.sam_resources import SUPPORTED_RUNTIMES
 
 __all__ = [
+    "SAM_TRANSFORM",
+    "SUPPORTED_RUNTIMES",
     "ApiSpec",
     "AppModel",
     "CorsConfig",
     "FunctionSpec",
+    "IntrinsicFunctionError",
+    "InvalidTemplateError",
     "Location",
+    "ParameterError",
     "RouteSpec",
+    "TemplateError",
+    "TemplateSyntaxError",
     "TemplateWarning",
+    "UnresolvedReferenceError",
+    "UnsupportedFeatureError",
+    "lint_template",
+    "load_template",
+    "parse_parameter_overrides",
 ]

@@ -1,0 +1,665 @@
+"""Template text → :class:`AppModel`: the one entry point the rest of overcast calls.
+
+Order of work, as SAM and CloudFormation do it: parse; read Parameters (with the
+caller's overrides); parse Globals; evaluate each resource's Condition and drop
+the false ones; merge Globals into each serverless resource; resolve intrinsics;
+map resources to specs; create the implicit APIs SAM would create; tie events to
+APIs. Outputs are not read: nothing overcast runs depends on them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from overcast.template.diagnostics import WarningLog
+from overcast.template.errors import InvalidTemplateError, UnresolvedReferenceError
+from overcast.template.globals import Globals, parse_globals
+from overcast.template.intrinsics import NO_VALUE, Resolver
+from overcast.template.model import ApiKind, ApiSpec, AppModel, FunctionSpec, Location, RouteSpec
+from overcast.template.parameters import (
+    ParameterValue,
+    parse_parameter_overrides,
+    resolve_parameters,
+)
+from overcast.template.sam_resources import (
+    API_TYPE,
+    FUNCTION_PROPERTIES,
+    FUNCTION_TYPE,
+    HTTP_API_PROPERTIES,
+    HTTP_API_TYPE,
+    IMPLICIT_HTTP_API,
+    IMPLICIT_REST_API,
+    IMPLICIT_REST_STAGE,
+    REST_API_PROPERTIES,
+    EventSpec,
+    api_id_for,
+    build_function,
+    build_http_api,
+    build_rest_api,
+    parse_event,
+    unsupported_properties,
+    warn_unsupported,
+)
+from overcast.template.yaml_loader import LocatedDict, parse_yaml
+
+__all__ = ["SAM_TRANSFORM", "load_template", "parse_parameter_overrides", "pseudo_parameters"]
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-anatomy.html
+_SECTIONS = frozenset(
+    {
+        "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules",
+        "Mappings", "Conditions", "Transform", "Resources", "Outputs", "Globals",
+    }
+)  # fmt: skip
+_API_TYPES: Mapping[str, ApiKind] = {API_TYPE: "rest", HTTP_API_TYPE: "http"}
+_IMPLICIT: Mapping[ApiKind, str] = {"rest": IMPLICIT_REST_API, "http": IMPLICIT_HTTP_API}
+_EVENT_KINDS: Mapping[str, ApiKind] = {"Api": "rest", "HttpApi": "http"}
+_EVENT_API_KEY: Mapping[ApiKind, str] = {"rest": "RestApiId", "http": "ApiId"}
+_SUPPORTED_GLOBALS: Mapping[str, frozenset[str]] = {
+    "Function": FUNCTION_PROPERTIES,
+    "Api": REST_API_PROPERTIES - {"StageName"},
+    "HttpApi": HTTP_API_PROPERTIES,
+}
+
+
+def load_template(
+    text: str,
+    *,
+    filename: str,
+    base_dir: str,
+    parameter_overrides: Mapping[str, str] | None = None,
+    stack_name: str = "overcast",
+    region: str = "us-east-1",
+    account_id: str = "123456789012",
+) -> AppModel:
+    """Parse and resolve a SAM template into an :class:`AppModel`.
+
+    ``filename`` is used in error locations (and as the model's template path);
+    ``base_dir`` is the folder CodeUri paths are relative to. Raises a
+    :class:`~overcast.template.errors.TemplateError` subclass pointing at
+    ``file:line:col`` when the template cannot run.
+    """
+    loader = _Loader(
+        filename=filename,
+        base_dir=base_dir,
+        overrides=dict(parameter_overrides or {}),
+        stack_name=stack_name,
+        region=region,
+        account_id=account_id,
+    )
+    return loader.load(text)
+
+
+def pseudo_parameters(stack_name: str, region: str, account_id: str) -> dict[str, Any]:
+    """CloudFormation's pseudo parameters for a stack.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
+    """
+    if region.startswith("cn-"):
+        partition, suffix = "aws-cn", "amazonaws.com.cn"
+    elif region.startswith("us-gov-"):
+        partition, suffix = "aws-us-gov", "amazonaws.com"
+    else:
+        partition, suffix = "aws", "amazonaws.com"
+    # A stack id ends in a UUID; derive it from the name so it stays the same per stack.
+    stack_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"overcast:{account_id}:{region}:{stack_name}")
+    return {
+        "AWS::Region": region,
+        "AWS::AccountId": account_id,
+        "AWS::StackName": stack_name,
+        "AWS::StackId": (
+            f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}/{stack_uuid}"
+        ),
+        "AWS::Partition": partition,
+        "AWS::URLSuffix": suffix,
+        "AWS::NoValue": NO_VALUE,
+        "AWS::NotificationARNs": [],
+    }
+
+
+@dataclass(slots=True)
+class _Resource:
+    logical_id: str
+    type: str
+    body: LocatedDict
+    location: Location | None
+    dropped_by: str | None = None  # the false Condition that removes it
+
+    @property
+    def properties(self) -> LocatedDict:
+        props = self.body.get("Properties")
+        if props is None:
+            return LocatedDict(location=self.properties_location)
+        if not isinstance(props, LocatedDict):
+            raise InvalidTemplateError(
+                f"Resource '{self.logical_id}' Properties must be a mapping",
+                location=self.properties_location,
+            )
+        return props
+
+    @property
+    def properties_location(self) -> Location | None:
+        return self.body.key_location("Properties") if "Properties" in self.body else self.location
+
+
+class _ResourceTable:
+    """What ``Ref``/``Fn::GetAtt`` give for each resource (see intrinsics.ResourceTable)."""
+
+    def __init__(self, loader: _Loader) -> None:
+        self._loader = loader
+        self._names: dict[str, str] = {}
+        self._naming: set[str] = set()
+
+    def __contains__(self, logical_id: object) -> bool:
+        return logical_id in self._loader.resources or logical_id in self._loader.implicit_apis
+
+    def names(self) -> list[str]:
+        return [*self._loader.resources, *self._loader.implicit_apis]
+
+    def _check_exists(self, logical_id: str, loc: Location | None) -> _Resource | None:
+        resource = self._loader.resources.get(logical_id)
+        if resource is not None and resource.dropped_by is not None:
+            raise UnresolvedReferenceError(
+                f"'{logical_id}' is referenced but not created: its Condition "
+                f"'{resource.dropped_by}' is false",
+                location=loc,
+                hint="guard the reference with !If on the same condition",
+            )
+        return resource
+
+    def function_name(self, logical_id: str) -> str:
+        """FunctionName if set (resolved), else the logical ID, as overcast names functions."""
+        if logical_id in self._names:
+            return self._names[logical_id]
+        resource = self._loader.resources[logical_id]
+        raw = resource.properties.get("FunctionName")
+        if raw is None:
+            name = logical_id
+        else:
+            if logical_id in self._naming:
+                raise UnresolvedReferenceError(
+                    f"Function '{logical_id}' FunctionName refers to itself",
+                    location=resource.properties.key_location("FunctionName"),
+                )
+            self._naming.add(logical_id)
+            try:
+                name = self._loader.resolver.resolve_text(
+                    raw,
+                    f"Function '{logical_id}' FunctionName",
+                    resource.properties.key_location("FunctionName"),
+                )
+            finally:
+                self._naming.discard(logical_id)
+        self._names[logical_id] = name
+        return name
+
+    def ref(self, logical_id: str, location: Location | None) -> Any:
+        resource = self._check_exists(logical_id, location)
+        if resource is None or resource.type in _API_TYPES:
+            return api_id_for(self._loader.stack_name, logical_id)
+        if resource.type == FUNCTION_TYPE:
+            return self.function_name(logical_id)
+        self._loader.log.warn(
+            f"Ref {logical_id}: '{logical_id}' ({resource.type}) is not run by overcast; "
+            f"its Ref resolves to '{logical_id}'",
+            location,
+        )
+        return logical_id
+
+    def get_att(self, logical_id: str, attribute: str, location: Location | None) -> Any:
+        resource = self._check_exists(logical_id, location)
+        loader = self._loader
+        kind = _API_TYPES.get(resource.type) if resource else loader.implicit_apis.get(logical_id)
+        known: dict[str, str] = {}
+        if resource is not None and resource.type == FUNCTION_TYPE:
+            partition = loader.pseudo["AWS::Partition"]
+            known["Arn"] = (
+                f"arn:{partition}:lambda:{loader.region}:{loader.account_id}:function:"
+                f"{self.function_name(logical_id)}"
+            )
+        elif kind == "rest":
+            known["RootResourceId"] = api_id_for(loader.stack_name, f"{logical_id}/")
+        elif kind == "http":
+            api_id = api_id_for(loader.stack_name, logical_id)
+            known["ApiId"] = api_id
+            known["ApiEndpoint"] = (
+                f"https://{api_id}.execute-api.{loader.region}.{loader.pseudo['AWS::URLSuffix']}"
+            )
+        elif resource is not None:
+            placeholder = f"{logical_id}.{attribute}"
+            loader.log.warn(
+                f"Fn::GetAtt {placeholder}: '{logical_id}' ({resource.type}) is not run by "
+                f"overcast; the value is the placeholder '{placeholder}'",
+                location,
+            )
+            return placeholder
+        if attribute not in known:
+            raise UnresolvedReferenceError(
+                f"Fn::GetAtt {logical_id}.{attribute}: '{logical_id}' has no attribute "
+                f"'{attribute}'",
+                location=location,
+                hint="known attributes: " + ", ".join(known),
+            )
+        return known[attribute]
+
+
+class _Loader:
+    """One load: holds what the stages share (parameters, resolver, warnings)."""
+
+    def __init__(
+        self,
+        *,
+        filename: str,
+        base_dir: str,
+        overrides: dict[str, str],
+        stack_name: str,
+        region: str,
+        account_id: str,
+    ) -> None:
+        self.filename = filename
+        self.base_dir = base_dir
+        self.overrides = overrides
+        self.stack_name = stack_name
+        self.region = region
+        self.account_id = account_id
+        self.log = WarningLog()
+        self.pseudo = pseudo_parameters(stack_name, region, account_id)
+        self.resources: dict[str, _Resource] = {}
+        self.implicit_apis: dict[str, ApiKind] = {}
+        self.globals = Globals()
+        self.resolver = Resolver(parameters={}, pseudo_parameters=self.pseudo, region=region)
+
+    def _top(self) -> Location:
+        return Location(self.filename, 1, 1)
+
+    # -- stages ------------------------------------------------------------------
+
+    def load(self, text: str) -> AppModel:
+        doc = parse_yaml(text, self.filename)
+        if doc is None:
+            raise InvalidTemplateError(
+                "the template is empty",
+                location=self._top(),
+                hint="start from `overcast init` or a SAM template with Transform and Resources",
+            )
+        if not isinstance(doc, LocatedDict):
+            raise InvalidTemplateError(
+                "the template must be a mapping of sections (Transform, Resources, ...)",
+                location=self._top(),
+            )
+        self._check_sections(doc)
+        parameters = self._parameters(doc)
+        self.globals = parse_globals(doc.get("Globals"), location=doc.key_location("Globals"))
+        self._warn_globals()
+        self._collect_resources(doc)
+        table = _ResourceTable(self)
+        self.resolver = Resolver(
+            parameters=parameters,
+            pseudo_parameters=self.pseudo,
+            mappings=self._section(doc, "Mappings"),
+            conditions=self._section(doc, "Conditions"),
+            resources=table,
+            region=self.region,
+        )
+        self._apply_conditions()
+        self._find_implicit_apis()
+
+        functions: dict[str, FunctionSpec] = {}
+        events: list[tuple[str, EventSpec]] = []
+        apis: dict[str, ApiSpec] = {}
+        for resource in self.resources.values():
+            if resource.dropped_by is not None:
+                continue
+            if resource.type == FUNCTION_TYPE:
+                functions[resource.logical_id] = self._function(resource, table)
+                events.extend((resource.logical_id, e) for e in self._events(resource))
+            elif resource.type in _API_TYPES:
+                apis[resource.logical_id] = self._api(resource)
+            else:
+                self.log.warn(
+                    f"Resource '{resource.logical_id}' ({resource.type}) is not run by "
+                    "overcast; it is ignored",
+                    resource.location,
+                )
+        for logical_id, kind in self.implicit_apis.items():
+            apis[logical_id] = self._implicit_api(logical_id, kind, events)
+        self._check_function_names(functions)
+        routes = self._routes(events, apis)
+        return AppModel(
+            template_path=self.filename,
+            stack_name=self.stack_name,
+            region=self.region,
+            account_id=self.account_id,
+            functions=functions,
+            apis=apis,
+            routes=routes,
+            parameters={
+                name: ",".join(value) if isinstance(value, list) else value
+                for name, value in parameters.items()
+            },
+            warnings=self.log.as_tuple(),
+        )
+
+    def _check_sections(self, doc: LocatedDict) -> None:
+        for key in doc:
+            if key not in _SECTIONS:
+                raise InvalidTemplateError(
+                    f"unknown top-level section '{key}'",
+                    location=doc.key_location(key),
+                    hint="sections are " + ", ".join(sorted(_SECTIONS)),
+                )
+        transform = doc.get("Transform")
+        transforms = transform if isinstance(transform, list) else [transform]
+        if SAM_TRANSFORM not in transforms:
+            raise InvalidTemplateError(
+                f"the template does not declare the SAM transform {SAM_TRANSFORM}",
+                location=doc.key_location("Transform") if transform is not None else self._top(),
+                hint=f"add a top-level line `Transform: {SAM_TRANSFORM}`",
+            )
+        resources = doc.get("Resources")
+        if not isinstance(resources, LocatedDict) or not resources:
+            raise InvalidTemplateError(
+                "Resources must be a mapping with at least one resource",
+                location=doc.key_location("Resources") if "Resources" in doc else self._top(),
+                hint="declare functions under Resources, e.g. "
+                "Hello: {Type: AWS::Serverless::Function, ...}",
+            )
+
+    def _section(self, doc: LocatedDict, name: str) -> LocatedDict:
+        value = doc.get(name)
+        if value is None:
+            return LocatedDict(location=doc.key_location(name))
+        if not isinstance(value, LocatedDict):
+            raise InvalidTemplateError(f"{name} must be a mapping", location=doc.key_location(name))
+        return value
+
+    def _parameters(self, doc: LocatedDict) -> dict[str, ParameterValue]:
+        values, warnings = resolve_parameters(
+            doc.get("Parameters"),
+            self.overrides,
+            filename=self.filename,
+            section_location=doc.key_location("Parameters") if "Parameters" in doc else None,
+        )
+        self.log.extend(warnings)
+        return values
+
+    def _warn_globals(self) -> None:
+        for name, section in self.globals.sections.items():
+            if name not in _SUPPORTED_GLOBALS:
+                self.log.warn(
+                    f"Globals section '{name}' applies to resources overcast does not run; "
+                    "it is ignored",
+                    section.location,
+                )
+                continue
+            for key in unsupported_properties(section, _SUPPORTED_GLOBALS[name]):
+                self.log.warn(
+                    f"Globals {name}: property '{key}' is not supported by overcast; it is ignored",
+                    section.key_location(key),
+                )
+
+    def _collect_resources(self, doc: LocatedDict) -> None:
+        section = doc["Resources"]
+        for logical_id, body in section.items():
+            loc = section.key_location(logical_id)
+            if not isinstance(body, LocatedDict) or not isinstance(body.get("Type"), str):
+                raise InvalidTemplateError(
+                    f"Resource '{logical_id}' must be a mapping with a Type",
+                    location=loc,
+                    hint="add Type: AWS::Serverless::Function (or another resource type)",
+                )
+            self.resources[logical_id] = _Resource(logical_id, body["Type"], body, loc)
+
+    def _apply_conditions(self) -> None:
+        for resource in self.resources.values():
+            name = resource.body.get("Condition")
+            if name is None:
+                continue
+            loc = resource.body.key_location("Condition")
+            if not isinstance(name, str):
+                raise InvalidTemplateError(
+                    f"Resource '{resource.logical_id}' Condition must be a condition name",
+                    location=loc,
+                )
+            if not self.resolver.condition(name, loc):
+                resource.dropped_by = name
+
+    def _find_implicit_apis(self) -> None:
+        for resource in self.resources.values():
+            if resource.type != FUNCTION_TYPE or resource.dropped_by is not None:
+                continue
+            events = resource.properties.get("Events")
+            if not isinstance(events, dict):
+                continue
+            for event in events.values():
+                if not isinstance(event, dict):
+                    continue
+                kind = _EVENT_KINDS.get(event.get("Type"))  # type: ignore[arg-type]
+                props = event.get("Properties")
+                if kind is None or (isinstance(props, dict) and _EVENT_API_KEY[kind] in props):
+                    continue
+                # A template may declare ServerlessRestApi itself to configure the
+                # implicit API; SAM then uses that resource instead of creating one.
+                if _IMPLICIT[kind] not in self.resources:
+                    self.implicit_apis.setdefault(_IMPLICIT[kind], kind)
+
+    # -- resources ---------------------------------------------------------------
+
+    def _merged(self, resource: _Resource) -> LocatedDict:
+        return self.globals.applied(
+            resource.type,
+            resource.properties,
+            logical_id=resource.logical_id,
+            ignore_globals=resource.body.get("IgnoreGlobals"),
+            location=resource.body.key_location("IgnoreGlobals"),
+        )
+
+    def _resolved(self, props: LocatedDict, skip: str = "") -> LocatedDict:
+        kept = LocatedDict(
+            {key: value for key, value in props.items() if key != skip},
+            location=props.location,
+            key_locations=props.key_locations,
+        )
+        resolved = self.resolver.resolve(kept, props.location)
+        if not isinstance(resolved, LocatedDict):  # resolve keeps a mapping a mapping
+            raise InvalidTemplateError("Properties must be a mapping", location=props.location)
+        return resolved
+
+    def _function(self, resource: _Resource, table: _ResourceTable) -> FunctionSpec:
+        owner = f"Function '{resource.logical_id}'"
+        warn_unsupported(self.log, owner, resource.properties, FUNCTION_PROPERTIES | {"InlineCode"})
+        props = self._resolved(self._merged(resource), skip="Events")
+        return build_function(
+            resource.logical_id,
+            props,
+            base_dir=self.base_dir,
+            location=resource.location,
+            properties_location=resource.properties_location,
+            log=self.log,
+            name=table.function_name(resource.logical_id),
+        )
+
+    def _events(self, resource: _Resource) -> list[EventSpec]:
+        owner = f"Function '{resource.logical_id}'"
+        events = resource.properties.get("Events")
+        if events is None:
+            return []
+        if not isinstance(events, LocatedDict):
+            raise InvalidTemplateError(
+                f"{owner} Events must be a mapping of event names to events",
+                location=resource.properties.key_location("Events"),
+            )
+        specs = []
+        for name, event in events.items():
+            loc = events.key_location(name)
+            if not isinstance(event, LocatedDict) or not isinstance(event.get("Type"), str):
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' must be a mapping with a Type",
+                    location=loc,
+                    hint="add Type: HttpApi (or Api) and Properties: {Path: /x, Method: get}",
+                )
+            kind = _EVENT_KINDS.get(event["Type"])
+            if kind is None:
+                self.log.warn(
+                    f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
+                    "it is ignored",
+                    loc,
+                )
+                continue
+            props = event.get("Properties")
+            if props is None:
+                props = LocatedDict(location=loc)
+            if not isinstance(props, LocatedDict):
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Properties must be a mapping", location=loc
+                )
+            api_key = _EVENT_API_KEY[kind]
+            api = self._event_api(owner, name, props, api_key)
+            specs.append(
+                parse_event(
+                    owner,
+                    name,
+                    kind,
+                    api,
+                    self._resolved(props, skip=api_key),
+                    location=loc,
+                    log=self.log,
+                )
+            )
+        return specs
+
+    def _event_api(self, owner: str, event: str, props: LocatedDict, key: str) -> str | None:
+        # SAM reads the API's logical ID from the Ref itself (Api.get_rest_api_id_string),
+        # so this is taken before intrinsics turn the Ref into an api id.
+        if key not in props:
+            return None
+        value = props[key]
+        if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            return str(value["Ref"])
+        if isinstance(value, str):
+            return value
+        raise InvalidTemplateError(
+            f"{owner} event '{event}' {key} must be !Ref to an API in this template",
+            location=props.key_location(key),
+            hint=f"write {key}: !Ref MyApi",
+        )
+
+    def _api(self, resource: _Resource) -> ApiSpec:
+        kind = _API_TYPES[resource.type]
+        owner = f"{'Api' if kind == 'rest' else 'HttpApi'} '{resource.logical_id}'"
+        supported = REST_API_PROPERTIES if kind == "rest" else HTTP_API_PROPERTIES
+        warn_unsupported(self.log, owner, resource.properties, supported)
+        props = self._resolved(self._merged(resource))
+        build = build_rest_api if kind == "rest" else build_http_api
+        return build(
+            resource.logical_id,
+            props,
+            stack_name=self.stack_name,
+            location=resource.location,
+            properties_location=resource.properties_location,
+            log=self.log,
+        )
+
+    def _implicit_api(
+        self, logical_id: str, kind: ApiKind, events: list[tuple[str, EventSpec]]
+    ) -> ApiSpec:
+        location = next((e.location for _, e in events if e.kind == kind and e.api is None), None)
+        # SAM fixes the implicit REST API's stage to "Prod"; Globals cannot change it.
+        base = LocatedDict({"StageName": IMPLICIT_REST_STAGE} if kind == "rest" else {})
+        resource_type = API_TYPE if kind == "rest" else HTTP_API_TYPE
+        merged = self.globals.applied(resource_type, base, logical_id=logical_id)
+        props = self._resolved(merged)
+        build = build_rest_api if kind == "rest" else build_http_api
+        return build(
+            logical_id,
+            props,
+            stack_name=self.stack_name,
+            location=location,
+            properties_location=location,
+            log=self.log,
+            implicit=True,
+        )
+
+    # -- cross-checks ----------------------------------------------------------------
+
+    def _check_function_names(self, functions: Mapping[str, FunctionSpec]) -> None:
+        seen: dict[str, FunctionSpec] = {}
+        for spec in functions.values():
+            other = seen.get(spec.name)
+            if other is not None:
+                raise InvalidTemplateError(
+                    f"Functions '{other.logical_id}' and '{spec.logical_id}' are both named "
+                    f"'{spec.name}'",
+                    location=spec.location,
+                    hint="give each function its own FunctionName",
+                )
+            seen[spec.name] = spec
+
+    def _routes(
+        self, events: list[tuple[str, EventSpec]], apis: Mapping[str, ApiSpec]
+    ) -> tuple[RouteSpec, ...]:
+        routes: list[RouteSpec] = []
+        claimed: dict[tuple[str, str, str], tuple[str, EventSpec]] = {}
+        for function, event in events:
+            api_name = event.api or _IMPLICIT[event.kind]
+            self._check_event_api(function, event, api_name, apis)
+            key = (api_name, event.method, event.path)
+            if key in claimed:
+                other_function, other = claimed[key]
+                raise InvalidTemplateError(
+                    f"route {event.method} {event.path} on API '{api_name}' is claimed by "
+                    f"Function '{other_function}' event '{other.name}' and by Function "
+                    f"'{function}' event '{event.name}'",
+                    location=event.location,
+                    hint="give each route one function, or change a Path or Method",
+                )
+            claimed[key] = (function, event)
+            routes.append(
+                RouteSpec(
+                    api=api_name,
+                    method=event.method,
+                    path=event.path,
+                    function=function,
+                    event_name=event.name,
+                    payload_format=event.payload_format,
+                    timeout_ms=event.timeout_ms,
+                    location=event.location,
+                )
+            )
+        return tuple(routes)
+
+    def _check_event_api(
+        self, function: str, event: EventSpec, api_name: str, apis: Mapping[str, ApiSpec]
+    ) -> None:
+        what = f"Function '{function}' event '{event.name}'"
+        key = _EVENT_API_KEY[event.kind]
+        wanted = API_TYPE if event.kind == "rest" else HTTP_API_TYPE
+        api = apis.get(api_name)
+        if api is not None and api.kind == event.kind:
+            return
+        resource = self.resources.get(api_name)
+        if resource is not None and resource.dropped_by is not None:
+            raise UnresolvedReferenceError(
+                f"{what} {key} refers to '{api_name}', which is not created: its Condition "
+                f"'{resource.dropped_by}' is false",
+                location=event.location,
+            )
+        if api is not None:
+            other = "HttpApi" if event.kind == "rest" else "Api"
+            raise InvalidTemplateError(
+                f"{what} {key} refers to '{api_name}', which is a "
+                f"{API_TYPE if api.kind == 'rest' else HTTP_API_TYPE}, not a {wanted}",
+                location=event.location,
+                hint=f"use an event of Type: {other} for it",
+            )
+        raise UnresolvedReferenceError(
+            f"{what} {key} refers to '{api_name}', which is not a {wanted} in this template",
+            location=event.location,
+            hint=f"declare {api_name} with Type: {wanted}, or remove {key} to use SAM's "
+            "implicit API",
+        )
