@@ -91,7 +91,14 @@ class ServiceError(InvokeError):
 
 
 class Invoker(Protocol):
-    """Anything that runs functions: the runtime, or a fake in tests."""
+    """Anything that runs functions: the runtime, or a fake in tests.
+
+    An invoker may declare a class attribute ``cancel_safe = True``: cancelling a
+    call to :meth:`invoke` then abandons only the wait, and the invocation still
+    runs to its end under the invoker's ownership. Callers with a deadline (the
+    gateway's integration timeout) await such an invoker directly; any other they
+    run in a task of their own so that the deadline never cancels the invocation.
+    """
 
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Run one invocation; raise an :class:`InvokeError` if it cannot start."""

@@ -78,6 +78,9 @@ def _server(app: object, sock: socket.socket, options: NodeOptions) -> uvicorn.S
         access_log=False,
         timeout_graceful_shutdown=int(options.graceful_timeout_s),
         server_header=False,
+        # overcast is the edge: no proxy in front sets X-Forwarded-*, and uvicorn's
+        # middleware would trust any local client's headers and cost every request.
+        proxy_headers=False,
     )
     config.load()
     server = uvicorn.Server(config)
@@ -149,6 +152,9 @@ class Node:
                 admin_server.should_exit = True
             # Phase 2: stop accepting, let in-flight requests finish (bounded by uvicorn).
             await asyncio.gather(data_server.shutdown(), admin_server.shutdown())
+            # Invocations that outlived their integration timeout, and Event invocations.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.gateway.drain(), opts.graceful_timeout_s)
             await self.lambda_api.aclose()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -57,13 +57,28 @@ _HTTP_API_TEXT_TYPES: Final = frozenset(
 )
 
 
-def request_time(epoch_ms: int) -> str:
-    """``09/Apr/2015:12:34:56 +0000``: the CLF time API Gateway puts in events."""
-    t = time.gmtime(epoch_ms // 1000)
+def _format_request_time(epoch_s: int) -> str:
+    t = time.gmtime(epoch_s)
     return (
         f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year:04d}:"
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
     )
+
+
+# The last second formatted and its text: requests arrive many per second, and the
+# text only changes once a second.
+_last_request_time: tuple[int, str] = (-1, "")
+
+
+def request_time(epoch_ms: int) -> str:
+    """``09/Apr/2015:12:34:56 +0000``: the CLF time API Gateway puts in events."""
+    global _last_request_time  # noqa: PLW0603 - a one-entry cache of a pure function
+    epoch_s = epoch_ms // 1000
+    second, text = _last_request_time
+    if second != epoch_s:
+        text = _format_request_time(epoch_s)
+        _last_request_time = (epoch_s, text)
+    return text
 
 
 def extended_request_id(request_id: str) -> str:

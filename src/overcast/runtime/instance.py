@@ -3,6 +3,10 @@
 The instance does no policy: the pool decides when to start, reuse or retire it; the
 runtime decides what an outcome means for the caller. Here: send one ``Invoke``
 frame, wait for one ``Done`` frame, or learn why the process is gone.
+
+An invocation's outcome is handed to a plain callback, synchronously, from the
+event that decides it (the ``Done`` frame, the timeout, the exit): the runtime
+settles the instance there, whether or not its caller is still waiting.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from overcast.runtime.cgroups import Cgroups, InstanceGroup
@@ -46,6 +51,7 @@ class Failure:
 
 Outcome = Done | Failure
 InitOutcome = Ready | InitFailed | Failure
+OutcomeCallback = Callable[[Outcome], None]
 
 
 class WorkerProtocol(asyncio.Protocol):
@@ -102,7 +108,7 @@ class Instance:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._init: asyncio.Future[InitOutcome] = loop.create_future()
-        self._pending: asyncio.Future[Outcome] | None = None
+        self._pending: OutcomeCallback | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._grace: asyncio.TimerHandle | None = None
         self.gone: asyncio.Future[None] = loop.create_future()
@@ -127,9 +133,12 @@ class Instance:
         finally:
             self._cancel_timer()
 
-    def invoke(self, message: Invoke, timeout_s: float) -> asyncio.Future[Outcome]:
-        """Send one invocation; the future resolves with ``Done`` or a ``Failure``."""
-        future: asyncio.Future[Outcome] = self._loop.create_future()
+    def invoke(self, message: Invoke, timeout_s: float, on_outcome: OutcomeCallback) -> None:
+        """Send one invocation; ``on_outcome`` gets ``Done`` or a ``Failure``, exactly once.
+
+        It is called synchronously: right here if the process is already gone, else
+        from the event that ends the invocation.
+        """
         protocol = self.protocol
         if (
             self.exit is not None
@@ -137,13 +146,12 @@ class Instance:
             or protocol.transport is None
             or self.socket_lost
         ):
-            future.set_result(self._failure())
-            return future
-        self._pending = future
+            on_outcome(self._failure())
+            return
+        self._pending = on_outcome
         self.invocations += 1
         protocol.transport.write(encode_frame(zygote_encoder.encode(message)))
         self._timer = self._loop.call_later(timeout_s, self._on_timeout)
-        return future
 
     def kill(self) -> None:
         """SIGKILL the whole instance: its cgroup, else its process group."""
@@ -165,10 +173,13 @@ class Instance:
 
     def on_message(self, message: object) -> None:
         if isinstance(message, Done):
+            if not message.log_marked and self.log is not None:
+                # The worker had nothing left in the pipe: its output ends here.
+                self.log.end_of_output()
             self._cancel_timer()
             pending, self._pending = self._pending, None
-            if pending is not None and not pending.done():
-                pending.set_result(message)
+            if pending is not None:
+                pending(message)
         elif isinstance(message, Ready | InitFailed):
             self.init_duration_ms = message.init_duration_ms
             if not self._init.done():
@@ -221,8 +232,8 @@ class Instance:
             failure = self._failure()
             self._init.set_result(failure)
         pending, self._pending = self._pending, None
-        if pending is not None and not pending.done():
-            pending.set_result(failure or self._failure())
+        if pending is not None:
+            pending(failure or self._failure())
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -5,6 +5,11 @@ secret end marker into the pipe after flushing each phase (Init, then each
 invocation), so the pipe itself says where one invocation's output ends. START is
 written when the previous phase's marker has been read; END and REPORT once both the
 marker (or EOF, if the worker died) and the invocation's result are known.
+
+When the pipe is already empty as an invocation ends (the platform has read every
+byte the worker wrote; the worker asks the kernel, FIONREAD), the worker skips the
+marker and says so in its ``Done`` frame: the platform then ends the output at
+:meth:`InstanceLog.end_of_output`, saving a write and a wake-up per invocation.
 """
 
 from __future__ import annotations
@@ -48,7 +53,10 @@ class LogWriter:
         self._wake = asyncio.Event()
 
     def add(self, function: str, stream: str, timestamp_ms: int, message: str) -> None:
-        key = (function, stream)
+        self.add_to((function, stream), timestamp_ms, message)
+
+    def add_to(self, key: tuple[str, str], timestamp_ms: int, message: str) -> None:
+        """:meth:`add` with the ``(function, stream)`` key built once by the caller."""
         buffer = self._buffers.get(key)
         if buffer is None:
             buffer = self._buffers[key] = []
@@ -134,6 +142,7 @@ class InstanceLog(asyncio.Protocol):
         self.writer = writer
         self.function = function
         self.stream = stream
+        self._key = (function, stream)
         self.marker = marker.rstrip(b"\n")
         self.records: deque[InvocationLog] = deque()
         self.init_done = False
@@ -166,6 +175,8 @@ class InstanceLog(asyncio.Protocol):
                     self._line(first)
             elif self._discarding:
                 self._discarding = False
+                if first.endswith(self.marker):
+                    self._on_marker()  # the phase ended on the over-long line
             else:
                 self._line(first)
             for line in lines[1:]:
@@ -226,9 +237,22 @@ class InstanceLog(asyncio.Protocol):
 
     def write(self, message: str) -> None:
         """One log event in this instance's stream, attributed to the current invocation."""
-        self.writer.add(self.function, self.stream, int(time.time() * 1000), message)
+        self.writer.add_to(self._key, int(time.time() * 1000), message)
         if self.records and not self._start_pending:
             self.records[0].keep(message)
+
+    def end_of_output(self) -> None:
+        """The worker found the pipe drained at the end of its invocation (no marker).
+
+        Every byte of that invocation is already here, so a last line without its
+        newline is complete, and the output ends as if the marker had been read.
+        """
+        if self._partial:
+            if not self._discarding:
+                self._line(bytes(self._partial))
+            self._partial.clear()
+        self._discarding = False
+        self._on_marker()
 
     def _on_marker(self) -> None:
         if not self.init_done:
@@ -267,8 +291,11 @@ class InstanceLog(asyncio.Protocol):
             return
         if self._start_pending:
             self._write_start(record)
+        now_ms = int(time.time() * 1000)
+        add, key = self.writer.add_to, self._key
         for line in record.closing_lines:
-            self.write(line)
+            add(key, now_ms, line)
+            record.keep(line)
         self.records.popleft()
         if record.finished is not None and not record.finished.done():
             record.finished.set_result(None)

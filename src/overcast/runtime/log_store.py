@@ -50,7 +50,8 @@ class LogStore:
             return
         path = self.stream_path(function, stream)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        data = b"".join(orjson.dumps({"t": t, "m": m}) + b"\n" for t, m in events)
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        data = b"".join([dumps({"t": t, "m": m}, option=newline) for t, m in events])
         with open(path, "ab") as handle:
             handle.write(data)
 

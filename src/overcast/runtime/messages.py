@@ -93,6 +93,9 @@ class Done(msgspec.Struct, frozen=True, tag=True, array_like=True):
     is_error: bool
     duration_ms: float
     max_rss_kb: int
+    #: False when the worker skipped the log end marker because the platform had
+    #: already read all of the invocation's output (see ``log_pipe``).
+    log_marked: bool = True
 
 
 ToWorker = Invoke

@@ -34,7 +34,8 @@ from overcast.runtime.cgroups import Cgroups, InstanceGroup, NoCgroups, detect, 
 from overcast.runtime.config import FunctionConfig, RuntimeConfig
 from overcast.runtime.deps import deps_dir_for, is_installed, prepare_dependencies
 from overcast.runtime.errors import ZygoteError
-from overcast.runtime.instance import Failure, Instance, WorkerProtocol
+from overcast.runtime.ids import request_id as new_request_id
+from overcast.runtime.instance import Failure, Instance, Outcome, WorkerProtocol
 from overcast.runtime.log_format import (
     end_line,
     kb_to_mb,
@@ -65,6 +66,10 @@ def _execution_env(runtime: str) -> str:
 class Runtime:
     """Runs functions as Lambda does; implements :class:`overcast.invoke.Invoker`."""
 
+    #: Cancelling a call to :meth:`invoke` abandons only the wait: the invocation
+    #: runs to its end and its instance is settled as usual (``overcast.invoke``).
+    cancel_safe = True
+
     def __init__(self, config: RuntimeConfig, functions: Sequence[FunctionConfig]) -> None:
         self.config = config
         self._functions = {function.name: function for function in functions}
@@ -84,6 +89,9 @@ class Runtime:
         self._stale_groups: list[InstanceGroup] = []
         self._fingerprints: dict[str, tuple[tuple[str, int, int], ...]] = {}
         self._zygote_lock: asyncio.Lock | None = None
+        self._arns: dict[tuple[str, str | None], str] = {}
+        self._cold: set[asyncio.Task[InvokeResult]] = set()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     # --- Invoker ---------------------------------------------------------------------
 
@@ -100,6 +108,7 @@ class Runtime:
         """
         if self._started:
             return
+        self._event_loop = asyncio.get_running_loop()
         self._drained = asyncio.Event()
         self._zygote_lock = asyncio.Lock()
         self._writer = LogWriter(self.logs)
@@ -151,18 +160,29 @@ class Runtime:
                 "for the InvokeFunction operation"
             )
         instance = pool.take_idle()
-        cold = instance is None
-        if instance is None:
-            instance = self._reserve(pool)
+        if instance is not None:
+            return await self._start(pool, instance, request, None)
+        instance = self._reserve(pool)
+        # A cold start spans several awaits: its own task, owned by the runtime, keeps
+        # it whole when the caller stops waiting (see ``cancel_safe``).
+        task = self._loop.create_task(self._cold_invoke(pool, instance, request))
         self._inflight += 1
-        try:
-            if cold:
-                return await self._cold_invoke(pool, instance, request)
-            return await self._run(pool, instance, request, None)
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0 and self._drained is not None:
-                self._drained.set()
+        self._cold.add(task)
+        task.add_done_callback(self._cold_done)
+        return await asyncio.shield(task)
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._event_loop
+        if loop is None:
+            raise ServiceError("the runtime is not started")
+        return loop
+
+    def _cold_done(self, task: asyncio.Task[InvokeResult]) -> None:
+        self._cold.discard(task)
+        self._inflight -= 1
+        if self._inflight == 0 and self._drained is not None:
+            self._drained.set()
 
     async def aclose(self) -> None:
         """Stop accepting, drain in-flight invocations (bounded), kill everything, clean up."""
@@ -191,6 +211,9 @@ class Runtime:
         for zygote in self._zygotes.values():
             await zygote.aclose()
         self._zygotes.clear()
+        if self._cold:
+            # Cold starts caught by shutdown end with their instance's death.
+            await asyncio.wait(set(self._cold), timeout=KILL_WAIT_S)
         for instance in instances:
             instance.close_transports()
             if instance.group is not None:
@@ -234,6 +257,14 @@ class Runtime:
         arn = f"arn:aws:lambda:{self.config.region}:{self.config.account_id}:function:{name}"
         if qualifier and qualifier != "$LATEST":
             arn += f":{qualifier}"
+        return arn
+
+    def _invoked_arn(self, name: str, qualifier: str | None) -> str:
+        """:meth:`_arn` of a known function, built once per (function, qualifier)."""
+        key = (name, qualifier)
+        arn = self._arns.get(key)
+        if arn is None:
+            arn = self._arns[key] = self._arn(name, qualifier)
         return arn
 
     def _reserve(self, pool: Pool) -> Instance:
@@ -445,8 +476,8 @@ class Runtime:
         outcome = await instance.wait_init(config.timeout_s)
         if isinstance(outcome, Ready):
             instance.apply(Event.CLAIM)
-            return await self._run(pool, instance, request, outcome.init_duration_ms)
-        request_id = str(uuid.uuid4())
+            return await self._start(pool, instance, request, outcome.init_duration_ms)
+        request_id = new_request_id()
         record = InvocationLog(request_id, config.version, request.want_log_tail)
         log = instance.log
         if log is not None:
@@ -476,11 +507,12 @@ class Runtime:
             timed_out=timed_out,
         )
 
-    async def _run(
+    def _start(
         self, pool: Pool, instance: Instance, request: InvokeRequest, init_duration_ms: float | None
-    ) -> InvokeResult:
+    ) -> asyncio.Future[InvokeResult]:
+        """Send the invocation; the future gets its result once the instance is settled."""
         config = pool.config
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         record = InvocationLog(request_id, config.version, request.want_log_tail)
         log = instance.log
         if log is not None:
@@ -490,11 +522,35 @@ class Runtime:
             request_id,
             request.payload,
             int(time.time() * 1000 + timeout_s * 1000),
-            self._arn(config.name, request.qualifier),
+            self._invoked_arn(config.name, request.qualifier),
             request.client_context,
         )
-        started = time.perf_counter()
-        outcome = await instance.invoke(message, timeout_s)
+        invocation = _Invocation(
+            self, pool, instance, request, record, init_duration_ms=init_duration_ms
+        )
+        self._inflight += 1
+        instance.invoke(message, timeout_s, invocation)
+        return invocation.waiter
+
+    def _settle(self, invocation: _Invocation, outcome: Outcome) -> None:
+        """The invocation ended: settle the instance and its log, then answer its waiter.
+
+        Runs whether or not anyone still waits (a caller may stop waiting; the
+        invocation runs to its end regardless), straight from the event that ended it.
+        """
+        self._inflight -= 1
+        if self._inflight == 0 and self._drained is not None:
+            self._drained.set()
+        try:
+            self._settle_outcome(invocation, outcome)
+        except Exception as exc:  # noqa: BLE001 - a bug reaches the caller, not the event loop
+            if not invocation.waiter.done():
+                invocation.waiter.set_exception(exc)
+
+    def _settle_outcome(self, invocation: _Invocation, outcome: Outcome) -> None:
+        pool, instance = invocation.pool, invocation.instance
+        config = pool.config
+        request_id = invocation.record.request_id
         if isinstance(outcome, Done):
             payload = outcome.payload
             function_error = "Unhandled" if outcome.is_error else None
@@ -510,7 +566,7 @@ class Runtime:
                     outcome.duration_ms,
                     config.memory_mb,
                     kb_to_mb(outcome.max_rss_kb),
-                    init_duration_ms,
+                    invocation.init_duration_ms,
                 ),
             ]
             if instance.apply(Event.RELEASE) is State.IDLE and not self._closing:
@@ -519,31 +575,16 @@ class Runtime:
                 instance.apply(Event.DIE)
                 instance.kill()
                 self._forget(instance)
-            return await self._finish(
-                instance,
-                record,
-                request,
-                payload=payload,
-                function_error=function_error,
-                lines=lines,
-                timed_out=False,
-            )
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
+            self._complete(invocation, payload, function_error, lines, timed_out=False)
+            return
+        elapsed_ms = (time.perf_counter() - invocation.started) * 1000.0
         instance.apply(Event.DIE)
         instance.kill()
         self._forget(instance)
         payload, lines, timed_out = self._failure_result(
-            instance, outcome, request_id, elapsed_ms, init_duration_ms
+            instance, outcome, request_id, elapsed_ms, invocation.init_duration_ms
         )
-        return await self._finish(
-            instance,
-            record,
-            request,
-            payload=payload,
-            function_error="Unhandled",
-            lines=lines,
-            timed_out=timed_out,
-        )
+        self._complete(invocation, payload, "Unhandled", lines, timed_out=timed_out)
 
     def _failure_result(
         self,
@@ -574,6 +615,48 @@ class Runtime:
         ]
         return payload, lines, False
 
+    def _complete(
+        self,
+        invocation: _Invocation,
+        payload: bytes,
+        function_error: str | None,
+        lines: list[str],
+        *,
+        timed_out: bool,
+    ) -> None:
+        """Close the invocation's log and answer its waiter (after the log's tail if asked)."""
+        instance, record, waiter = invocation.instance, invocation.record, invocation.waiter
+        log = instance.log
+        version = instance.config.version
+        request_id = record.request_id
+        if not invocation.request.want_log_tail:
+            if log is not None:
+                log.complete(record, lines)
+            if not waiter.done():
+                waiter.set_result(
+                    InvokeResult(payload, function_error, version, request_id, b"", timed_out)
+                )
+            return
+        finished: asyncio.Future[None] = self._loop.create_future()
+        record.finished = finished
+        if log is not None:
+            log.complete(record, lines)
+
+        def deliver(_: object = None) -> None:
+            timer.cancel()
+            if not waiter.done():
+                tail = record.tail_bytes()
+                waiter.set_result(
+                    InvokeResult(payload, function_error, version, request_id, tail, timed_out)
+                )
+
+        # The last lines may still be in the pipe: wait for them, but not for long.
+        timer = self._loop.call_later(TAIL_WAIT_S, deliver)
+        if finished.done():
+            deliver()
+        else:
+            finished.add_done_callback(deliver)
+
     async def _finish(
         self,
         instance: Instance,
@@ -585,24 +668,10 @@ class Runtime:
         lines: list[str],
         timed_out: bool,
     ) -> InvokeResult:
-        log = instance.log
-        if request.want_log_tail:
-            record.finished = asyncio.get_running_loop().create_future()
-        if log is not None:
-            log.complete(record, lines)
-        tail = b""
-        if request.want_log_tail and record.finished is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(record.finished), TAIL_WAIT_S)
-            tail = record.tail_bytes()
-        return InvokeResult(
-            payload=payload,
-            function_error=function_error,
-            executed_version=instance.config.version,
-            request_id=record.request_id,
-            log_tail=tail,
-            timed_out=timed_out,
-        )
+        pool = self._pools[instance.config.name]
+        invocation = _Invocation(self, pool, instance, request, record, init_duration_ms=None)
+        self._complete(invocation, payload, function_error, lines, timed_out=timed_out)
+        return await invocation.waiter
 
     # --- background tasks ------------------------------------------------------------
 
@@ -647,6 +716,46 @@ class Runtime:
                 rss = rss_bytes(instance.pid)
                 if rss is not None and rss > instance.config.memory_mb * 1024 * 1024:
                     instance.mark_oom()
+
+
+class _Invocation:
+    """One invocation in flight: what settling it needs, and the caller's future.
+
+    Called with the instance's outcome (see :meth:`Instance.invoke`).
+    """
+
+    __slots__ = (
+        "init_duration_ms",
+        "instance",
+        "pool",
+        "record",
+        "request",
+        "runtime",
+        "started",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        pool: Pool,
+        instance: Instance,
+        request: InvokeRequest,
+        record: InvocationLog,
+        *,
+        init_duration_ms: float | None,
+    ) -> None:
+        self.runtime = runtime
+        self.pool = pool
+        self.instance = instance
+        self.request = request
+        self.record = record
+        self.init_duration_ms = init_duration_ms
+        self.waiter: asyncio.Future[InvokeResult] = runtime._loop.create_future()
+        self.started = time.perf_counter()
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.runtime._settle(self, outcome)
 
 
 def _fingerprint(code_dir: str) -> tuple[tuple[str, int, int], ...]:

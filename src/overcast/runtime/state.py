@@ -27,6 +27,10 @@ from overcast.runtime.errors import InvalidTransitionError
 
 
 class State(enum.Enum):
+    # Members are singletons compared by identity; hashing them by identity (in C)
+    # keeps the per-invocation transition lookups off Enum's Python-level __hash__.
+    __hash__ = object.__hash__
+
     STARTING = "starting"
     IDLE = "idle"
     BUSY = "busy"
@@ -35,6 +39,8 @@ class State(enum.Enum):
 
 
 class Event(enum.Enum):
+    __hash__ = object.__hash__
+
     READY = "ready"
     CLAIM = "claim"
     ACQUIRE = "acquire"

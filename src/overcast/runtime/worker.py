@@ -4,7 +4,8 @@ Blocking and single-threaded, like Lambda's own bootstrap: set up the sandbox, i
 the handler once (Init), then serve one ``Invoke`` frame at a time over the instance's
 socket. Output goes to fd 1/2, a pipe the platform reads; after each invocation the
 worker flushes and writes the instance's end marker into that pipe, so the platform
-can attribute every line to its invocation.
+can attribute every line to its invocation — unless the pipe is already empty, in
+which case ``Done`` says there is no marker to wait for (see ``log_pipe``).
 
 Formats follow awslambdaric (https://github.com/aws/aws-lambda-python-runtime-interface-client,
 ``awslambdaric/bootstrap.py``): handler lookup errors, the error object, the
@@ -14,8 +15,8 @@ Formats follow awslambdaric (https://github.com/aws/aws-lambda-python-runtime-in
 from __future__ import annotations
 
 import base64
-import contextlib
 import decimal
+import fcntl
 import importlib
 import io
 import json
@@ -25,10 +26,13 @@ import resource
 import signal
 import socket
 import sys
+import termios
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
+
+import msgspec
 
 from overcast.runtime import lambda_errors
 from overcast.runtime.context import LambdaContext
@@ -50,6 +54,11 @@ LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 _current_request_id = ""
 _THIS_FILE = __file__
+#: FIONREAD's answer for an empty pipe (a C int of 0, whatever the byte order).
+_NOTHING_PENDING = bytes(4)
+#: The first read of a frame; a bigger frame is read on in large steps.
+_SMALL_READ = 64 * 1024
+_LARGE_READ = 1 << 20
 
 
 class _RequestIdFilter(logging.Filter):
@@ -76,6 +85,24 @@ class _FaultError(Exception):
         self.trace = trace
 
 
+_fast_json_decode = msgspec.json.Decoder().decode
+
+
+def _load_event(payload: bytes) -> Any:
+    """The event as ``json.loads`` gives it, decoded by msgspec when msgspec can.
+
+    msgspec (about 6x faster) yields the same objects as ``json.loads`` for every
+    document it accepts (arbitrary-precision ints, correctly rounded floats, last
+    duplicate key wins); what it refuses (NaN, 1E400, lone surrogates, other
+    encodings, malformed input, very deep nesting) goes to ``json.loads``, which
+    then decides exactly as before, error messages included.
+    """
+    try:
+        return _fast_json_decode(payload)
+    except (msgspec.DecodeError, RecursionError):
+        return json.loads(payload)
+
+
 def _json_default(obj: object) -> object:
     # awslambdaric encodes Decimal as a raw JSON number through simplejson; the
     # stdlib cannot emit raw numbers, so integral decimals become ints, others floats.
@@ -84,7 +111,13 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-def _setup_process(spec: WorkerSpec, log_fd: int) -> None:
+def _setup_process(spec: WorkerSpec, log_fd: int) -> int:
+    """Join the sandbox; return the worker's own descriptor of the log pipe.
+
+    fd 1 and fd 2 are copies of the pipe that user code may close or redirect; the
+    private copy (close-on-exec) is where end markers go and what FIONREAD asks, so
+    the platform's view of the pipe never depends on what the handler did to fd 1.
+    """
     # Join the instance's cgroups first, before the sandbox allocates anything.
     pid = str(os.getpid())
     for procs in spec.cgroup_procs:
@@ -97,7 +130,7 @@ def _setup_process(spec: WorkerSpec, log_fd: int) -> None:
     os.close(devnull)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
-    os.close(log_fd)
+    os.set_inheritable(log_fd, False)
     # Lambda's runtime makes stdout/stderr unbuffered; write_through does that here.
     sys.stdout = io.TextIOWrapper(
         io.FileIO(1, "w", closefd=False),
@@ -136,6 +169,7 @@ def _setup_process(spec: WorkerSpec, log_fd: int) -> None:
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
     if level in logging.getLevelNamesMapping():
         root.setLevel(level)
+    return log_fd
 
 
 def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
@@ -189,11 +223,35 @@ def _exception_error(exc: BaseException, request_id: str) -> dict[str, Any]:
     )
 
 
-def _flush_and_mark(marker: bytes) -> None:
+def _flush() -> None:
+    # A plain try (not contextlib.suppress): this runs after every invocation.
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:
             stream.flush()
-    os.write(1, marker)
+        except (OSError, ValueError):
+            continue
+
+
+def _flush_and_mark(marker: bytes, log_fd: int) -> None:
+    _flush()
+    os.write(log_fd, marker)
+
+
+def _end_output(marker: bytes, log_fd: int) -> bool:
+    """Flush, then write the end marker unless the platform has read everything.
+
+    Returns whether the marker was written. FIONREAD on a pipe counts the bytes not
+    yet read whichever end asks; 0 means every line of this invocation is already
+    in the platform's hands, so ``Done`` itself can close the invocation's log.
+    """
+    _flush()
+    try:
+        if fcntl.ioctl(log_fd, termios.FIONREAD, _NOTHING_PENDING) == _NOTHING_PENDING:
+            return False
+    except OSError:
+        pass  # not a pipe any more: the marker is always safe
+    os.write(log_fd, marker)
+    return True
 
 
 class _Channel:
@@ -209,15 +267,19 @@ class _Channel:
         self.sock.sendall(encode_frame(zygote_encoder.encode(message)))
 
     def receive(self) -> Invoke | None:
-        while not self.frames:
-            data = self.sock.recv(1 << 20)
+        frames = self.frames
+        while not frames:
+            # A small read for the usual small frame (recv allocates its whole size);
+            # large steps once a frame turns out to be big.
+            size = _LARGE_READ if self.decoder.pending else _SMALL_READ
+            data = self.sock.recv(size)
             if not data:
                 return None
-            self.frames.extend(self.decoder.feed(data))
-        return to_worker_decoder.decode(self.frames.pop(0))
+            frames.extend(self.decoder.feed(data))
+        return to_worker_decoder.decode(frames.pop(0))
 
 
-def _serve(spec: WorkerSpec, channel: _Channel) -> None:
+def _serve(spec: WorkerSpec, channel: _Channel, log_fd: int) -> None:
     global _current_request_id  # noqa: PLW0603 - the logging filter reads it, as in awslambdaric
     started = time.perf_counter()
     init_error: dict[str, Any] | None = None
@@ -229,12 +291,12 @@ def _serve(spec: WorkerSpec, channel: _Channel) -> None:
         init_error = _exception_error(exc, "")
     else:
         init_ms = (time.perf_counter() - started) * 1000.0
-        _flush_and_mark(spec.marker)
+        _flush_and_mark(spec.marker, log_fd)
         channel.send(Ready(init_ms))
     if init_error is not None:
         init_ms = (time.perf_counter() - started) * 1000.0
         sys.stdout.write(lambda_errors.format_error_log(init_error))
-        _flush_and_mark(spec.marker)
+        _flush_and_mark(spec.marker, log_fd)
         channel.send(InitFailed(lambda_errors.error_json(init_error), init_ms))
         return
 
@@ -257,7 +319,7 @@ def _serve(spec: WorkerSpec, channel: _Channel) -> None:
                 request_id, invoke.deadline_ms, invoke.invoked_function_arn, client_context
             )
             try:
-                event = json.loads(invoke.payload) if invoke.payload else None
+                event = _load_event(invoke.payload) if invoke.payload else None
             except ValueError as exc:
                 raise _FaultError(
                     lambda_errors.UNMARSHAL_ERROR, f"Unable to unmarshal input: {exc}"
@@ -284,9 +346,9 @@ def _serve(spec: WorkerSpec, channel: _Channel) -> None:
         if error is not None:
             payload = lambda_errors.error_json(error)
             sys.stdout.write(lambda_errors.format_error_log(error))
-        _flush_and_mark(marker)
+        marked = _end_output(marker, log_fd)
         max_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        channel.send(Done(request_id, payload, is_error, duration_ms, max_rss_kb))
+        channel.send(Done(request_id, payload, is_error, duration_ms, max_rss_kb, marked))
 
 
 def _b64(value: str) -> bytes:
@@ -297,8 +359,8 @@ def run(spec: WorkerSpec, sock_fd: int, log_fd: int) -> NoReturn:
     """Entry point of a freshly forked child; never returns to the zygote's code."""
     code = 0
     try:
-        _setup_process(spec, log_fd)
-        _serve(spec, _Channel(sock_fd))
+        private_log_fd = _setup_process(spec, log_fd)
+        _serve(spec, _Channel(sock_fd), private_log_fd)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # noqa: BLE001 - report, then leave without zygote cleanup

@@ -1,12 +1,13 @@
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
 from overcast.gateway import GatewayApp
-from overcast.invoke import ServiceError, ThrottledError
+from overcast.invoke import InvokeRequest, InvokeResult, ServiceError, ThrottledError
 from overcast.template.model import ApiSpec
 
 from .helpers import HTTP, REST, FakeInvoker, cors, function, model, rest_route, route
@@ -360,3 +361,40 @@ def _scope(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 3000),
     }
+
+
+@dataclass
+class _CancelSafeInvoker(FakeInvoker):
+    """Like the runtime: a cancelled wait leaves the invocation running to its end."""
+
+    cancel_safe = True
+    running: set["asyncio.Task[InvokeResult]"] = field(default_factory=set)
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResult:
+        done = asyncio.ensure_future(super().invoke(request))
+        self.running.add(done)
+        return await asyncio.shield(done)
+
+
+def test_a_cancel_safe_invoker_is_awaited_directly_and_times_out_the_same() -> None:
+    invoker = _CancelSafeInvoker(delay=0.3)
+    app = _app([route("/slow", timeout_ms=50)], invoker)
+
+    async def scenario() -> tuple[httpx.Response, int, int]:
+        response = await _request(app, "GET", "/slow")
+        finished_at_answer = invoker.finished
+        await asyncio.wait(invoker.running)
+        return response, finished_at_answer, invoker.finished
+
+    response, finished_at_answer, finished = asyncio.run(scenario())
+    assert response.status_code == 503
+    assert response.content == b'{"message":"Service Unavailable"}'
+    assert (finished_at_answer, finished) == (0, 1)
+
+
+def test_a_cancel_safe_invoker_errors_map_as_before() -> None:
+    invoker = _CancelSafeInvoker(error=ThrottledError("Rate Exceeded."))
+    app = _app([route("/x")], invoker)
+    response = call(app, "GET", "/x")
+    assert response.status_code == 500
+    assert response.content == b'{"message":"Internal Server Error"}'

@@ -330,3 +330,12 @@ def test_any_header_set_round_trips(headers: list[tuple[str, str]]) -> None:
     assert v1["multiValueHeaders"] == multi
     assert v1["headers"] == {k: vs[-1] for k, vs in multi.items()}
     assert v2["headers"] == {k: ",".join(vs) for k, vs in multi.items()}
+
+
+def test_request_time_stays_right_across_seconds_in_any_order() -> None:
+    base = 1583348638390
+    assert request_time(base) == "04/Mar/2020:19:03:58 +0000"
+    assert request_time(base + 500) == "04/Mar/2020:19:03:58 +0000"
+    assert request_time(base + 1000) == "04/Mar/2020:19:03:59 +0000"
+    assert request_time(base) == "04/Mar/2020:19:03:58 +0000"
+    assert request_time(0) == "01/Jan/1970:00:00:00 +0000"

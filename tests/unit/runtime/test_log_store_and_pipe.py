@@ -126,3 +126,47 @@ def test_a_huge_line_is_cut_and_the_rest_discarded(tmp_path: Path) -> None:
     assert lines[0].startswith("x" * MAX_LINE_BYTES)
     assert "truncated" in lines[0]
     assert lines[1] == "next"
+
+
+def test_end_of_output_closes_the_invocation_without_a_marker(tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[str], bytes]:
+        sink = _Sink(tmp_path)
+        sink.log.data_received(MARKER)
+        record = InvocationLog("r1", "$LATEST", want_tail=True)
+        sink.log.begin(record)
+        sink.log.data_received(b"whole line\nno newline")
+        sink.log.end_of_output()
+        sink.log.complete(record, ["END RequestId: r1", "REPORT RequestId: r1"])
+        second = InvocationLog("r2", "$LATEST", want_tail=False)
+        sink.log.begin(second)
+        sink.log.data_received(b"second\n" + MARKER)
+        sink.log.complete(second, ["END RequestId: r2"])
+        return sink.lines(), record.tail_bytes()
+
+    lines, tail = run(scenario())
+    assert lines == [
+        "START RequestId: r1 Version: $LATEST",
+        "whole line",
+        "no newline",
+        "END RequestId: r1",
+        "REPORT RequestId: r1",
+        "START RequestId: r2 Version: $LATEST",
+        "second",
+        "END RequestId: r2",
+    ]
+    assert tail.endswith(b"no newline\nEND RequestId: r1\nREPORT RequestId: r1\n")
+
+
+def test_a_marker_right_after_a_cut_line_still_ends_the_invocation(tmp_path: Path) -> None:
+    async def scenario() -> list[str]:
+        sink = _Sink(tmp_path)
+        sink.log.data_received(MARKER)
+        record = InvocationLog("r1", "$LATEST", want_tail=False)
+        sink.log.begin(record)
+        sink.log.data_received(b"y" * (MAX_LINE_BYTES + 10))
+        sink.log.data_received(b"rest of the long line" + MARKER)
+        sink.log.complete(record, ["END RequestId: r1"])
+        return sink.lines()
+
+    lines = run(scenario())
+    assert [line[:5] for line in lines] == ["START", "yyyyy", "END R"]

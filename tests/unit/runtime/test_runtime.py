@@ -297,3 +297,40 @@ def test_aclose_leaves_no_worker_or_zygote_behind(tmp_path: Path) -> None:
         if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
     ]
     assert survivors == []
+
+
+def test_a_cancelled_wait_leaves_the_invocation_to_run_and_settle(tmp_path: Path) -> None:
+    code = write_code(
+        tmp_path / "code",
+        """
+        import time
+        def handler(event, context):
+            time.sleep(event["sleep"])
+            print("finished", event["sleep"])
+            return event["sleep"]
+    """,
+    )
+
+    async def scenario() -> tuple[bool, list[str], bytes, list[str]]:
+        async with started(tmp_path, [function("slow", code)]) as runtime:
+            assert runtime.cancel_safe
+            cold = asyncio.ensure_future(call(runtime, "slow", b'{"sleep": 0.2}'))
+            await asyncio.sleep(0.05)
+            cold.cancel()  # during the cold start
+            assert await eventually(lambda: len(runtime._pools["slow"].idle) == 1)
+            warm = asyncio.ensure_future(call(runtime, "slow", b'{"sleep": 0.2}'))
+            await asyncio.sleep(0.05)
+            warm.cancel()  # while the handler runs
+            assert await eventually(lambda: len(runtime._pools["slow"].idle) == 1)
+            after = await call(runtime, "slow", b'{"sleep": 0}', want_log_tail=True)
+            pids = runtime.instance_pids("slow")
+            store = runtime.logs
+        lines = [event.message for event in store.read("slow")]
+        return cold.cancelled() and warm.cancelled(), lines, after.payload, [str(p) for p in pids]
+
+    both_cancelled, lines, payload, pids = run(scenario())
+    assert both_cancelled
+    assert payload == b"0"
+    assert len(pids) == 1
+    kinds = [line.split(" ")[0] for line in lines]
+    assert kinds == ["START", "finished", "END", "REPORT"] * 3
