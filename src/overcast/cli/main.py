@@ -21,7 +21,8 @@ from rich.table import Table
 from overcast.errors import OvercastError
 from overcast.runtime import LogStore
 
-err = Console(stderr=True, highlight=False)
+# soft_wrap: messages carry paths and file:line that must stay on one line to be useful.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(exc: OvercastError) -> None:
