@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-APP    ?= examples/hello
+APP    ?= examples/auth-service
 PORT   ?= 3000
 
-.PHONY: up test install install-dev lint typecheck unit bench bench-deps clean
+.PHONY: up up-hello test install install-dev lint typecheck unit bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make up: create .venv, install, run the example app on the embedded default
+## make up: create .venv, install, migrate and run the auth service on the embedded default
+## (SQLite, generated development keys); `make up-hello` runs the hello app instead.
 up: install
+	$(BIN)/overcast invoke MigrateFunction --app $(APP) > /dev/null
+	@cat $(APP)/TRY-IT.txt
 	$(BIN)/overcast up $(APP) --port $(PORT)
+
+up-hello: install
+	$(BIN)/overcast up examples/hello --port $(PORT)
 
 ## make test: install dev extras, lint, type-check, run the whole suite
 test: install-dev lint typecheck

@@ -95,6 +95,7 @@ def up(
     """Run the SAM app in APP_DIR until Ctrl-C."""
     from overcast.control.app_loading import (
         find_template,
+        interpreter_warnings,
         load_app,
         runtime_functions,
         state_dir_for,
@@ -104,8 +105,8 @@ def up(
 
     try:
         model = load_app(app_dir, _overrides(parameter_overrides))
-        for warning in model.warnings:
-            err.print(f"[yellow]warning:[/] {escape(str(warning))}")
+        for warning in [*map(str, model.warnings), *interpreter_warnings(model)]:
+            err.print(f"[yellow]warning:[/] {escape(warning)}")
         state_dir = state_dir_for(find_template(app_dir))
         with err.status("Installing function dependencies…") as status:
             prepare_dependencies(runtime_functions(model), str(state_dir), status.update)

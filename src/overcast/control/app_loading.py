@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -69,3 +70,14 @@ def runtime_functions(model: AppModel) -> list[FunctionConfig]:
             )
         )
     return configs
+
+
+def interpreter_warnings(model: AppModel) -> list[str]:
+    """Functions whose Runtime differs from the Python overcast runs them on (said, not hidden)."""
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return [
+        f"{spec.name} asks for Runtime {spec.runtime}; overcast runs it on this node's "
+        f"{here} (install overcast under {spec.runtime} to match)"
+        for spec in model.functions.values()
+        if spec.runtime != here
+    ]

@@ -4,10 +4,12 @@ Owns REST APIs (payload 1.0) and HTTP APIs (payload 1.0 and 2.0) as AWS defines
 them: route matching, event building, response mapping, CORS and API Gateway's
 own error responses — all pure functions — plus :class:`GatewayApp`, a thin ASGI
 adapter for the data port. It knows no processes: functions are called through
-:class:`overcast.invoke.Invoker`.
+:class:`overcast.invoke.Invoker`. Authorizers (JWT with the issuer's JWKS, Lambda
+with its result cache) run between route match and invocation, only on routes
+that have one.
 
 May import: ``overcast.errors``, ``overcast.invoke``, ``overcast.template.model``,
-orjson and the standard library.
+orjson, PyJWT (with cryptography), httpx (JWKS fetches only) and the standard library.
 """
 
 from overcast.gateway.asgi import (
@@ -17,6 +19,8 @@ from overcast.gateway.asgi import (
     GatewayApp,
     integration_timeout_s,
 )
+from overcast.gateway.auth_responses import Refusal, refusal_response
+from overcast.gateway.authorizers import Authorizers
 from overcast.gateway.cors import (
     apply_http_cors,
     http_preflight,
@@ -34,6 +38,14 @@ from overcast.gateway.events import (
     dump_event,
     request_time,
 )
+from overcast.gateway.jwks_cache import JwksCache, JwksUnavailableError
+from overcast.gateway.jwt_authorizer import JwtRejectedError, JwtResult, validate_jwt
+from overcast.gateway.lambda_authorizer import (
+    AuthorizerAnswer,
+    ResultCache,
+    build_authorizer_event,
+    evaluate_policy,
+)
 from overcast.gateway.messages import HttpRequest, HttpResponse
 from overcast.gateway.responses import map_function_response
 from overcast.gateway.route_table import Route, RouteMatch, RouteMiss, RouteTable
@@ -42,6 +54,8 @@ __all__ = [
     "HTTP_INTEGRATION_TIMEOUT_S",
     "MAX_REQUEST_BYTES",
     "REST_INTEGRATION_TIMEOUT_S",
+    "AuthorizerAnswer",
+    "Authorizers",
     "Event",
     "Fault",
     "GatewayApp",
@@ -49,23 +63,33 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "InvalidRouteError",
+    "JwksCache",
+    "JwksUnavailableError",
+    "JwtRejectedError",
+    "JwtResult",
+    "Refusal",
+    "ResultCache",
     "Route",
     "RouteConflictError",
     "RouteMatch",
     "RouteMiss",
     "RouteTable",
     "apply_http_cors",
+    "build_authorizer_event",
     "build_event",
     "build_http_event",
     "build_http_v1_event",
     "build_rest_event",
     "dump_event",
     "error_response",
+    "evaluate_policy",
     "gateway_headers",
     "http_preflight",
     "integration_timeout_s",
     "is_preflight",
     "map_function_response",
+    "refusal_response",
     "request_time",
     "rest_options_response",
+    "validate_jwt",
 ]

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+from overcast.gateway.authorizers import Authorizers
 from overcast.gateway.cors import (
     apply_http_cors,
     http_preflight,
@@ -24,6 +25,7 @@ from overcast.gateway.cors import (
 )
 from overcast.gateway.error_responses import Fault, error_response
 from overcast.gateway.events import build_event, dump_event, extended_request_id
+from overcast.gateway.jwks_cache import JwksCache
 from overcast.gateway.messages import HttpRequest, HttpResponse
 from overcast.gateway.responses import map_function_response
 from overcast.gateway.route_table import Route, RouteMatch, RouteTable
@@ -103,6 +105,7 @@ class GatewayApp:
         clock: Callable[[], float] = time.time,
         id_factory: Callable[[], str] = _new_request_id,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        jwks: JwksCache | None = None,
     ) -> None:
         self._model = model
         self._invoker = invoker
@@ -116,6 +119,10 @@ class GatewayApp:
         # An invoker whose invocations survive a cancelled wait (the runtime) is
         # awaited directly under a timeout; any other runs in a task of its own.
         self._cancel_safe = getattr(invoker, "cancel_safe", False) is True
+        # Only apps with a guarded route get authorizers (and their JWKS client).
+        self.authorizers: Authorizers | None = None
+        if any(route.spec.authorizer is not None for route in self.route_table.routes):
+            self.authorizers = Authorizers(model, self._call, jwks=jwks, clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -137,9 +144,11 @@ class GatewayApp:
                 return
 
     async def drain(self) -> None:
-        """Wait for invocations that outlived their integration timeout."""
+        """Wait for invocations that outlived their integration timeout; close the JWKS client."""
         if self._overtime:
             await asyncio.wait(set(self._overtime))
+        if self.authorizers is not None:
+            await self.authorizers.aclose()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = self._id_factory()
@@ -199,6 +208,15 @@ class GatewayApp:
             return error_response(Fault.NO_ROUTE, resolved.kind, request.request_id)
         api = resolved.route.api
         ext_id = extended_request_id(request.request_id) if api.kind == "rest" else ""
+        authorizer: dict[str, Any] | None = None
+        if resolved.route.spec.authorizer is not None and self.authorizers is not None:
+            # Before the body is read: an unauthorised client never uploads it.
+            granted = await self.authorizers.authorize(request, resolved, ext_id)
+            if isinstance(granted, HttpResponse):
+                if api.kind == "http" and api.cors is not None:
+                    return apply_http_cors(granted, api.cors, request.header("origin"))
+                return granted
+            authorizer = granted
         body = await self._read_body(request, receive)
         if body is None:
             return None
@@ -206,7 +224,7 @@ class GatewayApp:
             return error_response(Fault.REQUEST_TOO_LARGE, api.kind, request.request_id, ext_id)
         if body:
             request = dataclasses.replace(request, body=body)
-        response = await self._invoke(request, resolved, ext_id)
+        response = await self._invoke(request, resolved, ext_id, authorizer)
         if api.kind == "http" and api.cors is not None:
             response = apply_http_cors(response, api.cors, request.header("origin"))
         return response
@@ -250,16 +268,23 @@ class GatewayApp:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _invoke(self, request: HttpRequest, match: RouteMatch, ext_id: str) -> HttpResponse:
+    async def _invoke(
+        self,
+        request: HttpRequest,
+        match: RouteMatch,
+        ext_id: str,
+        authorizer: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         route = match.route
         kind: ApiKind = route.api.kind
         request_id = request.request_id
         binary_types = route.api.binary_media_types
-        payload = dump_event(
-            build_event(
-                request, match, account_id=self._model.account_id, binary_media_types=binary_types
-            )
+        event = build_event(
+            request, match, account_id=self._model.account_id, binary_media_types=binary_types
         )
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
+        payload = dump_event(event)
         if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
             return error_response(Fault.REQUEST_TOO_LARGE, kind, request_id, ext_id)
         cap = integration_timeout_s(route)

@@ -14,11 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from overcast.template.auth import ApiAuth, parse_api_auth, route_auth
 from overcast.template.diagnostics import WarningLog
-from overcast.template.errors import InvalidTemplateError, UnresolvedReferenceError
+from overcast.template.errors import (
+    InvalidTemplateError,
+    UnresolvedReferenceError,
+    UnsupportedFeatureError,
+)
 from overcast.template.globals import Globals, parse_globals
 from overcast.template.intrinsics import NO_VALUE, Resolver
-from overcast.template.model import ApiKind, ApiSpec, AppModel, FunctionSpec, Location, RouteSpec
+from overcast.template.model import (
+    ApiKind,
+    ApiSpec,
+    AppModel,
+    FunctionSpec,
+    LambdaAuthorizerSpec,
+    Location,
+    RouteSpec,
+)
 from overcast.template.parameters import (
     ParameterValue,
     parse_parameter_overrides,
@@ -271,6 +284,8 @@ class _Loader:
         self.pseudo = pseudo_parameters(stack_name, region, account_id)
         self.resources: dict[str, _Resource] = {}
         self.implicit_apis: dict[str, ApiKind] = {}
+        # Authorizer names each API defines but overcast cannot run (Cognito, IAM).
+        self.unsupported_authorizers: dict[str, frozenset[str]] = {}
         self.globals = Globals()
         self.resolver = Resolver(parameters={}, pseudo_parameters=self.pseudo, region=region)
 
@@ -329,6 +344,7 @@ class _Loader:
         for logical_id, kind in self.implicit_apis.items():
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
+        self._check_authorizer_functions(apis, functions)
         routes = self._routes(events, apis)
         return AppModel(
             template_path=self.filename,
@@ -563,7 +579,13 @@ class _Loader:
             location=resource.location,
             properties_location=resource.properties_location,
             log=self.log,
+            auth=self._api_auth(owner, resource.logical_id, kind, props),
         )
+
+    def _api_auth(self, owner: str, logical_id: str, kind: ApiKind, props: LocatedDict) -> ApiAuth:
+        auth = parse_api_auth(owner, kind, props, self.log)
+        self.unsupported_authorizers[logical_id] = auth.unsupported
+        return auth
 
     def _implicit_api(
         self, logical_id: str, kind: ApiKind, events: list[tuple[str, EventSpec]]
@@ -575,6 +597,7 @@ class _Loader:
         merged = self.globals.applied(resource_type, base, logical_id=logical_id)
         props = self._resolved(merged)
         build = build_rest_api if kind == "rest" else build_http_api
+        owner = f"{'Api' if kind == 'rest' else 'HttpApi'} '{logical_id}'"
         return build(
             logical_id,
             props,
@@ -583,6 +606,7 @@ class _Loader:
             properties_location=location,
             log=self.log,
             implicit=True,
+            auth=self._api_auth(owner, logical_id, kind, props),
         )
 
     # -- cross-checks ----------------------------------------------------------------
@@ -599,6 +623,21 @@ class _Loader:
                     hint="give each function its own FunctionName",
                 )
             seen[spec.name] = spec
+
+    def _check_authorizer_functions(
+        self, apis: Mapping[str, ApiSpec], functions: Mapping[str, FunctionSpec]
+    ) -> None:
+        names = {spec.name for spec in functions.values()}
+        for api in apis.values():
+            for spec in api.authorizers.values():
+                if isinstance(spec, LambdaAuthorizerSpec) and spec.function not in names:
+                    raise UnsupportedFeatureError(
+                        f"authorizer '{spec.name}' of API '{api.logical_id}' runs function "
+                        f"'{spec.function}', which is not a function of this template",
+                        location=spec.location,
+                        hint="declare the authorizer function in the template and use "
+                        "FunctionArn: !GetAtt MyAuthorizer.Arn",
+                    )
 
     def _routes(
         self, events: list[tuple[str, EventSpec]], apis: Mapping[str, ApiSpec]
@@ -619,6 +658,12 @@ class _Loader:
                     hint="give each route one function, or change a Path or Method",
                 )
             claimed[key] = (function, event)
+            authorizer, scopes = route_auth(
+                f"Function '{function}' event '{event.name}'",
+                event.auth,
+                apis[api_name],
+                self.unsupported_authorizers.get(api_name, frozenset()),
+            )
             routes.append(
                 RouteSpec(
                     api=api_name,
@@ -629,6 +674,8 @@ class _Loader:
                     payload_format=event.payload_format,
                     timeout_ms=event.timeout_ms,
                     location=event.location,
+                    authorizer=authorizer,
+                    authorization_scopes=scopes,
                 )
             )
         return tuple(routes)

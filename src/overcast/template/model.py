@@ -12,6 +12,7 @@ from typing import Literal
 
 ApiKind = Literal["rest", "http"]
 PayloadFormat = Literal["1.0", "2.0"]
+LambdaPayloadType = Literal["TOKEN", "REQUEST"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,50 @@ class CorsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class JwtAuthorizerSpec:
+    """An HTTP API JWT authorizer (SAM ``OAuth2Authorizer``).
+
+    ``identity_source`` is the selection expression the token is read from, e.g.
+    ``$request.header.Authorization``; ``authorization_scopes`` are the scopes a
+    route gets when it uses this authorizer without naming its own.
+    """
+
+    name: str
+    issuer: str
+    audiences: tuple[str, ...]
+    identity_source: str = "$request.header.Authorization"
+    authorization_scopes: tuple[str, ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaAuthorizerSpec:
+    """A Lambda authorizer of a REST API (TOKEN or REQUEST) or an HTTP API (REQUEST).
+
+    ``function`` is the FunctionName of the authorizer function (taken from its
+    FunctionArn). ``identity_sources`` are normalised to HTTP API selection
+    expressions for both API kinds: ``$request.header.Name``,
+    ``$request.querystring.name``, ``$stageVariables.name``, ``$context.name``.
+    ``payload_format`` is the HTTP API AuthorizerPayloadFormatVersion ("1.0" for
+    REST). ``ttl_s`` is ReauthorizeEvery (0 disables the result cache).
+    """
+
+    name: str
+    function: str
+    api_kind: ApiKind
+    payload_type: LambdaPayloadType = "TOKEN"
+    payload_format: PayloadFormat = "1.0"
+    simple_responses: bool = False
+    identity_sources: tuple[str, ...] = ("$request.header.Authorization",)
+    ttl_s: int = 300
+    validation_expression: str | None = None  # REST TOKEN Identity.ValidationExpression
+    location: Location | None = None
+
+
+AuthorizerSpec = JwtAuthorizerSpec | LambdaAuthorizerSpec
+
+
+@dataclass(frozen=True, slots=True)
 class ApiSpec:
     """An API: explicit ``AWS::Serverless::Api``/``HttpApi`` or SAM's implicit one.
 
@@ -85,6 +130,8 @@ class ApiSpec:
     implicit: bool = False
     binary_media_types: tuple[str, ...] = ()  # REST API BinaryMediaTypes, e.g. "image/png", "*/*"
     location: Location | None = None
+    authorizers: Mapping[str, AuthorizerSpec] = field(default_factory=dict)  # by name
+    default_authorizer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +150,10 @@ class RouteSpec:
     payload_format: PayloadFormat
     timeout_ms: int | None = None  # HttpApi TimeoutInMillis
     location: Location | None = None
+    # The authorizer guarding the route (a key of its ApiSpec.authorizers), with the
+    # API's DefaultAuthorizer and ``Authorizer: NONE`` already applied; None = open.
+    authorizer: str | None = None
+    authorization_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

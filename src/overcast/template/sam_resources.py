@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from overcast.template.auth import ApiAuth, EventAuth, parse_api_auth, parse_event_auth
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import InvalidTemplateError, UnsupportedFeatureError
 from overcast.template.intrinsics import scalar_text
@@ -73,14 +74,14 @@ FUNCTION_PROPERTIES: Final = frozenset(
     }
 )  # fmt: skip
 REST_API_PROPERTIES: Final = frozenset(
-    {"StageName", "Cors", "Variables", "BinaryMediaTypes", "Name", "Description"}
+    {"StageName", "Cors", "Variables", "BinaryMediaTypes", "Name", "Description", "Auth"}
 )
 HTTP_API_PROPERTIES: Final = frozenset(
-    {"StageName", "CorsConfiguration", "StageVariables", "Name", "Description"}
+    {"StageName", "CorsConfiguration", "StageVariables", "Name", "Description", "Auth"}
 )
-_REST_EVENT_PROPERTIES: Final = frozenset({"Path", "Method", "RestApiId"})
+_REST_EVENT_PROPERTIES: Final = frozenset({"Path", "Method", "RestApiId", "Auth"})
 _HTTP_EVENT_PROPERTIES: Final = frozenset(
-    {"Path", "Method", "ApiId", "PayloadFormatVersion", "TimeoutInMillis"}
+    {"Path", "Method", "ApiId", "PayloadFormatVersion", "TimeoutInMillis", "Auth"}
 )
 
 # Lambda rejects these keys in Environment.Variables.
@@ -395,6 +396,7 @@ class EventSpec:
     payload_format: PayloadFormat
     timeout_ms: int | None
     location: Location | None
+    auth: EventAuth | None = None
 
 
 def parse_event(
@@ -460,6 +462,7 @@ def parse_event(
         payload_format=payload,
         timeout_ms=timeout_ms,
         location=location,
+        auth=parse_event_auth(what, kind, props, log),
     )
 
 
@@ -475,9 +478,15 @@ def build_rest_api(
     properties_location: Location | None = None,
     log: WarningLog,
     implicit: bool = False,
+    auth: ApiAuth | None = None,
 ) -> ApiSpec:
-    """The :class:`ApiSpec` for a resolved ``AWS::Serverless::Api`` (or the implicit one)."""
+    """The :class:`ApiSpec` for a resolved ``AWS::Serverless::Api`` (or the implicit one).
+
+    ``auth`` is its parsed ``Auth`` when the caller parsed it already.
+    """
     owner = f"Api '{logical_id}'"
+    if auth is None:
+        auth = parse_api_auth(owner, "rest", props, log)
     stage = _text(props, "StageName", f"{owner} StageName")
     if stage is None:
         raise InvalidTemplateError(
@@ -498,6 +507,8 @@ def build_rest_api(
         binary_media_types=_binary_media_types(owner, props),
         implicit=implicit,
         location=location,
+        authorizers=auth.authorizers,
+        default_authorizer=auth.default_authorizer,
     )
 
 
@@ -526,9 +537,15 @@ def build_http_api(
     properties_location: Location | None = None,
     log: WarningLog,
     implicit: bool = False,
+    auth: ApiAuth | None = None,
 ) -> ApiSpec:
-    """The :class:`ApiSpec` for a resolved ``AWS::Serverless::HttpApi`` (or the implicit one)."""
+    """The :class:`ApiSpec` for a resolved ``AWS::Serverless::HttpApi`` (or the implicit one).
+
+    ``auth`` is its parsed ``Auth`` when the caller parsed it already.
+    """
     owner = f"HttpApi '{logical_id}'"
+    if auth is None:
+        auth = parse_api_auth(owner, "http", props, log)
     stage = _text(props, "StageName", f"{owner} StageName", HTTP_DEFAULT_STAGE) or ""
     if stage != HTTP_DEFAULT_STAGE:
         _check_stage(owner, stage, props)
@@ -545,6 +562,8 @@ def build_http_api(
         ),
         implicit=implicit,
         location=location,
+        authorizers=auth.authorizers,
+        default_authorizer=auth.default_authorizer,
     )
 
 

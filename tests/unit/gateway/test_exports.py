@@ -13,10 +13,15 @@ def test_public_surface_is_exactly_the_documented_one() -> None:
     public = {name for name in vars(gateway) if not name.startswith("_")}
     modules = {
         "asgi",
+        "auth_responses",
+        "authorizers",
         "cors",
         "error_responses",
         "errors",
         "events",
+        "jwks_cache",
+        "jwt_authorizer",
+        "lambda_authorizer",
         "messages",
         "responses",
         "route_table",

@@ -96,7 +96,8 @@ def test_unsupported_event_properties_warn() -> None:
         )
     )
     assert messages(model) == [
-        "Function 'Hello' event 'E': property 'Auth' is not supported by overcast; it is ignored"
+        "Function 'Hello' event 'E': Auth ApiKeyRequired is not supported by overcast; "
+        "it is ignored"
     ]
 
 
@@ -237,10 +238,10 @@ def test_rest_api_needs_a_stage_name() -> None:
 def test_unsupported_api_properties_warn() -> None:
     resources = (
         "  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n"
-        "      StageName: v1\n      Auth: {DefaultAuthorizer: AWS_IAM}\n      Name: shop\n"
+        "      StageName: v1\n      TracingEnabled: true\n      Name: shop\n"
     )
     assert messages(load_resources(resources)) == [
-        "Api 'Api': property 'Auth' is not supported by overcast; it is ignored"
+        "Api 'Api': property 'TracingEnabled' is not supported by overcast; it is ignored"
     ]
 
 
