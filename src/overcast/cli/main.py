@@ -150,13 +150,17 @@ def _print_routes(node: object) -> None:
     table.add_column("Path")
     table.add_column("Function")
     table.add_column("API")
+    table.add_column("Auth")
     for route in sorted(model.routes, key=lambda r: (r.path, r.method)):
         api = model.apis[route.api]
         fn = model.functions[route.function]
         kind = "HTTP API" if api.kind == "http" else f"REST API ({api.stage_name})"
-        table.add_row(route.method, route.path, fn.name, f"{api.logical_id} · {kind}")
+        auth = route.authorizer or "—"
+        if route.authorization_scopes:
+            auth += f" ({' '.join(route.authorization_scopes)})"
+        table.add_row(route.method, route.path, fn.name, f"{api.logical_id} · {kind}", auth)
     if not model.routes:
-        table.add_row("—", "(no API events; use `overcast invoke`)", "", "")
+        table.add_row("—", "(no API events; use `overcast invoke`)", "", "", "")
     err.print(table)
     err.print(f"[dim]base URL: http://{host}:{port}[/]")
 
