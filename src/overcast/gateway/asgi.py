@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
@@ -29,6 +28,7 @@ from overcast.gateway.jwks_cache import JwksCache
 from overcast.gateway.messages import HttpRequest, HttpResponse
 from overcast.gateway.responses import map_function_response
 from overcast.gateway.route_table import Route, RouteMatch, RouteTable
+from overcast.ids import request_id as new_request_id
 from overcast.invoke import (
     MAX_SYNC_PAYLOAD_BYTES,
     InvokeError,
@@ -58,15 +58,7 @@ HTTP_INTEGRATION_TIMEOUT_S: Final = 30.0
 _log = logging.getLogger(__name__)
 
 
-# The RFC 4122 variant bits (10xx) over the random nibble at that position.
-_VARIANT: Final = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _PROTOCOLS: Final = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2"}
-
-
-def _new_request_id() -> str:
-    """``str(uuid.uuid4())``, formatted straight from 16 random bytes (half the cost)."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 class _TooLarge:
@@ -103,7 +95,7 @@ class GatewayApp:
         invoker: Invoker,
         *,
         clock: Callable[[], float] = time.time,
-        id_factory: Callable[[], str] = _new_request_id,
+        id_factory: Callable[[], str] = new_request_id,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         jwks: JwksCache | None = None,
     ) -> None:

@@ -3,7 +3,7 @@
 Owns everything about running a handler in a process: forking instances from a
 zygote, the worker's Lambda runtime (context, environment, error shapes), the
 instance lifecycle, concurrency, timeouts, memory limits (cgroups), function logs and
-dependency installs. Knows no HTTP. It may import ``overcast.errors``,
+dependency installs. Knows no HTTP. It may import ``overcast.errors``, ``overcast.ids``,
 ``overcast.invoke``, the standard library, msgspec, orjson and psutil — never
 ``overcast.template`` (the caller maps a FunctionSpec onto :class:`FunctionConfig`).
 """

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
+from overcast.ids import request_id as new_request_id
 from overcast.invoke import (
     MAX_SYNC_PAYLOAD_BYTES,
     FunctionNotFoundError,
@@ -34,7 +35,6 @@ from overcast.runtime.cgroups import Cgroups, InstanceGroup, NoCgroups, detect, 
 from overcast.runtime.config import FunctionConfig, RuntimeConfig
 from overcast.runtime.deps import deps_dir_for, is_installed, prepare_dependencies
 from overcast.runtime.errors import ZygoteError
-from overcast.runtime.ids import request_id as new_request_id
 from overcast.runtime.instance import Failure, Instance, Outcome, WorkerProtocol
 from overcast.runtime.log_format import (
     end_line,

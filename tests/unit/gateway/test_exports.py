@@ -36,7 +36,13 @@ def test_package_docstring_says_what_it_owns_and_may_import() -> None:
 
 
 def test_gateway_imports_no_other_overcast_package() -> None:
-    allowed = ("overcast.gateway", "overcast.errors", "overcast.invoke", "overcast.template.model")
+    allowed = (
+        "overcast.gateway",
+        "overcast.errors",
+        "overcast.ids",
+        "overcast.invoke",
+        "overcast.template.model",
+    )
     for name in list(sys.modules):
         module = sys.modules[name]
         if not name.startswith("overcast.gateway"):

@@ -1,6 +1,6 @@
 import uuid
 
-from overcast.runtime.ids import request_id
+from overcast.ids import request_id
 
 
 def test_request_ids_are_canonical_version_4_uuids() -> None:

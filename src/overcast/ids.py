@@ -1,4 +1,7 @@
-"""Identifiers the runtime mints per invocation and per instance."""
+"""Request identifiers, minted per request by the gateway and per invocation by the runtime.
+
+A neutral module (like ``invoke``) so that neither package imports the other.
+"""
 
 from __future__ import annotations
 
