@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from overcast.invoke import InvokeRequest, InvokeResult
-from overcast.runtime import FunctionConfig, Runtime, RuntimeConfig
+from overcast.invoke import InvokeResult
+from overcast.testing import function, running_runtime
+from overcast.testing import invoke as call
+from overcast.testing import write_handler as write_code
 
 pytestmark = pytest.mark.slow
 
@@ -23,34 +22,6 @@ import os
 def handler(event, context):
     return {"pid": os.getpid()}
 """
-
-
-def write_code(directory: Path, source: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "app.py").write_text(textwrap.dedent(source))
-    return directory
-
-
-def function(
-    name: str, code_dir: Path, handler: str = "app.handler", **kwargs: Any
-) -> FunctionConfig:
-    return FunctionConfig(name=name, handler=handler, code_dir=str(code_dir), **kwargs)
-
-
-@asynccontextmanager
-async def started(
-    tmp_path: Path, functions: list[FunctionConfig], **config: Any
-) -> AsyncIterator[Runtime]:
-    runtime = Runtime(RuntimeConfig(state_dir=str(tmp_path / "state"), **config), functions)
-    await runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.aclose()
-
-
-async def call(runtime: Runtime, name: str, **kwargs: Any) -> InvokeResult:
-    return await runtime.invoke(InvokeRequest(name, b"{}", **kwargs))
 
 
 def run(coro: Any) -> Any:
@@ -105,7 +76,7 @@ def _chaos(
     ]
 
     async def scenario() -> tuple[InvokeResult, InvokeResult, list[str]]:
-        async with started(tmp_path, functions, max_pids=64) as runtime:
+        async with running_runtime(tmp_path, functions, max_pids=64) as runtime:
             await call(runtime, "hello")
             bad = await call(runtime, "chaos", want_log_tail=True)
             good = await call(runtime, "hello")

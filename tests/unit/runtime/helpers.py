@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from overcast.invoke import InvokeRequest, InvokeResult
-from overcast.runtime import FunctionConfig, Runtime, RuntimeConfig
+from overcast.runtime import FunctionConfig, Runtime
+from overcast.testing import function, invoke, running_runtime, write_handler
+
+__all__ = ["call", "eventually", "function", "run", "started", "write_code"]
 
 T = TypeVar("T")
 
@@ -24,32 +25,19 @@ async def _wrap(coro: Awaitable[T]) -> T:
 
 
 def write_code(directory: Path, source: str, name: str = "app.py") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_text(textwrap.dedent(source))
-    return directory
-
-
-def function(
-    name: str, code_dir: Path, handler: str = "app.handler", **kwargs: Any
-) -> FunctionConfig:
-    return FunctionConfig(name=name, handler=handler, code_dir=str(code_dir), **kwargs)
+    return write_handler(directory, source, name)
 
 
 @asynccontextmanager
 async def started(
     tmp_path: Path, functions: list[FunctionConfig], **config: Any
 ) -> AsyncIterator[Runtime]:
-    config.setdefault("reaper_interval_s", 0.05)
-    runtime = Runtime(RuntimeConfig(state_dir=str(tmp_path / "state"), **config), functions)
-    await runtime.start()
-    try:
+    config.setdefault("reaper_interval_s", 0.05)  # scale-to-zero tests wait on the reaper
+    async with running_runtime(tmp_path, functions, **config) as runtime:
         yield runtime
-    finally:
-        await runtime.aclose()
 
 
-async def call(runtime: Runtime, name: str, payload: bytes = b"{}", **kwargs: Any) -> InvokeResult:
-    return await runtime.invoke(InvokeRequest(name, payload, **kwargs))
+call = invoke
 
 
 async def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
