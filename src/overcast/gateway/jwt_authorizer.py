@@ -13,10 +13,11 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-author
    before now; ``scope`` or ``scp`` holds at least one of the route's scopes.
 
 Failing steps 1-3 is a 401, a missing scope a 403. The algorithm is never taken
-from the token alone: it must be one the key's type signs with (RSA → RS*/PS*,
-EC → ES* on the key's curve, OKP → EdDSA), so ``alg: none`` and HMAC tokens
-"signed" with a public key (key confusion) are refused. AWS documents RSA keys
-only; overcast also accepts EC and Ed25519 keys, which its example issuer uses.
+from the token alone: it must be one the key's type signs with (RSA → RS*, EC → ES*
+on the key's curve), so ``alg: none`` and HMAC tokens "signed" with a public key
+(key confusion) are refused. These are the algorithms API Gateway's JWT authorizers
+accept (RS256/384/512, ES256/384/512); EdDSA and PS* tokens are refused as on AWS.
+https://docs.aws.amazon.com/apigateway/latest/api/API_JwtConfiguration.html
 """
 
 from __future__ import annotations
@@ -40,9 +41,8 @@ __all__ = [
 
 # Signing algorithms each JWK key type may verify (RFC 7518 section 3.1, RFC 8037).
 _ALGORITHMS: Final[Mapping[str, frozenset[str]]] = {
-    "RSA": frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}),
+    "RSA": frozenset({"RS256", "RS384", "RS512"}),
     "EC": frozenset({"ES256", "ES384", "ES512"}),
-    "OKP": frozenset({"EdDSA"}),
 }
 _CURVES: Final[Mapping[str, str]] = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 

@@ -113,7 +113,7 @@ def test_jwks_verifies_the_access_token(client: httpx.Client) -> None:
     access = _login(client, "jwks@example.com").json()["access_token"]
     jwks = client.get("/auth/.well-known/jwks.json").json()
     key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(access)["kid"]]
-    claims = jwt.decode(access, key.key, algorithms=["EdDSA"], audience="overcast-example")
+    claims = jwt.decode(access, key.key, algorithms=["ES256"], audience="overcast-example")
     assert claims["iss"] == "http://127.0.0.1:3000/auth"
     discovery = client.get("/auth/.well-known/openid-configuration").json()
     assert discovery["jwks_uri"] == "http://127.0.0.1:3000/auth/.well-known/jwks.json"

@@ -78,7 +78,7 @@ def _resign(app: Any, token: str, **changes: Any) -> str:
     claims = jwt.decode(token, options={"verify_signature": False})
     claims.update(changes)
     key, kid = _dev_key(app)
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
 
 
 def _auth(token: str) -> dict[str, str]:

@@ -37,7 +37,7 @@ def _unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
 def test_access_token_carries_the_standard_claims_and_a_kid(service: AuthService) -> None:
     access, claims = _claims_of(service)
     header = jwt.get_unverified_header(access)
-    assert header["alg"] == "EdDSA"
+    assert header["alg"] == "ES256"
     assert header["kid"] == service.ring.signer.kid
     assert set(claims) >= {"iss", "aud", "sub", "exp", "iat", "jti", "scope", "sid"}
     assert claims["iss"] == "http://127.0.0.1:3000/auth"
@@ -50,7 +50,7 @@ def test_token_verifies_against_the_published_jwks(service: AuthService) -> None
     jwks = service.jwks().body
     assert jwks is not None
     key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(access)["kid"]]
-    claims = jwt.decode(access, key.key, algorithms=["EdDSA"], audience="overcast-example")
+    claims = jwt.decode(access, key.key, algorithms=["ES256"], audience="overcast-example")
     assert claims["scope"] == "notes:read notes:write"
 
 
@@ -98,7 +98,7 @@ def test_token_from_another_key_with_the_same_kid_is_refused(service: AuthServic
     _, claims = _claims_of(service)
     other = generate_key()
     forged = jwt.encode(
-        claims, other.private_key, algorithm="EdDSA", headers={"kid": service.ring.signer.kid}
+        claims, other.private_key, algorithm="ES256", headers={"kid": service.ring.signer.kid}
     )
     assert service.me(bearer(forged)).status == 401
 
@@ -113,7 +113,7 @@ def test_wrong_audience_issuer_or_expiry_is_refused(
     _, claims = _claims_of(service)
     claims[claim] = value
     signer = service.ring.signer
-    forged = jwt.encode(claims, signer.private_key, algorithm="EdDSA", headers={"kid": signer.kid})
+    forged = jwt.encode(claims, signer.private_key, algorithm="ES256", headers={"kid": signer.kid})
     assert service.me(bearer(forged)).status == 401
 
 
@@ -179,7 +179,7 @@ def test_configured_keys_accept_a_bare_pem_and_derive_the_kid() -> None:
     key = generate_key()
     parsed = parse_keys(private_pem(key))
     assert parsed[0].kid == key.kid
-    assert parsed[0].alg == "EdDSA"
+    assert parsed[0].alg == "ES256"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from overcast.gateway import GatewayApp, JwksCache, JwtRejectedError, validate_jwt
 from overcast.gateway.jwt_authorizer import claims_for_event
@@ -78,6 +78,14 @@ def test_a_good_token_passes_with_its_claims() -> None:
 
 def test_ec_keys_verify_es256_tokens() -> None:
     assert check(sign(claims(), key=EC_KEY, kid="ec-1", alg="ES256"), EC_JWK).claims["sub"]
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "PS256"])
+def test_algorithms_aws_jwt_authorizers_do_not_accept_are_refused(alg: str) -> None:
+    key: Any = ed25519.Ed25519PrivateKey.generate() if alg == "EdDSA" else RSA_KEY
+    jwk = public_jwk(key, "k-1", alg)
+    with pytest.raises(JwtRejectedError):
+        check(sign(claims(), key=key, kid="k-1", alg=alg), jwk)
 
 
 @pytest.mark.parametrize(

@@ -74,8 +74,9 @@ class Config:
     password_min_length: int = 8
     #: JWT_PRIVATE_KEYS as given (JSON list of {kid, private_key} or one PEM); None = dev keys
     private_keys: str | None = None
-    #: algorithm of generated development keys: "EdDSA" (Ed25519) or "ES256"
-    dev_key_algorithm: str = "EdDSA"
+    #: algorithm of generated development keys: "ES256" (P-256; what API Gateway's JWT
+    #: authorizers accept, with RS*) or "EdDSA" (Ed25519; fine for the issuer's own checks)
+    dev_key_algorithm: str = "ES256"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -113,7 +114,7 @@ class Config:
         id_type = text("USERS_ID_TYPE", "text")
         if id_type not in ("text", "integer"):
             raise ConfigError("USERS_ID_TYPE must be text or integer")
-        dev_alg = text("JWT_DEV_KEY_ALGORITHM", "EdDSA")
+        dev_alg = text("JWT_DEV_KEY_ALGORITHM", "ES256")
         if dev_alg not in ("EdDSA", "ES256"):
             raise ConfigError("JWT_DEV_KEY_ALGORITHM must be EdDSA or ES256")
         return cls(

@@ -82,7 +82,7 @@ def make_key(private_key: PrivateKey, kid: str | None = None) -> SigningKey:
     return SigningKey(kid, alg, private_key, {**jwk, "kid": kid, "alg": alg, "use": "sig"})
 
 
-def generate_key(alg: str = "EdDSA", kid: str | None = None) -> SigningKey:
+def generate_key(alg: str = "ES256", kid: str | None = None) -> SigningKey:
     """A fresh key pair for ``alg`` (EdDSA → Ed25519, ES256 → P-256)."""
     private: PrivateKey = (
         ed25519.Ed25519PrivateKey.generate()
