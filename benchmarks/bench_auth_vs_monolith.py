@@ -163,9 +163,11 @@ def main() -> None:
     for item in overrides:
         extra += ["--parameter-overrides", item]
     with overcast_up(APP, *extra) as node:
+        migrate_path = "/2015-03-31/functions/MigrateFunction/invocations"
         migrated = httpx.post(
-            f"http://127.0.0.1:{node.admin_port}/2015-03-31/functions/MigrateFunction/invocations",
+            f"http://127.0.0.1:{node.admin_port}{migrate_path}",
             content=b"{}",
+            headers=node.signed_admin_headers("POST", migrate_path, b"{}"),
             timeout=120,
         )
         migrated.raise_for_status()

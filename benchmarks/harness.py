@@ -19,9 +19,13 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from overcast.control.access_keys import read_credentials_file
+from overcast.control.sigv4 import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -50,10 +54,29 @@ class Served:
     process: subprocess.Popen[bytes]
     port: int
     admin_port: int | None = None
+    app_dir: Path | None = None
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def signed_admin_headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        """SigV4 headers for the admin port, signed with the node's admin key."""
+        if self.app_dir is None or self.admin_port is None:
+            raise RuntimeError("not an overcast node")
+        key_id, secret = read_credentials_file(
+            self.app_dir / ".overcast" / "access" / "admin-credentials"
+        )
+        return sign(
+            method,
+            f"http://127.0.0.1:{self.admin_port}{path}",
+            {"amz-sdk-invocation-id": str(uuid.uuid4())},
+            body,
+            access_key_id=key_id,
+            secret=secret,
+            region="us-east-1",
+            service="lambda",
+        )
 
 
 @contextlib.contextmanager
@@ -83,7 +106,7 @@ def overcast_up(app_dir: Path, *extra: str) -> Iterator[Served]:
         )
         try:
             wait_http(f"http://127.0.0.1:{admin}/health", timeout=120)
-            yield Served(process, port, admin)
+            yield Served(process, port, admin, copy)
         finally:
             process.send_signal(signal.SIGINT)
             try:

@@ -17,13 +17,21 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import psutil
 import pytest
+from botocore.config import Config
+
+from overcast.control.access_keys import KeyStore, read_credentials_file
+from overcast.control.app_loading import find_template, state_dir_for
+from overcast.control.sigv4 import sign
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -64,6 +72,49 @@ def copy_app(app_dir: Path, dest_parent: Path) -> Path:
     return dest
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """An overcast access key pair."""
+
+    access_key_id: str
+    secret_access_key: str
+
+
+class SigV4HttpxAuth(httpx.Auth):
+    """Signs httpx requests with overcast's SigV4 signer (service ``lambda``).
+
+    Signs Host, X-Amz-*, Content-Type and a fresh ``amz-sdk-invocation-id`` (as the
+    SDKs do), so two identical calls never share a signature.
+    """
+
+    requires_request_body = True
+
+    def __init__(self, credentials: Credentials, region: str = "us-east-1") -> None:
+        self.credentials = credentials
+        self.region = region
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        chosen = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower().startswith("x-amz-") or k.lower() == "content-type"
+        }
+        chosen.setdefault("amz-sdk-invocation-id", str(uuid.uuid4()))
+        signed = sign(
+            request.method,
+            str(request.url),
+            chosen,
+            request.content,
+            access_key_id=self.credentials.access_key_id,
+            secret=self.credentials.secret_access_key,
+            region=self.region,
+            service="lambda",
+        )
+        for name, value in signed.items():
+            request.headers[name] = value
+        yield request
+
+
 @dataclass
 class RunningApp:
     """One ``overcast up`` process and where to reach it."""
@@ -78,6 +129,45 @@ class RunningApp:
     stopped: bool = field(default=False)
     #: what the process printed to stderr after it was told to stop
     shutdown_output: str = field(default="")
+    #: the admin key the node wrote to ``<state>/access/admin-credentials``
+    credentials: Credentials | None = field(default=None)
+
+    @property
+    def state_dir(self) -> Path:
+        return state_dir_for(find_template(self.app_dir))
+
+    @property
+    def key_store(self) -> KeyStore:
+        return KeyStore(self.state_dir)
+
+    def admin_credentials(self) -> Credentials:
+        if self.credentials is None:
+            key_id, secret = read_credentials_file(self.key_store.admin_credentials_path)
+            self.credentials = Credentials(key_id, secret)
+        return self.credentials
+
+    def lambda_client(self, credentials: Credentials | None = None, **config: Any) -> Any:
+        """A boto3 Lambda client on the admin port, signing with the admin key by default."""
+        creds = credentials or self.admin_credentials()
+        config.setdefault("retries", {"max_attempts": 0})
+        config.setdefault("read_timeout", 60)
+        config.setdefault("connect_timeout", 5)
+        return boto3.client(
+            "lambda",
+            region_name="us-east-1",
+            endpoint_url=self.admin_url,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            config=Config(**config),
+        )
+
+    def admin_client(
+        self, credentials: Credentials | None = None, **kwargs: object
+    ) -> httpx.Client:
+        """An httpx client on the admin port whose requests are SigV4-signed."""
+        kwargs.setdefault("timeout", 60.0)
+        auth = SigV4HttpxAuth(credentials or self.admin_credentials())
+        return httpx.Client(base_url=self.admin_url, auth=auth, **kwargs)  # type: ignore[arg-type]
 
     @property
     def base_url(self) -> str:
@@ -229,6 +319,7 @@ def start_app(
         )
     app = RunningApp(target, host, port, admin_port, process, stdout_path, stderr_path)
     _wait_ready(app)
+    app.admin_credentials()
     return app
 
 

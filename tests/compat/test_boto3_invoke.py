@@ -9,9 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.slow
@@ -24,14 +22,7 @@ def app(module_running_app):
 
 @pytest.fixture(scope="module")
 def lam(app) -> Any:
-    return boto3.client(
-        "lambda",
-        region_name="us-east-1",
-        endpoint_url=app.admin_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 0}, read_timeout=30, connect_timeout=5),
-    )
+    return app.lambda_client(read_timeout=30)
 
 
 def _json(response: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ import sys
 import time
 import typing
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from importlib import resources
@@ -20,6 +21,9 @@ from rich.table import Table
 
 from overcast.errors import OvercastError
 from overcast.runtime import LogStore
+
+if typing.TYPE_CHECKING:
+    from overcast.control.access_keys import KeyStore, Role
 
 # soft_wrap: messages carry paths and file:line that must stay on one line to be useful.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -125,6 +129,8 @@ def up(
 
         def ready(running: Node) -> None:
             _print_routes(running)
+            if running.created_admin_key is not None:
+                _print_new_admin_key(running)
             h, p = running.data_address
             a = running.admin_address[1]
             err.print(
@@ -165,6 +171,21 @@ def _print_routes(node: object) -> None:
     err.print(f"[dim]base URL: http://{host}:{port}[/]")
 
 
+def _print_new_admin_key(node: object) -> None:
+    from overcast.control.node import Node
+
+    if not isinstance(node, Node) or node.created_admin_key is None:
+        return
+    key = node.created_admin_key
+    err.print("[bold]First start: created an admin access key for the admin port[/] (shown once)")
+    err.print(f"  aws_access_key_id     = {key.access_key_id}")
+    err.print(f"  aws_secret_access_key = {key.secret_access_key}")
+    err.print(
+        f"[dim]  stored in {escape(str(node.keys.admin_credentials_path))} (owner-only); "
+        "use it with AWS_SHARED_CREDENTIALS_FILE or `overcast keys create` for more[/]"
+    )
+
+
 @cli.command()
 @click.argument("function")
 @click.option(
@@ -195,20 +216,37 @@ def invoke(
         state_dir = state_dir_for(find_template(app_dir))
         node = read_node_file(state_dir)
         if node is not None:
-            _invoke_remote(node, function, payload)
+            _invoke_remote(node, state_dir, function, payload)
         else:
             _invoke_local(app_dir, state_dir, function, payload, _overrides(parameter_overrides))
     except OvercastError as exc:
         _fail(exc)
 
 
-def _invoke_remote(node: Mapping[str, object], function: str, payload: bytes) -> None:
+def _invoke_remote(
+    node: Mapping[str, object], state_dir: Path, function: str, payload: bytes
+) -> None:
     import base64
+    import uuid
 
-    url = f"http://{node['host']}:{node['admin_port']}/2015-03-31/functions/{function}/invocations"
-    request = urllib.request.Request(
-        url, data=payload, method="POST", headers={"X-Amz-Log-Type": "Tail"}
+    from overcast.control.access_keys import KeyStore, read_credentials_file
+    from overcast.control.sigv4 import sign
+
+    key_id, secret = read_credentials_file(KeyStore(state_dir).admin_credentials_path)
+    name = urllib.parse.quote(function, safe="-_.~")
+    url = f"http://{node['host']}:{node['admin_port']}/2015-03-31/functions/{name}/invocations"
+    # The invocation id makes every signature unique (the node refuses a replayed one).
+    headers = sign(
+        "POST",
+        url,
+        {"X-Amz-Log-Type": "Tail", "amz-sdk-invocation-id": str(uuid.uuid4())},
+        payload,
+        access_key_id=key_id,
+        secret=secret,
+        region="us-east-1",
+        service="lambda",
     )
+    request = urllib.request.Request(url, data=payload, method="POST", headers=headers)
     try:
         # The URL is always http:// to the node recorded in node.json.
         with urllib.request.urlopen(request, timeout=960) as response:  # noqa: S310
@@ -379,6 +417,80 @@ def init(directory: Path) -> None:
         f"[green]Created[/] {directory}/ — next: `overcast up {directory}` "
         "then `curl localhost:3000/hello`"
     )
+
+
+@cli.group()
+def keys() -> None:
+    """Access keys for the admin port (SigV4, as boto3 signs)."""
+
+
+_APP_OPTION = click.option(
+    "--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True
+)
+
+
+def _key_store(app_dir: Path) -> KeyStore:
+    from overcast.control.access_keys import KeyStore
+    from overcast.control.app_loading import find_template, state_dir_for
+
+    return KeyStore(state_dir_for(find_template(app_dir)))
+
+
+@keys.command("create")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "deployer", "viewer"]),
+    required=True,
+    help="What it may do.",
+)
+@_APP_OPTION
+def keys_create(role: str, app_dir: Path) -> None:
+    """Issue a key; its secret is printed once, on stdout."""
+    try:
+        store = _key_store(app_dir)
+        key = store.create(typing.cast("Role", role))
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(f"[green]Created[/] {role} key {key.access_key_id} (the secret is shown only now)")
+    sys.stdout.write(
+        f"aws_access_key_id = {key.access_key_id}\n"
+        f"aws_secret_access_key = {key.secret_access_key}\n"
+    )
+
+
+@keys.command("list")
+@_APP_OPTION
+def keys_list(app_dir: Path) -> None:
+    """Show the app's keys (never their secrets)."""
+    try:
+        store = _key_store(app_dir)
+        issued = store.all()
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    table = Table(title="access keys", title_justify="left")
+    table.add_column("Access key id")
+    table.add_column("Role")
+    table.add_column("Created (UTC)")
+    for key in issued:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(key.created))
+        table.add_row(key.access_key_id, key.role, created)
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@_APP_OPTION
+def keys_revoke(key_id: str, app_dir: Path) -> None:
+    """Delete KEY_ID; a running node refuses it from its next request on."""
+    try:
+        store = _key_store(app_dir)
+        key = store.revoke(key_id)
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(f"[green]Revoked[/] {key.role} key {key.access_key_id}")
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """The control plane: assembling a node and the admin port's APIs.
 
 Owns: building a running node from a resolved app (``node``), the AWS Lambda API
-subset served on the admin port (``lambda_api``), and the mapping from template
+subset served on the admin port (``lambda_api``), the admin port's access control
+(``sigv4`` signing and verification, ``access_keys`` issued keys and roles,
+``access`` the gate in front of the Lambda API), and the mapping from template
 specs to runtime configs (``app_assembly``). May import every other overcast
 package; nothing imports ``control`` but ``cli``.
 """

@@ -1,18 +1,35 @@
-"""The admin port's ASGI app: health, and the Lambda API (secrets and deploys come later)."""
+"""The admin port's ASGI app: health, and the Lambda API behind SigV4 access control.
+
+``/health`` stays open (load balancers and ``overcast up``'s readiness wait use it);
+``/v1/`` belongs to the secrets API, which authenticates Vault tokens itself, so it is
+passed through untouched; every Lambda API request must be signed by an overcast key
+whose role allows the operation.
+"""
 
 from __future__ import annotations
 
 import orjson
 
-from overcast.control.asgi_types import Receive, Scope, Send, send_response
+from overcast.control.access import AccessControl, Denied, replay_body
+from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body, send_response
 from overcast.control.lambda_api import LambdaApi
+from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
+
+_VAULT_PREFIX = "/v1/"
 
 
 class AdminApp:
     """Dispatches admin-port requests by path prefix."""
 
-    def __init__(self, lambda_api: LambdaApi) -> None:
+    def __init__(
+        self,
+        lambda_api: LambdaApi,
+        access: AccessControl,
+        secrets_app: ASGIApp | None = None,
+    ) -> None:
         self._lambda = lambda_api
+        self._access = access
+        self.secrets_app = secrets_app
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -27,12 +44,38 @@ class AdminApp:
             body = orjson.dumps({"status": "ok" if self.ready else "starting"})
             await send_response(send, status, body, [(b"content-type", b"application/json")])
             return
+        if path.startswith(_VAULT_PREFIX) and self.secrets_app is not None:
+            await self.secrets_app(scope, receive, send)
+            return
         if self._lambda.handles(path):
-            await self._lambda(scope, receive, send)
+            await self._guarded_lambda(scope, receive, send)
             return
         await send_response(
             send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]
         )
+
+    async def _guarded_lambda(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The signature covers the body, so it is read before anything is served;
+        # the Lambda API then gets it replayed, and applies its per-operation limits.
+        body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
+        if body is None:
+            await Denied(
+                413,
+                "RequestTooLargeException",
+                f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes",
+            ).send(send)
+            return
+        who = self._access.authenticate(scope, body)
+        if isinstance(who, Denied):
+            await who.send(send)
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        action, resource = self._lambda.action(scope["method"], raw_path.decode("latin-1"))
+        denied = self._access.authorize(who, action, resource)
+        if denied is not None:
+            await denied.send(send)
+            return
+        await self._lambda(scope, replay_body(body, receive), send)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -35,3 +35,6 @@ async def send_response(
     """Send one complete HTTP response."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

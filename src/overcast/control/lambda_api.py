@@ -46,6 +46,15 @@ _FUNCTION_REF = re.compile(
     r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
 )
 _JSON = (b"content-type", b"application/json")
+_OPERATIONS = {
+    ("POST", "invocations"): "lambda:InvokeFunction",
+    ("GET", ""): "lambda:GetFunction",
+    ("GET", "configuration"): "lambda:GetFunctionConfiguration",
+}
+
+
+def _path_parts(raw_path: str) -> list[str]:
+    return raw_path.split("?", 1)[0][len(_PREFIX) :].strip("/").split("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +80,28 @@ class LambdaApi:
     def handles(self, path: str) -> bool:
         return path == _PREFIX or path.startswith(_PREFIX + "/")
 
+    def action(self, method: str, raw_path: str) -> tuple[str, str]:
+        """The IAM action and resource ARN a request asks for, for authorization.
+
+        Names as in https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+        (Invoke is ``lambda:InvokeFunction``); a request that names no known operation
+        is ``lambda:UnknownOperation``, which only the admin role may reach.
+        """
+        parts = _path_parts(raw_path)
+        if parts == [""]:
+            return ("lambda:ListFunctions" if method == "GET" else "lambda:UnknownOperation"), "*"
+        ref = unquote(parts[0])
+        match = _FUNCTION_REF.match(ref)
+        resource = self._arn(match.group("name")) if match else ref
+        suffix = parts[1] if len(parts) == 2 else ""
+        if len(parts) > 2:
+            return "lambda:UnknownOperation", resource
+        return _OPERATIONS.get((method, suffix), "lambda:UnknownOperation"), resource
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        parts = raw_path.decode("latin-1").split("?", 1)[0][len(_PREFIX) :].strip("/").split("/")
+        parts = _path_parts(raw_path.decode("latin-1"))
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if parts == [""] and method == "GET":

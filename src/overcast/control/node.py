@@ -20,6 +20,8 @@ from pathlib import Path
 
 import uvicorn
 
+from overcast.control.access import AccessControl
+from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
@@ -111,7 +113,10 @@ class Node:
         self.lambda_api = LambdaApi(
             self.runtime, model.functions, LambdaApiSettings(model.region, model.account_id)
         )
-        self.admin = AdminApp(self.lambda_api)
+        self.keys = KeyStore(options.state_dir)
+        self.admin = AdminApp(self.lambda_api, AccessControl(self.keys, model.account_id))
+        #: the admin key issued on this app's first start (for the CLI to print once)
+        self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
         self.data_address: tuple[str, int] = (options.host, options.port)
         self.admin_address: tuple[str, int] = (options.host, options.admin_port)
@@ -122,6 +127,7 @@ class Node:
     async def run(self, on_ready: Callable[[Node], None] | None = None) -> None:
         """Serve until asked to stop, then shut down in phases."""
         opts = self.options
+        self.created_admin_key = self.keys.ensure_admin_key()
         data_sock = bind(opts.host, opts.port)
         try:
             admin_sock = bind(opts.host, opts.admin_port)

@@ -8,8 +8,8 @@ connections carry a unique ``application_name``, dropped after the test.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
@@ -22,11 +22,10 @@ FAST = (
 )
 
 
-def migrate(admin_url: str) -> dict[str, object]:
-    """Run MigrateFunction through the Lambda Invoke API, as `overcast invoke` would."""
-    response = httpx.post(
-        f"{admin_url}/2015-03-31/functions/MigrateFunction/invocations", content=b"{}", timeout=60
-    )
+def migrate(app: Any) -> dict[str, object]:
+    """Run MigrateFunction through the signed Lambda Invoke API, as `overcast invoke` would."""
+    with app.admin_client() as client:
+        response = client.post("/2015-03-31/functions/MigrateFunction/invocations", content=b"{}")
     assert response.status_code == 200, response.text
     assert "X-Amz-Function-Error" not in response.headers, response.text
     result: dict[str, object] = response.json()

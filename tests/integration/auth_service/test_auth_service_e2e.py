@@ -21,7 +21,7 @@ def app(module_running_app: Any) -> Any:
         "auth-service",
         parameter_overrides=[*FAST, "LoginMaxFailuresPerAccount=3"],
     )
-    assert migrate(running.admin_url)["status"] == "migrated"
+    assert migrate(running)["status"] == "migrated"
     return running
 
 

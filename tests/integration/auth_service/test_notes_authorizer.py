@@ -53,7 +53,7 @@ def app(module_running_app: Any) -> Any:
             except pytest.fail.Exception as exc:
                 failures.append(str(exc))
                 continue
-        migrate(running.admin_url)
+        migrate(running)
         return running
     pytest.fail("overcast up did not start the auth service:\n" + "\n\n".join(failures))
 

@@ -1,0 +1,91 @@
+"""The admin port's gate: who signed a request (SigV4) and whether their role allows it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from overcast.control.access_keys import AccessKey, KeyStore, role_allows
+from overcast.control.asgi_types import Receive, Scope, Send, send_response
+from overcast.control.sigv4 import UNKNOWN_KEY_MESSAGE, Request, SignatureError, Verifier
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """An answer to send instead of serving the request, in AWS's rest-json error shape."""
+
+    status: int
+    code: str
+    message: str
+    message_field: str = "message"
+
+    async def send(self, send: Send) -> None:
+        """Send it: code in ``x-amzn-ErrorType``, text in the JSON body."""
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"x-amzn-errortype", self.code.encode()),
+            (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
+        ]
+        body = orjson.dumps({self.message_field: self.message})
+        await send_response(send, self.status, body, headers)
+
+
+class AccessControl:
+    """Authenticates admin-port requests against the app's key store."""
+
+    def __init__(self, keys: KeyStore, account_id: str, verifier: Verifier | None = None) -> None:
+        self.keys = keys
+        self._account_id = account_id
+        self._verifier = verifier or Verifier(keys.secret_for)
+
+    def authenticate(self, scope: Scope, body: bytes) -> AccessKey | Denied:
+        """The key that signed this request, or why it is refused."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        request = Request(
+            method=scope["method"],
+            raw_path=raw_path.decode("latin-1").split("?", 1)[0],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            body=body,
+        )
+        try:
+            verified = self._verifier.verify(request)
+        except SignatureError as exc:
+            return Denied(exc.status, exc.code, exc.message)
+        key = self.keys.get(verified.access_key_id)
+        if key is None:  # revoked between the two look-ups
+            return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+        return key
+
+    def authorize(self, key: AccessKey, action: str, resource: str) -> Denied | None:
+        """None when ``key``'s role allows ``action``; else AWS's AccessDeniedException.
+
+        Message as IAM words it:
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+        """
+        if role_allows(key.role, action):
+            return None
+        user = f"arn:aws:iam::{self._account_id}:user/{key.access_key_id}"
+        return Denied(
+            403,
+            "AccessDeniedException",
+            f"User: {user} is not authorized to perform: {action} on resource: {resource} "
+            f"(overcast role {key.role!r})",
+            message_field="Message",
+        )
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields the already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replayed() -> dict[str, object]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return replayed

@@ -1,0 +1,401 @@
+"""AWS Signature Version 4, sans I/O: one implementation for signing and verifying.
+
+The algorithm (canonical request → string to sign → derived key → HMAC) follows
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+and reproduces what botocore's ``SigV4Auth`` computes for non-S3 services such as the
+Lambda client: the path as it travels on the wire (already percent-encoded once by the
+serializer, so a function ARN's ``:`` arrives as ``%3A``) is URI-encoded a second time,
+so ``%3A`` becomes ``%253A`` in the canonical URI.
+
+Errors carry the code and message that AWS returns for the rest-json protocol, sent in
+the ``x-amzn-ErrorType`` header with ``{"message": ...}``, status 403 (Lambda's common
+errors: https://docs.aws.amazon.com/lambda/latest/api/CommonErrors.html). The exact
+texts are those AWS answers with, as reported in SDK issues:
+"Signature expired: ... is now earlier than ... (... - 5 min.)" with status 403 and
+``X-Amzn-Errortype: InvalidSignatureException`` (github.com/aws/aws-sdk-go/issues/859),
+and the mismatch message (github.com/aws/aws-sdk-js/issues/168).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote_plus, urlsplit
+
+from overcast.errors import OvercastError
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW = timedelta(minutes=5)
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+# botocore never signs these (they are rewritten by proxies and retries).
+_UNSIGNED_HEADERS = frozenset({"expect", "user-agent", "x-amzn-trace-id"})
+_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+MISMATCH_MESSAGE = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. "
+    "Consult the service documentation for details."
+)
+UNKNOWN_KEY_MESSAGE = "The security token included in the request is invalid."
+MISSING_MESSAGE = "Missing Authentication Token"
+
+
+class SignatureError(OvercastError):
+    """A request whose SigV4 signature cannot be accepted; ``code`` is AWS's error type."""
+
+    def __init__(self, code: str, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """The parts of an ``Authorization: AWS4-HMAC-SHA256 ...`` header."""
+
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An HTTP request as the server saw it.
+
+    ``raw_path`` is the path exactly as sent (percent-encoded, no query);
+    ``query`` is the raw query string; header names may be in any case and repeat.
+    """
+
+    method: str
+    raw_path: str
+    query: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A request whose signature checked out."""
+
+    access_key_id: str
+    region: str
+    service: str
+    signature: str
+
+
+def parse_authorization(header: str) -> Authorization:
+    """Split an Authorization header; raise IncompleteSignatureException when malformed."""
+    algorithm, _, rest = header.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise SignatureError(
+            "IncompleteSignatureException",
+            f"Unsupported signing algorithm {algorithm!r}; use {ALGORITHM}.",
+        )
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            fields[name.strip()] = value.strip()
+    missing = [n for n in ("Credential", "SignedHeaders", "Signature") if n not in fields]
+    if missing:
+        needs = " ".join(f"Authorization header requires '{n}' parameter." for n in missing)
+        raise SignatureError("IncompleteSignatureException", f"{needs} Authorization={header}")
+    scope = fields["Credential"].split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
+        raise SignatureError(
+            "IncompleteSignatureException",
+            "Credential should be scoped to a valid region, service and date: "
+            f"{fields['Credential']!r}.",
+        )
+    signature = fields["Signature"].lower()
+    if not _SIGNATURE.match(signature):
+        raise SignatureError("IncompleteSignatureException", "Signature is not 64 hex digits.")
+    signed = tuple(fields["SignedHeaders"].lower().split(";"))
+    if "host" not in signed:
+        raise SignatureError(
+            "IncompleteSignatureException", "'Host' must be a signed header (SignedHeaders)."
+        )
+    return Authorization(scope[0], scope[1], scope[2], scope[3], signed, signature)
+
+
+def canonical_uri(raw_path: str) -> str:
+    """The canonical URI of a non-S3 request: dot segments removed, then encoded again."""
+    return quote(_remove_dot_segments(raw_path or "/"), safe="/~")
+
+
+def _remove_dot_segments(path: str) -> str:
+    # RFC 3986 section 5.2.4, as botocore's normalize_url_path applies it.
+    output: list[str] = []
+    for segment in path.split("/"):
+        if segment == ".":
+            continue
+        if segment == "..":
+            if output:
+                output.pop()
+            continue
+        output.append(segment)
+    joined = "/".join(output)
+    if not joined.startswith("/"):
+        joined = "/" + joined
+    if path.endswith("/") and not joined.endswith("/"):
+        joined += "/"
+    return joined
+
+
+def canonical_query(query: str) -> str:
+    """Each name and value decoded, re-encoded (RFC 3986 unreserved), sorted by name."""
+    if not query:
+        return ""
+    pairs = []
+    for item in query.split("&"):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        # '+' is a form-encoded space (botocore's AWSRequest encodes params that way
+        # while signing them as %20); SDK serializers send a literal plus as %2B.
+        pairs.append((_uri_encode(unquote_plus(key)), _uri_encode(unquote_plus(value))))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def _uri_encode(text: str) -> str:
+    return quote(text, safe="-_.~")
+
+
+def _header_values(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    merged: dict[str, list[str]] = {}
+    for name, value in headers:
+        merged.setdefault(name.lower(), []).append(" ".join(value.split()))
+    return {name: ",".join(values) for name, values in merged.items()}
+
+
+def canonical_request(request: Request, signed_headers: Sequence[str], payload_hash: str) -> str:
+    """The canonical request string (task 1 of the signing process)."""
+    values = _header_values(request.headers)
+    canonical_headers = "".join(f"{name}:{values.get(name, '')}\n" for name in signed_headers)
+    return "\n".join(
+        [
+            request.method.upper(),
+            canonical_uri(request.raw_path),
+            canonical_query(request.query),
+            canonical_headers,
+            ";".join(signed_headers),
+            payload_hash,
+        ]
+    )
+
+
+def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
+    """Task 2: algorithm, timestamp, credential scope, hash of the canonical request."""
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
+
+
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """Task 3: the key derived from the secret, date, region and service."""
+    key = _hmac(("AWS4" + secret).encode("utf-8"), date)
+    key = _hmac(key, region)
+    key = _hmac(key, service)
+    return _hmac(key, "aws4_request")
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+
+
+def signature(secret: str, auth_scope: tuple[str, str, str], amz_date: str, canonical: str) -> str:
+    """Task 4: the hex signature; ``auth_scope`` is (date, region, service)."""
+    date, region, service = auth_scope
+    scope = f"{date}/{region}/{service}/aws4_request"
+    key = signing_key(secret, date, region, service)
+    to_sign = string_to_sign(amz_date, scope, canonical)
+    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def sign(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    access_key_id: str,
+    secret: str,
+    region: str,
+    service: str,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Headers to send: ``headers`` plus host, x-amz-date, payload hash and Authorization.
+
+    ``url`` must already be percent-encoded as it will travel (as botocore's serializer
+    produces it); the canonical URI encodes it a second time.
+    """
+    moment = now or datetime.now(UTC)
+    amz_date = moment.strftime(_AMZ_DATE)
+    parts = urlsplit(url)
+    host = parts.netloc
+    if (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
+        host = parts.hostname or host
+    out = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "host")}
+    out["Host"] = host
+    out["X-Amz-Date"] = amz_date
+    out["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    signed = sorted({k.lower() for k in out} - _UNSIGNED_HEADERS)
+    request = Request(method, parts.path or "/", parts.query, list(out.items()), body)
+    canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"])
+    sig = signature(secret, (amz_date[:8], region, service), amz_date, canonical)
+    out["Authorization"] = (
+        f"{ALGORITHM} Credential={access_key_id}/{amz_date[:8]}/{region}/{service}/aws4_request, "
+        f"SignedHeaders={';'.join(signed)}, Signature={sig}"
+    )
+    return out
+
+
+# botocore signs only Host and X-Amz-Date (plus body headers) for a Lambda call: two
+# identical calls signed in the same second carry the same signature, and are not
+# replays. A repeat is therefore tolerated this long after the first sighting, unless
+# the request signed a per-call id (amz-sdk-invocation-id), which makes it unique.
+DUPLICATE_GRACE_S = 2.0
+_NONCE_HEADERS = frozenset({"amz-sdk-invocation-id", "x-amz-nonce"})
+
+
+class ReplayCache:
+    """Signatures seen recently; a resent signature is refused within its validity window."""
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        # signature -> (expires_at, first_seen)
+        self._seen: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def check_and_add(
+        self, signature_hex: str, expires_at: float, now: float, grace_s: float
+    ) -> bool:
+        """True when unseen, or seen less than ``grace_s`` ago; False for a replay."""
+        with self._lock:
+            while self._seen:
+                oldest, (expiry, _first) = next(iter(self._seen.items()))
+                if expiry > now and len(self._seen) < self._max:
+                    break
+                del self._seen[oldest]
+            seen = self._seen.get(signature_hex)
+            if seen is not None:
+                return now - seen[1] < grace_s
+            # Entries leave in insertion order, which is expiry order up to the
+            # clients' skew; the bound keeps memory finite either way.
+            self._seen[signature_hex] = (expires_at, now)
+            return True
+
+
+class Verifier:
+    """Checks SigV4 requests against a secret lookup, the clock and a replay cache."""
+
+    def __init__(
+        self,
+        secret_for: Callable[[str], str | None],
+        *,
+        services: frozenset[str] = frozenset({"lambda"}),
+        clock: Callable[[], float] = time.time,
+        replay_cache: ReplayCache | None = None,
+    ) -> None:
+        self._secret_for = secret_for
+        self._services = services
+        self._clock = clock
+        self._replays = replay_cache if replay_cache is not None else ReplayCache()
+
+    def verify(self, request: Request) -> Verified:
+        """Return who signed ``request`` or raise :class:`SignatureError` in AWS's terms."""
+        values = _header_values(request.headers)
+        header = values.get("authorization")
+        if header is None:
+            raise SignatureError("MissingAuthenticationTokenException", MISSING_MESSAGE)
+        auth = parse_authorization(header)
+        amz_date = values.get("x-amz-date")
+        if amz_date is None:
+            raise SignatureError(
+                "IncompleteSignatureException",
+                "Authorization header requires existence of either a 'X-Amz-Date' or a "
+                "'Date' header.",
+            )
+        try:
+            signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+        except ValueError:
+            raise SignatureError(
+                "IncompleteSignatureException", f"Date must be in ISO-8601 basic format: {amz_date}"
+            ) from None
+        if auth.date != amz_date[:8]:
+            raise SignatureError(
+                "InvalidSignatureException",
+                f"Credential should be scoped to a valid date: {auth.date!r} != {amz_date[:8]!r}.",
+            )
+        if auth.service not in self._services:
+            raise SignatureError(
+                "InvalidSignatureException",
+                f"Credential should be scoped to correct service: {sorted(self._services)[0]!r}.",
+            )
+        if "x-amz-date" not in auth.signed_headers:
+            raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        self._check_skew(signed_at, now)
+        secret = self._secret_for(auth.access_key_id)
+        if secret is None:
+            raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+        payload_hash = self._payload_hash(values, request.body)
+        canonical = canonical_request(request, auth.signed_headers, payload_hash)
+        expected = signature(secret, (auth.date, auth.region, auth.service), amz_date, canonical)
+        if not hmac.compare_digest(expected, auth.signature):
+            raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        expires = (signed_at + MAX_SKEW).timestamp()
+        unique = not _NONCE_HEADERS.isdisjoint(auth.signed_headers)
+        grace = 0.0 if unique else DUPLICATE_GRACE_S
+        if not self._replays.check_and_add(auth.signature, expires, now.timestamp(), grace):
+            # Not an AWS message: AWS accepts a resend within the window.
+            raise SignatureError(
+                "InvalidSignatureException",
+                "Signature has already been used; sign every request afresh.",
+            )
+        return Verified(auth.access_key_id, auth.region, auth.service, auth.signature)
+
+    @staticmethod
+    def _check_skew(signed_at: datetime, now: datetime) -> None:
+        fmt = _AMZ_DATE
+        if signed_at < now - MAX_SKEW:
+            raise SignatureError(
+                "InvalidSignatureException",
+                f"Signature expired: {signed_at.strftime(fmt)} is now earlier than "
+                f"{(now - MAX_SKEW).strftime(fmt)} ({now.strftime(fmt)} - 5 min.)",
+            )
+        if signed_at > now + MAX_SKEW:
+            raise SignatureError(
+                "InvalidSignatureException",
+                f"Signature not yet current: {signed_at.strftime(fmt)} is still later than "
+                f"{(now + MAX_SKEW).strftime(fmt)} ({now.strftime(fmt)} + 5 min.)",
+            )
+
+    @staticmethod
+    def _payload_hash(values: Mapping[str, str], body: bytes) -> str:
+        actual = hashlib.sha256(body).hexdigest()
+        claimed = values.get("x-amz-content-sha256")
+        if claimed is None:
+            return actual
+        # The claimed hash is what was signed; it must also be the body's, or a signed
+        # header would vouch for a body it never saw. Unsigned payloads are an S3 feature.
+        if not hmac.compare_digest(claimed.lower(), actual):
+            raise SignatureError(
+                "InvalidSignatureException",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
+        return claimed
