@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from overcast.cli.secrets_cmd import secrets as secrets_group
 from overcast.errors import OvercastError
 from overcast.runtime import LogStore
 
@@ -102,6 +103,7 @@ def up(
         interpreter_warnings,
         load_app,
         runtime_functions,
+        secret_lookup,
         state_dir_for,
     )
     from overcast.control.node import Node, NodeOptions
@@ -113,7 +115,8 @@ def up(
             err.print(f"[yellow]warning:[/] {escape(warning)}")
         state_dir = state_dir_for(find_template(app_dir))
         with err.status("Installing function dependencies…") as status:
-            prepare_dependencies(runtime_functions(model), str(state_dir), status.update)
+            configs = runtime_functions(model, lambda: secret_lookup(state_dir))
+            prepare_dependencies(configs, str(state_dir), status.update)
         node = Node(
             model,
             NodeOptions(
@@ -131,6 +134,13 @@ def up(
             _print_routes(running)
             if running.created_admin_key is not None:
                 _print_new_admin_key(running)
+            if running.secrets.initial_root_token is not None:
+                err.print(
+                    "[bold]First start: created the secret store[/]; its Vault root token "
+                    f"(shown once) is {running.secrets.initial_root_token}\n"
+                    f"[dim]  a copy is in {escape(str(running.secrets.root_token_file))} "
+                    "(owner-only) for `overcast secrets`[/]"
+                )
             h, p = running.data_address
             a = running.admin_address[1]
             err.print(
@@ -271,7 +281,7 @@ def _invoke_local(
     payload: bytes,
     overrides: Mapping[str, str],
 ) -> None:
-    from overcast.control.app_loading import load_app, runtime_functions
+    from overcast.control.app_loading import load_app, runtime_functions, secret_lookup
     from overcast.invoke import InvokeError, InvokeRequest
     from overcast.runtime import Runtime, RuntimeConfig, prepare_dependencies
 
@@ -282,7 +292,9 @@ def _invoke_local(
         raise OvercastError(
             f"no function named {function!r} in this app", hint=f"functions: {names}"
         )
-    configs = [c for c in runtime_functions(model) if c.name == spec.name]
+    configs = [
+        c for c in runtime_functions(model, lambda: secret_lookup(state_dir)) if c.name == spec.name
+    ]
     prepare_dependencies(configs, str(state_dir), lambda msg: err.print(f"[dim]{msg}[/]"))
     runtime = Runtime(
         RuntimeConfig(str(state_dir), region=model.region, account_id=model.account_id), configs
@@ -491,6 +503,9 @@ def keys_revoke(key_id: str, app_dir: Path) -> None:
         _fail(exc)
         return
     err.print(f"[green]Revoked[/] {key.role} key {key.access_key_id}")
+
+
+cli.add_command(secrets_group)
 
 
 def main() -> None:

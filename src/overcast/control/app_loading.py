@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from overcast.errors import OvercastError
 from overcast.runtime import FunctionConfig
+from overcast.secrets import KvStore, open_secrets
+from overcast.secrets.external import external_from_env, lookup_for
+from overcast.secrets.references import Lookup, Redactor, has_references, resolve_references
 from overcast.template import AppModel, load_template
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
@@ -50,11 +53,38 @@ def load_app(app_dir: Path, parameter_overrides: Mapping[str, str] | None = None
     )
 
 
-def runtime_functions(model: AppModel) -> list[FunctionConfig]:
-    """Map each template function onto what the runtime needs to run it."""
+def secret_lookup(state_dir: Path, store: KvStore | None = None) -> Lookup:
+    """Where ``{{resolve:...}}`` references are read: a real Vault when
+    ``OVERCAST_VAULT_ADDR`` is set, else the app's embedded store (``store`` if open)."""
+    external = external_from_env(os.environ)
+    if external is not None:
+        return lookup_for(external)
+    return lookup_for(store if store is not None else open_secrets(state_dir).store)
+
+
+def runtime_functions(
+    model: AppModel, lookup: Callable[[], Lookup] | None = None
+) -> list[FunctionConfig]:
+    """Map each template function onto what the runtime needs to run it.
+
+    Secret references in environment values are resolved here, when the app is
+    deployed (as CloudFormation resolves dynamic references at deploy time), through
+    ``lookup()`` — asked for only when some function has a reference. The resolved
+    values are masked in that function's logs; the model keeps the references, so the
+    Lambda API and the routes table never show a value.
+    """
     configs = []
     for spec in model.functions.values():
         requirements = os.path.join(spec.code_dir, "requirements.txt")
+        environment, redactor = dict(spec.environment), None
+        if has_references(environment):
+            if lookup is None:
+                raise OvercastError(
+                    f"function {spec.name} references secrets, but no secret store is open",
+                    hint="run it with `overcast up`, which opens the app's store",
+                )
+            environment, values = resolve_references(environment, lookup())
+            redactor = Redactor(values) if values else None
         configs.append(
             FunctionConfig(
                 name=spec.name,
@@ -63,7 +93,8 @@ def runtime_functions(model: AppModel) -> list[FunctionConfig]:
                 runtime=spec.runtime,
                 memory_mb=spec.memory_mb,
                 timeout_s=spec.timeout_s,
-                environment=dict(spec.environment),
+                environment=environment,
+                log_redactor=redactor,
                 reserved_concurrency=spec.reserved_concurrency,
                 provisioned_concurrency=spec.provisioned_concurrency,
                 requirements_file=requirements if os.path.isfile(requirements) else None,

@@ -23,11 +23,12 @@ import uvicorn
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
-from overcast.control.app_loading import runtime_functions
+from overcast.control.app_loading import runtime_functions, secret_lookup
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.errors import OvercastError
 from overcast.gateway import GatewayApp
 from overcast.runtime import Runtime, RuntimeConfig
+from overcast.secrets import open_secrets
 from overcast.template import AppModel
 
 NODE_FILE = "node.json"
@@ -70,11 +71,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: object, sock: socket.socket, options: NodeOptions) -> uvicorn.Server:
+def _server(
+    app: object, sock: socket.socket, options: NodeOptions, http: str = "httptools"
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         loop="none",
-        http="httptools",
+        http=http,
         lifespan="off",
         log_level="warning",
         access_log=False,
@@ -98,6 +101,7 @@ class Node:
     def __init__(self, model: AppModel, options: NodeOptions) -> None:
         self.model = model
         self.options = options
+        self.secrets = open_secrets(options.state_dir)
         self.runtime = Runtime(
             RuntimeConfig(
                 state_dir=str(options.state_dir),
@@ -107,14 +111,18 @@ class Node:
                 idle_keepalive_s=options.idle_keepalive_s,
                 watch_code=options.watch_code,
             ),
-            runtime_functions(model),
+            runtime_functions(model, lambda: secret_lookup(options.state_dir, self.secrets.store)),
         )
         self.gateway = GatewayApp(model, self.runtime)
         self.lambda_api = LambdaApi(
             self.runtime, model.functions, LambdaApiSettings(model.region, model.account_id)
         )
         self.keys = KeyStore(options.state_dir)
-        self.admin = AdminApp(self.lambda_api, AccessControl(self.keys, model.account_id))
+        self.admin = AdminApp(
+            self.lambda_api,
+            AccessControl(self.keys, model.account_id),
+            secrets_app=self.secrets.api,
+        )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
@@ -137,7 +145,9 @@ class Node:
         self.data_address = data_sock.getsockname()[:2]
         self.admin_address = admin_sock.getsockname()[:2]
         data_server = _server(self.gateway, data_sock, opts)
-        admin_server = _server(self.admin, admin_sock, opts)
+        # h11 on the admin port: Vault clients (hvac) send the LIST method, which
+        # httptools refuses; the admin port is not the data path.
+        admin_server = _server(self.admin, admin_sock, opts, http="h11")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -26,6 +26,9 @@ class FunctionConfig:
     provisioned_concurrency: int = 0
     version: str = "$LATEST"
     requirements_file: str | None = None
+    #: applied to every line the function's instances print (e.g. masking secret values
+    #: that were resolved into ``environment``); None leaves lines as printed
+    log_redactor: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)

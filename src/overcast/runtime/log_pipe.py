@@ -138,8 +138,16 @@ class InvocationLog:
 class InstanceLog(asyncio.Protocol):
     """Reads one instance's stdout/stderr pipe (an asyncio read-pipe protocol)."""
 
-    def __init__(self, writer: LogWriter, function: str, stream: str, marker: bytes) -> None:
+    def __init__(
+        self,
+        writer: LogWriter,
+        function: str,
+        stream: str,
+        marker: bytes,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         self.writer = writer
+        self._redact = redact
         self.function = function
         self.stream = stream
         self._key = (function, stream)
@@ -231,6 +239,8 @@ class InstanceLog(asyncio.Protocol):
         if "\r" in message:
             # The runtime joins a multi-line error with CR to keep it one event.
             message = message.replace("\r", "\n")
+        if self._redact is not None:
+            message = self._redact(message)
         if truncated:
             message += _TRUNCATED
         self.write(message)

@@ -404,7 +404,9 @@ class Runtime:
                 lambda: WorkerProtocol(instance), sock=ours
             )
             instance.protocol = protocol
-            log = InstanceLog(writer, config.name, instance.stream, instance.marker)
+            log = InstanceLog(
+                writer, config.name, instance.stream, instance.marker, config.log_redactor
+            )
             instance.log = log
             await loop.connect_read_pipe(lambda: log, os.fdopen(log_r, "rb", buffering=0))
             log_r = -1
