@@ -9,6 +9,8 @@ import orjson
 
 from overcast.control.access_keys import AccessKey, KeyStore, role_allows
 from overcast.control.asgi_types import Receive, Scope, Send, send_response
+from overcast.control.function_credentials import FunctionKeys
+from overcast.control.permissions import allows
 from overcast.control.sigv4 import UNKNOWN_KEY_MESSAGE, Request, SignatureError, Verifier
 
 
@@ -33,12 +35,29 @@ class Denied:
 
 
 class AccessControl:
-    """Authenticates admin-port requests against the app's key store."""
+    """Authenticates admin-port requests against the app's key store.
 
-    def __init__(self, keys: KeyStore, account_id: str, verifier: Verifier | None = None) -> None:
+    ``function_keys`` are the running node's per-function keys (memory only); a
+    ``function`` key may do exactly what its function's template permissions allow.
+    """
+
+    def __init__(
+        self,
+        keys: KeyStore,
+        account_id: str,
+        verifier: Verifier | None = None,
+        function_keys: FunctionKeys | None = None,
+    ) -> None:
         self.keys = keys
+        self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
-        self._verifier = verifier or Verifier(keys.secret_for)
+        self._verifier = verifier or Verifier(self._secret_for)
+
+    def _secret_for(self, access_key_id: str) -> str | None:
+        return self.function_keys.secret_for(access_key_id) or self.keys.secret_for(access_key_id)
+
+    def _key(self, access_key_id: str) -> AccessKey | None:
+        return self.function_keys.get(access_key_id) or self.keys.get(access_key_id)
 
     def authenticate(self, scope: Scope, body: bytes) -> AccessKey | Denied:
         """The key that signed this request, or why it is refused."""
@@ -54,7 +73,7 @@ class AccessControl:
             verified = self._verifier.verify(request)
         except SignatureError as exc:
             return Denied(exc.status, exc.code, exc.message)
-        key = self.keys.get(verified.access_key_id)
+        key = self._key(verified.access_key_id)
         if key is None:  # revoked between the two look-ups
             return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
         return key
@@ -65,6 +84,19 @@ class AccessControl:
         Message as IAM words it:
         https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
         """
+        if key.role == "function":
+            if allows(key.permissions, action, resource):
+                return None
+            # A function acts through its execution role, as in Lambda.
+            name = key.function
+            role = f"arn:aws:sts::{self._account_id}:assumed-role/{name}-role/{name}"
+            return Denied(
+                403,
+                "AccessDeniedException",
+                f"User: {role} is not authorized to perform: {action} on resource: {resource} "
+                f"because no identity-based policy allows the {action} action",
+                message_field="Message",
+            )
         if role_allows(key.role, action):
             return None
         user = f"arn:aws:iam::{self._account_id}:user/{key.access_key_id}"

@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Literal
 
 from overcast.errors import OvercastError
+from overcast.template import Permission
 
-Role = Literal["admin", "deployer", "viewer"]
+Role = Literal["admin", "deployer", "viewer", "function"]
+#: the roles ``overcast keys create`` issues; ``function`` keys are issued by the node
+#: to each function, live in its memory only, and carry the function's permissions
 ROLES: tuple[Role, ...] = ("admin", "deployer", "viewer")
 
 ACCESS_DIR = "access"
@@ -45,6 +48,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     "viewer": _READ_ACTIONS,
     "deployer": _READ_ACTIONS | {"lambda:InvokeFunction"},
     "admin": frozenset({"*"}),
+    "function": frozenset(),  # decided per key, by its permissions
 }
 
 
@@ -60,6 +64,9 @@ class AccessKey:
     secret_access_key: str
     role: Role
     created: float
+    #: for ``function`` keys: the function it was issued to, and what it may do
+    function: str | None = None
+    permissions: tuple[Permission, ...] = ()
 
 
 def role_allows(role: Role, action: str) -> bool:
@@ -68,13 +75,18 @@ def role_allows(role: Role, action: str) -> bool:
     return "*" in allowed or action in allowed
 
 
-def new_key(role: Role) -> AccessKey:
-    """A fresh random key pair (20-char id, 40-char secret)."""
-    if role not in ROLES:
+def new_key(
+    role: Role, function: str | None = None, permissions: tuple[Permission, ...] = ()
+) -> AccessKey:
+    """A fresh random key pair (20-char id, 40-char secret).
+
+    ``function`` keys name their function and carry its permissions.
+    """
+    if role not in ROLES and not (role == "function" and function):
         raise AccessKeyError(f"unknown role {role!r}", hint=f"roles: {', '.join(ROLES)}")
     key_id = "AKIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
     secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
-    return AccessKey(key_id, secret, role, time.time())
+    return AccessKey(key_id, secret, role, time.time(), function, permissions)
 
 
 class KeyStore:

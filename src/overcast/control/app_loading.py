@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from overcast.control.function_credentials import secret_values
 from overcast.errors import OvercastError
 from overcast.runtime import FunctionConfig
 from overcast.secrets import KvStore, open_secrets
@@ -63,7 +64,9 @@ def secret_lookup(state_dir: Path, store: KvStore | None = None) -> Lookup:
 
 
 def runtime_functions(
-    model: AppModel, lookup: Callable[[], Lookup] | None = None
+    model: AppModel,
+    lookup: Callable[[], Lookup] | None = None,
+    credentials: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[FunctionConfig]:
     """Map each template function onto what the runtime needs to run it.
 
@@ -72,19 +75,28 @@ def runtime_functions(
     ``lookup()`` — asked for only when some function has a reference. The resolved
     values are masked in that function's logs; the model keeps the references, so the
     Lambda API and the routes table never show a value.
+
+    ``credentials`` (by function name) are the variables of each function's own
+    credentials (``function_credentials``): added to the environment, masked in logs,
+    and, like resolved secrets, absent from the model.
     """
     configs = []
     for spec in model.functions.values():
         requirements = os.path.join(spec.code_dir, "requirements.txt")
-        environment, redactor = dict(spec.environment), None
+        environment, values = dict(spec.environment), set[str]()
         if has_references(environment):
             if lookup is None:
                 raise OvercastError(
                     f"function {spec.name} references secrets, but no secret store is open",
                     hint="run it with `overcast up`, which opens the app's store",
                 )
-            environment, values = resolve_references(environment, lookup())
-            redactor = Redactor(values) if values else None
+            environment, resolved = resolve_references(environment, lookup())
+            values.update(resolved)
+        own = (credentials or {}).get(spec.name)
+        if own:
+            environment.update(own)
+            values.update(secret_values(own))
+        redactor = Redactor(values) if values else None
         configs.append(
             FunctionConfig(
                 name=spec.name,

@@ -24,6 +24,12 @@ from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions, secret_lookup
+from overcast.control.function_credentials import (
+    RENEW_EVERY_S,
+    FunctionCredentials,
+    FunctionKeys,
+    admin_url,
+)
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.errors import OvercastError
 from overcast.gateway import GatewayApp
@@ -102,6 +108,25 @@ class Node:
         self.model = model
         self.options = options
         self.secrets = open_secrets(options.state_dir)
+        # Bound first: each function's credentials name the admin port, which may be 0.
+        self._data_sock = bind(options.host, options.port)
+        try:
+            self._admin_sock = bind(options.host, options.admin_port)
+        except PortInUseError:
+            self._data_sock.close()
+            raise
+        self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
+        self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
+        self.function_keys = FunctionKeys()
+        self.credentials = FunctionCredentials(
+            self.secrets, self.function_keys, admin_url(*self.admin_address)
+        )
+        try:
+            environments = self.credentials.issue(model.functions.values())
+        except BaseException:
+            self._data_sock.close()
+            self._admin_sock.close()
+            raise
         self.runtime = Runtime(
             RuntimeConfig(
                 state_dir=str(options.state_dir),
@@ -111,7 +136,11 @@ class Node:
                 idle_keepalive_s=options.idle_keepalive_s,
                 watch_code=options.watch_code,
             ),
-            runtime_functions(model, lambda: secret_lookup(options.state_dir, self.secrets.store)),
+            runtime_functions(
+                model,
+                lambda: secret_lookup(options.state_dir, self.secrets.store),
+                environments,
+            ),
         )
         self.gateway = GatewayApp(model, self.runtime)
         self.lambda_api = LambdaApi(
@@ -120,14 +149,12 @@ class Node:
         self.keys = KeyStore(options.state_dir)
         self.admin = AdminApp(
             self.lambda_api,
-            AccessControl(self.keys, model.account_id),
+            AccessControl(self.keys, model.account_id, function_keys=self.function_keys),
             secrets_app=self.secrets.api,
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
-        self.data_address: tuple[str, int] = (options.host, options.port)
-        self.admin_address: tuple[str, int] = (options.host, options.admin_port)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -135,15 +162,12 @@ class Node:
     async def run(self, on_ready: Callable[[Node], None] | None = None) -> None:
         """Serve until asked to stop, then shut down in phases."""
         opts = self.options
-        self.created_admin_key = self.keys.ensure_admin_key()
-        data_sock = bind(opts.host, opts.port)
+        data_sock, admin_sock = self._data_sock, self._admin_sock
         try:
-            admin_sock = bind(opts.host, opts.admin_port)
-        except PortInUseError:
-            data_sock.close()
+            self.created_admin_key = self.keys.ensure_admin_key()
+        except BaseException:
+            self._release()
             raise
-        self.data_address = data_sock.getsockname()[:2]
-        self.admin_address = admin_sock.getsockname()[:2]
         data_server = _server(self.gateway, data_sock, opts)
         # h11 on the admin port: Vault clients (hvac) send the LIST method, which
         # httptools refuses; the admin port is not the data path.
@@ -163,7 +187,9 @@ class Node:
             async with asyncio.TaskGroup() as group:
                 group.create_task(data_server.main_loop())
                 group.create_task(admin_server.main_loop())
+                renewer = group.create_task(self._renew_credentials())
                 await self._stop.wait()
+                renewer.cancel()
                 data_server.should_exit = True
                 admin_server.should_exit = True
             # Phase 2: stop accepting, let in-flight requests finish (bounded by uvicorn).
@@ -177,10 +203,21 @@ class Node:
                 loop.remove_signal_handler(sig)
             with contextlib.suppress(FileNotFoundError):
                 node_file.unlink()
-            # Phase 3: no worker outlives the node.
+            # Phase 3: no worker outlives the node, nor do the credentials it handed out.
             await self.runtime.aclose()
-            data_sock.close()
-            admin_sock.close()
+            self._release()
+
+    def _release(self) -> None:
+        """Revoke the functions' credentials and close both sockets."""
+        self.credentials.revoke()
+        self._data_sock.close()
+        self._admin_sock.close()
+
+    async def _renew_credentials(self) -> None:
+        """Keep the functions' Vault tokens alive for as long as the node runs."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY_S)
+            await asyncio.to_thread(self.credentials.renew)
 
     def _write_node_file(self, path: Path) -> None:
         """Let `overcast invoke`/`logs` find this node; written atomically, owner-only."""

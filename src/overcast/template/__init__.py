@@ -31,6 +31,7 @@ from overcast.template.model import (
     JwtAuthorizerSpec,
     LambdaAuthorizerSpec,
     Location,
+    Permission,
     RouteSpec,
     TemplateWarning,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "LambdaAuthorizerSpec",
     "Location",
     "ParameterError",
+    "Permission",
     "RouteSpec",
     "TemplateError",
     "TemplateSyntaxError",

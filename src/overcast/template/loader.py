@@ -37,6 +37,7 @@ from overcast.template.parameters import (
     parse_parameter_overrides,
     resolve_parameters,
 )
+from overcast.template.policies import ArnContext
 from overcast.template.sam_resources import (
     API_TYPE,
     FUNCTION_PROPERTIES,
@@ -498,6 +499,7 @@ class _Loader:
             properties_location=resource.properties_location,
             log=self.log,
             name=table.function_name(resource.logical_id),
+            arn=ArnContext(self.pseudo["AWS::Partition"], self.region, self.account_id),
         )
 
     def _events(self, resource: _Resource) -> list[EventSpec]:

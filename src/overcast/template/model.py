@@ -38,6 +38,24 @@ class TemplateWarning:
         return f"{self.location}: {self.message}" if self.location else self.message
 
 
+PolicyEffect = Literal["Allow", "Deny"]
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """One IAM statement of a function's ``Policies``, as overcast enforces it.
+
+    ``actions`` are IAM action names (``lambda:InvokeFunction``, ``lambda:*``) and
+    ``resources`` ARNs, both possibly with IAM's ``*``/``?`` wildcards; ``source``
+    says where it came from (``LambdaInvokePolicy``, ``Statement``) for messages.
+    """
+
+    effect: PolicyEffect
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    source: str = "Statement"
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
     """One ``AWS::Serverless::Function`` after Globals and intrinsics are applied."""
@@ -55,6 +73,8 @@ class FunctionSpec:
     architectures: tuple[str, ...] = ("x86_64",)
     description: str = ""
     location: Location | None = None
+    #: what the function's own credentials may do (from ``Policies``; empty = nothing)
+    permissions: tuple[Permission, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from overcast.template.model import (
     Location,
     PayloadFormat,
 )
+from overcast.template.policies import ArnContext, parse_policies
 from overcast.template.yaml_loader import LocatedDict, key_location
 
 __all__ = [
@@ -70,7 +71,7 @@ FUNCTION_PROPERTIES: Final = frozenset(
     {
         "Handler", "Runtime", "CodeUri", "MemorySize", "Timeout", "Environment",
         "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "FunctionName",
-        "Description", "Architectures", "Events", "PackageType",
+        "Description", "Architectures", "Events", "PackageType", "Policies",
     }
 )  # fmt: skip
 REST_API_PROPERTIES: Final = frozenset(
@@ -205,6 +206,7 @@ def build_function(
     properties_location: Location | None,
     log: WarningLog,
     name: str,
+    arn: ArnContext | None = None,
 ) -> FunctionSpec:
     """The :class:`FunctionSpec` for a resolved ``AWS::Serverless::Function``.
 
@@ -293,6 +295,9 @@ def build_function(
         architectures=_architectures(owner, props),
         description=_text(props, "Description", f"{owner} Description", "") or "",
         location=location,
+        permissions=parse_policies(
+            owner, props.get("Policies"), arn or ArnContext(), log, props.key_location("Policies")
+        ),
     )
 
 

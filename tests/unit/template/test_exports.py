@@ -21,6 +21,7 @@ EXPECTED = {
     "LambdaAuthorizerSpec",
     "Location",
     "ParameterError",
+    "Permission",
     "RouteSpec",
     "TemplateError",
     "TemplateSyntaxError",

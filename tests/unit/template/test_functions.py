@@ -170,9 +170,11 @@ def test_inline_code_and_unsupported_properties_warn_once_each() -> None:
     )
     model = load_resources(resources)
     assert messages(model) == [
-        "Function 'Hello': property 'Policies' is not supported by overcast; it is ignored",
         "Function 'Hello': property 'Tracing' is not supported by overcast; it is ignored",
         "Function 'Hello': InlineCode is not supported by overcast; it is ignored "
         "(put the code in a file under CodeUri)",
+        "Function 'Hello': Policies: managed policy 'AWSLambdaBasicExecutionRole' is not "
+        "applied by overcast; it is ignored (use a SAM policy template or a Statement "
+        "overcast supports, see docs/policies.md)",
     ]
     assert all(w.location is not None for w in model.warnings)
