@@ -25,6 +25,7 @@ install-dev: $(VENV)/.installed-dev
 ## make up: create .venv, install, migrate and run the auth service on the embedded default
 ## (SQLite, generated development keys); `make up-hello` runs the hello app instead.
 up: install
+	@test ! -f $(APP)/scripts/seed_dev_secrets.py || $(BIN)/python $(APP)/scripts/seed_dev_secrets.py $(APP)
 	$(BIN)/overcast invoke MigrateFunction --app $(APP) > /dev/null
 	@cat $(APP)/TRY-IT.txt
 	$(BIN)/overcast up $(APP) --port $(PORT)

@@ -1,17 +1,29 @@
 """Helpers for running examples/auth-service under ``overcast up``.
 
-Argon2 runs at test cost through the template's parameters (the defaults stay
-production-grade). ``pg_schema`` gives a PostgreSQL URL into a fresh schema whose
-connections carry a unique ``application_name``, dropped after the test.
+The template reads its signing keys and database URL from the secret store
+(``secret/data/auth-service``), so :func:`seeded_copy` copies the app and seeds its
+development secrets with the app's own script, as ``make up`` does; start it with
+``running_app(app_dir, copy=False, ...)``. Argon2 runs at test cost through the
+template's parameters (the defaults stay production-grade). ``pg_schema`` gives a
+PostgreSQL URL into a fresh schema whose connections carry a unique
+``application_name``, dropped after the test.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+
+AUTH_SERVICE = Path(__file__).resolve().parents[3] / "examples" / "auth-service"
+SECRET = "auth-service"
 
 PG_URLS = ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://root@127.0.0.1:5432/test")
 
@@ -20,6 +32,33 @@ FAST = (
     "Argon2MemoryCostKiB=1024",
     "Argon2Parallelism=1",
 )
+
+
+def seeded_copy(dest_parent: Path) -> Path:
+    """Copy examples/auth-service under ``dest_parent`` and seed its development secrets."""
+    app_dir = dest_parent / AUTH_SERVICE.name
+    shutil.copytree(
+        AUTH_SERVICE, app_dir, ignore=shutil.ignore_patterns(".overcast", "__pycache__")
+    )
+    seed = subprocess.run(
+        [sys.executable, str(app_dir / "scripts" / "seed_dev_secrets.py"), str(app_dir)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert seed.returncode == 0, seed.stderr.decode()
+    assert b"DEVELOPMENT" in seed.stderr
+    return app_dir
+
+
+def stored_keys(app: Any) -> list[dict[str, Any]]:
+    """The key list in the store's ``auth-service`` secret, read with `overcast secrets get`."""
+    got = app.cli(
+        "secrets", "get", SECRET, "--field", "jwt_private_keys", "--app", str(app.app_dir)
+    )
+    assert got.returncode == 0, got.stderr.decode()
+    keys: list[dict[str, Any]] = json.loads(got.stdout)
+    return keys
 
 
 def migrate(app: Any) -> dict[str, object]:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from auth_e2e_helpers import FAST, migrate
+from auth_e2e_helpers import FAST, migrate, seeded_copy, stored_keys
 
 pytestmark = pytest.mark.slow
 
@@ -16,9 +16,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def app(module_running_app: Any) -> Any:
+def app(module_running_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     running = module_running_app(
-        "auth-service",
+        seeded_copy(tmp_path_factory.mktemp("seeded")),
+        copy=False,
         parameter_overrides=[*FAST, "LoginMaxFailuresPerAccount=3"],
     )
     assert migrate(running)["status"] == "migrated"
@@ -123,3 +124,18 @@ def test_health_reports_development_keys(client: httpx.Client) -> None:
     health = client.get("/auth/health")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "database": "ok", "signing_keys": "development"}
+
+
+def test_signing_keys_come_from_the_store_and_are_never_shown(app: Any) -> None:
+    (key,) = stored_keys(app)
+    with app.client() as client:
+        jwks = client.get("/auth/.well-known/jwks.json").json()
+    assert [k["kid"] for k in jwks["keys"]] == [key["kid"]]
+    config = app.lambda_client().get_function(FunctionName="AuthFunction")["Configuration"]
+    variables = config["Environment"]["Variables"]
+    assert variables["JWT_PRIVATE_KEYS"] == (
+        "{{resolve:secretsmanager:auth-service:SecretString:jwt_private_keys}}"
+    )
+    pem_body = key["private_key"].splitlines()[1]
+    assert pem_body not in str(config)
+    assert pem_body not in app.output()

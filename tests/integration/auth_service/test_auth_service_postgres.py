@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 import pytest
-from auth_e2e_helpers import PgSchema, migrate
+from auth_e2e_helpers import PgSchema, migrate, seeded_copy
 
 pytestmark = pytest.mark.slow
 
@@ -46,10 +47,13 @@ def _wait_for_no_connections(schema: PgSchema) -> None:
 
 
 def test_n_clients_hold_at_most_n_connections_and_scale_to_zero_releases_them(
-    running_app: Any, pg_schema: PgSchema
+    running_app: Any, pg_schema: PgSchema, tmp_path: Path
 ) -> None:
+    # The signing keys come from the store; the database URL is overridden, as an
+    # operator may do with --parameter-overrides instead of writing the secret.
     app = running_app(
-        "auth-service",
+        seeded_copy(tmp_path / "seeded"),
+        copy=False,
         parameter_overrides=[
             "Argon2TimeCost=1",
             "Argon2MemoryCostKiB=8192",

@@ -14,13 +14,12 @@ import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from auth_e2e_helpers import FAST, migrate
+from auth_e2e_helpers import FAST, migrate, seeded_copy, stored_keys
 from cryptography.hazmat.primitives import serialization
 
 pytestmark = pytest.mark.slow
@@ -32,13 +31,14 @@ START_ATTEMPTS = 3
 
 
 @pytest.fixture(scope="module")
-def app(module_running_app: Any) -> Any:
+def app(module_running_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     # The issuer URL must name the port the app serves on, so the ports are chosen here
     # and handed to the launcher through the free_port() its module calls. A port taken
     # by someone else between the choice and the bind only costs another attempt.
     launcher_globals: dict[str, Any] = type(module_running_app).__call__.__globals__
     free_port = launcher_globals["free_port"]
     failures: list[str] = []
+    app_dir = seeded_copy(tmp_path_factory.mktemp("seeded"))
     for _ in range(START_ATTEMPTS):
         port, admin_port = free_port(), free_port()
         while admin_port == port:
@@ -47,7 +47,8 @@ def app(module_running_app: Any) -> Any:
             patch.setitem(launcher_globals, "free_port", iter([port, admin_port]).__next__)
             try:
                 running = module_running_app(
-                    "auth-service",
+                    app_dir,
+                    copy=False,
                     parameter_overrides=[*FAST, f"Issuer=http://127.0.0.1:{port}/auth"],
                 )
             except pytest.fail.Exception as exc:
@@ -67,9 +68,7 @@ def _token(client: httpx.Client, email: str) -> str:
 
 
 def _dev_key(app: Any) -> tuple[Any, str]:
-    keys = json.loads(
-        (Path(app.app_dir) / ".overcast/auth-service/dev-signing-keys.json").read_text()
-    )
+    keys = stored_keys(app)
     private = serialization.load_pem_private_key(keys[0]["private_key"].encode(), None)
     return private, keys[0]["kid"]
 

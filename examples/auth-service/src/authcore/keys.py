@@ -7,7 +7,9 @@ sign EdDSA, P-256 keys ES256. A missing ``kid`` becomes the key's RFC 7638 thumb
 
 Without JWT_PRIVATE_KEYS, development keys are generated once into the state folder
 (created exclusively, so concurrent instances agree on one key) and a warning says so
-at every init.
+at every init. Keys given in JWT_PRIVATE_KEYS whose signing (first) entry carries
+``"development": true`` (what scripts/seed_dev_secrets.py writes into the secret store)
+are announced the same way.
 """
 
 from __future__ import annotations
@@ -136,18 +138,36 @@ def parse_keys(text: str) -> list[SigningKey]:
     return keys
 
 
+def _marked_development(text: str) -> bool:
+    """Whether the signing entry of a JSON key list says ``"development": true``."""
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        return False
+    entries = data.get("keys") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
+        return False
+    return entries[0].get("development") is True
+
+
 def load_signing_keys(config: Config) -> tuple[list[SigningKey], bool]:
-    """(keys, whether they are generated development keys) for ``config``."""
+    """(keys, whether they are development keys) for ``config``."""
     if config.private_keys:
-        return parse_keys(config.private_keys), False
-    path = config.state_dir / DEV_KEYS_FILE
-    if not path.exists():
-        _create_dev_keys(path, config.dev_key_algorithm)
-    keys = parse_keys(path.read_text())
+        keys = parse_keys(config.private_keys)
+        if not _marked_development(config.private_keys):
+            return keys, False
+        where = "JWT_PRIVATE_KEYS"
+    else:
+        path = config.state_dir / DEV_KEYS_FILE
+        if not path.exists():
+            _create_dev_keys(path, config.dev_key_algorithm)
+        keys = parse_keys(path.read_text())
+        where = str(path)
     logger.warning(
         "USING DEVELOPMENT SIGNING KEYS from %s (kid %s): generated on this machine, "
-        "NOT FOR PRODUCTION. Set JWT_PRIVATE_KEYS to your own keys.",
-        path,
+        "NOT FOR PRODUCTION. Put your own keys into JWT_PRIVATE_KEYS (the secret "
+        "auth-service, key jwt_private_keys).",
+        where,
         keys[0].kid,
     )
     return keys, True
