@@ -33,7 +33,26 @@ def _backend(app_dir: Path) -> Any:
     return state_dir, client.secrets.kv.v2
 
 
-@click.group("secrets")
+class _OneLineErrors(click.Group):
+    """Turn store and Vault errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import hvac.exceptions  # type: ignore[import-untyped]
+
+        from overcast.errors import OvercastError
+
+        try:
+            return super().invoke(ctx)
+        except OvercastError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            raise click.ClickException(f"{exc.message}{hint}") from None
+        except hvac.exceptions.InvalidPath:
+            raise click.ClickException("no secret at that path") from None
+        except hvac.exceptions.VaultError as exc:
+            raise click.ClickException(f"the node's Vault API refused: {exc}") from None
+
+
+@click.group("secrets", cls=_OneLineErrors)
 def secrets() -> None:
     """Read and write the app's secrets (Vault KV v2 at secret/)."""
 

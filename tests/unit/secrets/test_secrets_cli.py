@@ -32,3 +32,13 @@ def test_put_from_stdin_then_get_list_delete(tmp_path: Path) -> None:
     assert deleted.exit_code == 0
     again = runner.invoke(secrets, ["get", "auth/jwt", "--app", str(app)])
     assert again.exit_code != 0
+
+
+def test_a_missing_secret_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    source = next(p for p in sorted(EXAMPLES.iterdir()) if (p / "template.yaml").exists())
+    shutil.copytree(source, app)
+    result = CliRunner().invoke(secrets, ["get", "nothing/here", "--app", str(app)])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: no secret at 'nothing/here'"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
