@@ -66,3 +66,11 @@ def test_a_reference_to_a_missing_secret_stops_the_start_naming_it(
     assert result.returncode == 1
     stderr = result.stderr.decode()
     assert "DB_PASSWORD" in stderr or "app/db" in stderr
+
+
+def test_the_state_folder_is_owner_only(running_app: Any) -> None:
+    app = running_app("hello")
+    state = Path(app.app_dir) / ".overcast"
+    assert state.stat().st_mode & 0o777 == 0o700
+    for private in (state / "secrets" / "master.key", state / "access" / "admin-credentials"):
+        assert private.stat().st_mode & 0o077 == 0, private

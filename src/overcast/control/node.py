@@ -107,6 +107,9 @@ class Node:
     def __init__(self, model: AppModel, options: NodeOptions) -> None:
         self.model = model
         self.options = options
+        # Logs, keys, secrets and tokens live below it: owner-only, whatever the umask.
+        options.state_dir.mkdir(parents=True, exist_ok=True)
+        options.state_dir.chmod(0o700)
         self.secrets = open_secrets(options.state_dir)
         # Bound first: each function's credentials name the admin port, which may be 0.
         self._data_sock = bind(options.host, options.port)
