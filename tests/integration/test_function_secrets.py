@@ -57,6 +57,13 @@ def test_references_resolve_from_the_store_and_values_are_masked_in_logs(
     assert PASSWORD not in json.dumps(config)
     assert PASSWORD not in app.output()
 
+    # An error message quoting the secret reaches the caller masked.
+    failed = app.lambda_client().invoke(FunctionName="FailsWithSecret", Payload=b"{}")
+    assert failed["FunctionError"] == "Unhandled"
+    error = json.loads(failed["Payload"].read())
+    assert error["errorMessage"] == "could not connect with ****"
+    assert PASSWORD not in json.dumps(error)
+
 
 def test_a_reference_to_a_missing_secret_stops_the_start_naming_it(
     app_copy: Callable[[Path], Path], overcast_cli: Any

@@ -556,6 +556,9 @@ class Runtime:
         if isinstance(outcome, Done):
             payload = outcome.payload
             function_error = "Unhandled" if outcome.is_error else None
+            if outcome.is_error and config.log_redactor is not None:
+                # An error message quoting a secret reaches the caller masked, as the log does.
+                payload = config.log_redactor(payload.decode("utf-8", "replace")).encode()
             if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
                 payload = lambda_errors.error_json(
                     lambda_errors.response_too_large_error(MAX_SYNC_PAYLOAD_BYTES)

@@ -11,3 +11,7 @@ def handler(event, context):
         "api_key_sha256": hashlib.sha256(os.environ["API_KEY"].encode()).hexdigest(),
         "plain": os.environ["PLAIN"],
     }
+
+
+def fails(event, context):
+    raise RuntimeError(f"could not connect with {os.environ['DB_PASSWORD']}")
