@@ -3,7 +3,9 @@
 Owns: building a running node from a resolved app (``node``), the AWS Lambda API
 subset served on the admin port (``lambda_api``), the admin port's access control
 (``sigv4`` signing and verification, ``access_keys`` issued keys and roles,
-``access`` the gate in front of the Lambda API), and the mapping from template
-specs to runtime configs (``app_assembly``). May import every other overcast
-package; nothing imports ``control`` but ``cli``.
+``access`` the gate in front of the Lambda API, ``permissions`` and
+``function_credentials`` for each function's own key and Vault token), and the mapping
+from template specs to runtime configs (``app_loading``, which also resolves secret
+references). May import every other overcast package; nothing imports ``control``
+but ``cli``.
 """
