@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from overcast.durable_files import atomic_write
 from overcast.errors import OvercastError
 from overcast.template import Permission
 
@@ -163,7 +164,7 @@ class KeyStore:
                 f"aws_access_key_id = {key.access_key_id}\n"
                 f"aws_secret_access_key = {key.secret_access_key}\n"
             )
-            _write_private(self.admin_credentials_path, text.encode())
+            atomic_write(self.admin_credentials_path, text.encode())
         return key
 
     @contextlib.contextmanager
@@ -206,23 +207,7 @@ class KeyStore:
                 for k in keys
             ],
         }
-        _write_private(self.path, json.dumps(data, indent=2).encode())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write owner-only, atomically: a reader sees the old file or the new one, whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+        atomic_write(self.path, json.dumps(data, indent=2).encode())
 
 
 def read_credentials_file(path: Path) -> tuple[str, str]:

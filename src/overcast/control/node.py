@@ -31,6 +31,7 @@ from overcast.control.function_credentials import (
     admin_url,
 )
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
+from overcast.durable_files import atomic_write
 from overcast.errors import OvercastError
 from overcast.gateway import GatewayApp
 from overcast.runtime import Runtime, RuntimeConfig
@@ -225,17 +226,13 @@ class Node:
     def _write_node_file(self, path: Path) -> None:
         """Let `overcast invoke`/`logs` find this node; written atomically, owner-only."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         info = {
             "pid": os.getpid(),
             "host": self.admin_address[0],
             "port": self.data_address[1],
             "admin_port": self.admin_address[1],
         }
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(info, handle)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(info).encode())
 
 
 def read_node_file(state_dir: Path) -> dict[str, object] | None:

@@ -4,9 +4,10 @@ Owns everything under ``<state_dir>/secrets/`` (master key, sealed records, toke
 policies), the ``/v1/`` Vault API served on the admin port, the external-Vault backend,
 and the resolution and redaction of secret references in function environments.
 
-May import: overcast.errors, overcast.control.asgi_types (ASGI typing only), cryptography,
-orjson, pyhcl, hvac (external backend only). Must not import runtime, gateway or template:
-the runtime calls into ``overcast.secrets.references``, never the other way round.
+May import: overcast.errors, overcast.durable_files, overcast.control.asgi_types (ASGI
+typing only), cryptography, orjson, pyhcl, hvac (external backend only). Must not import
+runtime, gateway or template: the runtime calls into ``overcast.secrets.references``,
+never the other way round.
 """
 
 from overcast.secrets.errors import (

@@ -16,8 +16,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from overcast.durable_files import atomic_write, create_exclusive
 from overcast.secrets.errors import MasterKeyError, SealedRecordError
-from overcast.secrets.files import atomic_write, create_exclusive
 
 KEY_ENV = "OVERCAST_MASTER_KEY"
 KEY_FILE = "master.key"

@@ -21,9 +21,9 @@ from typing import Any
 import hcl  # type: ignore[import-untyped]
 import orjson
 
+from overcast.durable_files import atomic_write, exclusive_lock
 from overcast.secrets.crypto import Envelope
 from overcast.secrets.errors import InvalidRequestError, PolicyParseError, SecretNotFoundError
-from overcast.secrets.files import atomic_write, exclusive_lock
 
 CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list", "sudo", "deny"})
 ROOT_POLICY = "root"

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from overcast.durable_files import atomic_write, ensure_private_dir
 from overcast.secrets.crypto import open_envelope
-from overcast.secrets.files import atomic_write, ensure_private_dir
 from overcast.secrets.policy import PolicyStore
 from overcast.secrets.store import KvStore
 from overcast.secrets.tokens import TokenStore

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from overcast.durable_files import atomic_write, ensure_private_dir, exclusive_lock, fsync_dir
 from overcast.secrets.crypto import Envelope
 from overcast.secrets.errors import (
     CasMismatchError,
@@ -31,7 +32,6 @@ from overcast.secrets.errors import (
     SecretNotFoundError,
     VersionDeletedError,
 )
-from overcast.secrets.files import atomic_write, ensure_private_dir, exclusive_lock, fsync_dir
 
 # Vault's mount default when a secret's max_versions is 0.
 DEFAULT_MAX_VERSIONS = 10

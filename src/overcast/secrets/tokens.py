@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
+from overcast.durable_files import atomic_write, exclusive_lock
 from overcast.secrets.crypto import Envelope
 from overcast.secrets.errors import InvalidRequestError, PermissionDeniedError
-from overcast.secrets.files import atomic_write, exclusive_lock
 from overcast.secrets.policy import DEFAULT_POLICY, ROOT_POLICY
 from overcast.secrets.store import vault_time
 

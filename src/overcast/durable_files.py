@@ -1,4 +1,5 @@
-"""Durable file primitives: atomic replace with fsync, owner-only creation, cross-process locks."""
+"""Durable file primitives shared by every package that keeps state: atomic replace with
+fsync, owner-only creation, cross-process locks. Imports only the standard library."""
 
 from __future__ import annotations
 
