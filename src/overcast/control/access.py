@@ -11,7 +11,14 @@ from overcast.control.access_keys import AccessKey, KeyStore, role_allows
 from overcast.control.asgi_types import Receive, Scope, Send, send_response
 from overcast.control.function_credentials import FunctionKeys
 from overcast.control.permissions import allows
-from overcast.control.sigv4 import UNKNOWN_KEY_MESSAGE, Request, SignatureError, Verifier
+from overcast.control.sigv4 import (
+    MISSING_MESSAGE,
+    UNKNOWN_KEY_MESSAGE,
+    Request,
+    SignatureError,
+    Verifier,
+    parse_authorization,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,23 @@ class AccessControl:
 
     def _key(self, access_key_id: str) -> AccessKey | None:
         return self.function_keys.get(access_key_id) or self.keys.get(access_key_id)
+
+    def precheck(self, scope: Scope) -> Denied | None:
+        """Refuse, before the body is read, a request no key of ours could have signed.
+
+        The signature covers the body, so it cannot be checked earlier; but a missing or
+        malformed Authorization header, or an unknown key, needs no body to refuse.
+        """
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if header is None:
+            return Denied(403, "MissingAuthenticationTokenException", MISSING_MESSAGE)
+        try:
+            claimed = parse_authorization(header.decode("latin-1"))
+        except SignatureError as exc:
+            return Denied(exc.status, exc.code, exc.message)
+        if self._key(claimed.access_key_id) is None:
+            return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+        return None
 
     def authenticate(self, scope: Scope, body: bytes) -> AccessKey | Denied:
         """The key that signed this request, or why it is refused."""

@@ -57,6 +57,11 @@ class AdminApp:
     async def _guarded_lambda(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The signature covers the body, so it is read before anything is served;
         # the Lambda API then gets it replayed, and applies its per-operation limits.
+        # What can be refused without the body is refused before reading it.
+        early = self._access.precheck(scope)
+        if early is not None:
+            await early.send(send)
+            return
         body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
         if body is None:
             await Denied(
