@@ -14,6 +14,7 @@ streaming API responses therefore reach the viewer when complete.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -207,7 +208,11 @@ class EdgeApp:
         self, stage: _Stage, behavior: Behavior, scope: Scope, receive: Receive, path: str
     ) -> _Response:
         if behavior.origin == "static":
-            return _static(stage.origins.static, path, stage.edge.default_root_object)
+            # A miss may read a file (or call S3): off the event loop, so a slow disk
+            # costs that request, never the others.
+            return await asyncio.to_thread(
+                _static, stage.origins.static, path, stage.edge.default_root_object
+            )
         app = stage.origins.api
         if app is None:
             return _error(502, b"Bad Gateway: this stage has no API origin")
