@@ -333,6 +333,82 @@ def _run_result(coro: object) -> tuple[bytes, str | None, bytes]:
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True
+)
+@click.option("--stage", default=None, help="Stage to purge (default: the one local hosts reach).")
+def invalidate(paths: tuple[str, ...], app_dir: Path, stage: str | None) -> None:
+    """Purge PATHS (e.g. '/index.html' '/assets/*') from the running app's edge cache."""
+    from overcast.control.app_loading import find_template, state_dir_for
+    from overcast.control.node import read_node_file
+
+    try:
+        state_dir = state_dir_for(find_template(app_dir))
+        node = read_node_file(state_dir)
+        if node is None:
+            raise OvercastError(
+                "no running node for this app",
+                hint="start it with `overcast up`; the cache lives in the running node",
+            )
+        chosen = stage or node.get("edge_stage")
+        if not isinstance(chosen, str) or not chosen:
+            raise OvercastError(
+                "this app's node runs no edge",
+                hint="add `Metadata: overcast: edge:` to the template (see docs/edge.md)",
+            )
+        purged = _invalidate_remote(node, state_dir, chosen, list(paths))
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(
+        f"[green]Invalidated[/] {len(paths)} path(s) on stage {chosen}: {purged} entries purged"
+    )
+
+
+def _invalidate_remote(
+    node: Mapping[str, object], state_dir: Path, stage: str, paths: list[str]
+) -> int:
+    import json
+    import uuid
+
+    from overcast.control.access_keys import KeyStore, read_credentials_file
+    from overcast.control.sigv4 import sign
+
+    key_id, secret = read_credentials_file(KeyStore(state_dir).admin_credentials_path)
+    name = urllib.parse.quote(stage, safe="-_.~")
+    url = f"http://{node['host']}:{node['admin_port']}/2020-05-31/distribution/{name}/invalidation"
+    reference = str(uuid.uuid4())  # also makes every signature unique
+    payload = json.dumps(
+        {"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": reference}
+    ).encode()
+    headers = sign(
+        "POST",
+        url,
+        {"Content-Type": "application/json", "amz-sdk-invocation-id": reference},
+        payload,
+        access_key_id=key_id,
+        secret=secret,
+        region="us-east-1",
+        service="cloudfront",
+    )
+    request = urllib.request.Request(url, data=payload, method="POST", headers=headers)
+    try:
+        # The URL is always http:// to the node recorded in node.json.
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise OvercastError(
+            f"invalidation refused ({exc.code} {exc.headers.get('x-amzn-ErrorType', '')}): {detail}"
+        ) from None
+    except urllib.error.URLError as exc:
+        raise OvercastError(f"cannot reach the node's admin port: {exc.reason}") from None
+    purged = answer.get("PurgedEntries", 0) if isinstance(answer, dict) else 0
+    return int(purged)
+
+
+@cli.command()
 @click.argument("function")
 @click.option(
     "--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True

@@ -58,7 +58,10 @@ class AccessControl:
         self.keys = keys
         self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
-        self._verifier = verifier or Verifier(self._secret_for)
+        # "cloudfront" signs the edge's invalidation endpoint, as boto3 would.
+        self._verifier = verifier or Verifier(
+            self._secret_for, services=frozenset({"lambda", "cloudfront"})
+        )
 
     def _secret_for(self, access_key_id: str) -> str | None:
         return self.function_keys.secret_for(access_key_id) or self.keys.secret_for(access_key_id)

@@ -47,7 +47,7 @@ _READ_ACTIONS = frozenset(
 )
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     "viewer": _READ_ACTIONS,
-    "deployer": _READ_ACTIONS | {"lambda:InvokeFunction"},
+    "deployer": _READ_ACTIONS | {"lambda:InvokeFunction", "cloudfront:CreateInvalidation"},
     "admin": frozenset({"*"}),
     "function": frozenset(),  # decided per key, by its permissions
 }

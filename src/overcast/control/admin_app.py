@@ -3,7 +3,8 @@
 ``/health`` stays open (load balancers and ``overcast up``'s readiness wait use it);
 ``/v1/`` belongs to the secrets API, which authenticates Vault tokens itself, so it is
 passed through untouched; every Lambda API request must be signed by an overcast key
-whose role allows the operation.
+whose role allows the operation. So must every edge invalidation
+(``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import orjson
 
 from overcast.control.access import AccessControl, Denied, replay_body
 from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body, send_response
+from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
+from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import LambdaApi
 from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
 
@@ -26,10 +29,12 @@ class AdminApp:
         lambda_api: LambdaApi,
         access: AccessControl,
         secrets_app: ASGIApp | None = None,
+        edge_admin: EdgeAdmin | None = None,
     ) -> None:
         self._lambda = lambda_api
         self._access = access
         self.secrets_app = secrets_app
+        self.edge_admin = edge_admin
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -49,6 +54,9 @@ class AdminApp:
             return
         if self._lambda.handles(path):
             await self._guarded_lambda(scope, receive, send)
+            return
+        if self.edge_admin is not None and self.edge_admin.handles(path):
+            await self._guarded_invalidation(self.edge_admin, scope, receive, send)
             return
         await send_response(
             send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]
@@ -81,6 +89,32 @@ class AdminApp:
             await denied.send(send)
             return
         await self._lambda(scope, replay_body(body, receive), send)
+
+    async def _guarded_invalidation(
+        self, edge_admin: EdgeAdmin, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        early = self._access.precheck(scope)
+        if early is not None:
+            await early.send(send)
+            return
+        body = await read_body(receive, _MAX_INVALIDATION_BYTES)
+        if body is None:
+            await Denied(413, "RequestTooLarge", "invalidation batch too large").send(send)
+            return
+        who = self._access.authenticate(scope, body)
+        if isinstance(who, Denied):
+            await who.send(send)
+            return
+        path: str = scope["path"]
+        denied = self._access.authorize(who, INVALIDATE_ACTION, edge_admin.resource(path))
+        if denied is not None:
+            await denied.send(send)
+            return
+        await edge_admin.handle(scope["method"], path, body, send)
+
+
+# 3000 paths of up to ~1 KiB each, with room for the JSON around them.
+_MAX_INVALIDATION_BYTES = 4 * 1024 * 1024
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

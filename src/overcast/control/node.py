@@ -24,6 +24,7 @@ from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions, secret_lookup
+from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.function_credentials import (
     RENEW_EVERY_S,
     FunctionCredentials,
@@ -31,7 +32,9 @@ from overcast.control.function_credentials import (
     admin_url,
 )
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
+from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.durable_files import atomic_write
+from overcast.edge import EdgeApp
 from overcast.errors import OvercastError
 from overcast.gateway import GatewayApp
 from overcast.runtime import Runtime, RuntimeConfig
@@ -108,6 +111,9 @@ class Node:
     def __init__(self, model: AppModel, options: NodeOptions) -> None:
         self.model = model
         self.options = options
+        # Read before any socket is bound: a malformed edge section fails the start cleanly.
+        template_path = Path(model.template_path)
+        self.edge_config = read_edge_config(template_path)
         # Logs, keys, secrets and tokens live below it: owner-only, whatever the umask.
         options.state_dir.mkdir(parents=True, exist_ok=True)
         options.state_dir.chmod(0o700)
@@ -147,6 +153,12 @@ class Node:
             ),
         )
         self.gateway = GatewayApp(model, self.runtime)
+        # Apps without edge metadata keep the gateway on the data port: no edge cost.
+        self.edge: EdgeApp | None = (
+            build_local_edge(self.edge_config, self.gateway, template_path.parent)
+            if self.edge_config is not None
+            else None
+        )
         self.lambda_api = LambdaApi(
             self.runtime, model.functions, LambdaApiSettings(model.region, model.account_id)
         )
@@ -155,6 +167,7 @@ class Node:
             self.lambda_api,
             AccessControl(self.keys, model.account_id, function_keys=self.function_keys),
             secrets_app=self.secrets.api,
+            edge_admin=EdgeAdmin(self.edge, model.account_id) if self.edge is not None else None,
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
@@ -172,7 +185,7 @@ class Node:
         except BaseException:
             self._release()
             raise
-        data_server = _server(self.gateway, data_sock, opts)
+        data_server = _server(self.edge or self.gateway, data_sock, opts)
         # h11 on the admin port: Vault clients (hvac) send the LIST method, which
         # httptools refuses; the admin port is not the data path.
         admin_server = _server(self.admin, admin_sock, opts, http="h11")
@@ -226,12 +239,15 @@ class Node:
     def _write_node_file(self, path: Path) -> None:
         """Let `overcast invoke`/`logs` find this node; written atomically, owner-only."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        info = {
+        info: dict[str, object] = {
             "pid": os.getpid(),
             "host": self.admin_address[0],
             "port": self.data_address[1],
             "admin_port": self.admin_address[1],
         }
+        if self.edge is not None:
+            # `overcast invalidate` without --stage purges the stage local hosts reach.
+            info["edge_stage"] = self.edge.config.loopback_stage
         atomic_write(path, json.dumps(info).encode())
 
 

@@ -344,7 +344,9 @@ class Verifier:
         if auth.service not in self._services:
             raise SignatureError(
                 "InvalidSignatureException",
-                f"Credential should be scoped to correct service: {sorted(self._services)[0]!r}.",
+                "Credential should be scoped to correct service: "
+                + " or ".join(repr(name) for name in sorted(self._services))
+                + ".",
             )
         if "x-amz-date" not in auth.signed_headers:
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)

@@ -85,7 +85,10 @@ class EdgeApp:
         *,
         cache: ResponseCache | None = None,
         clock: Callable[[], float] = time.time,
+        extra_hosts: Mapping[str, str] | None = None,
     ) -> None:
+        """``extra_hosts`` maps further host names to stages (``overcast up`` maps the
+        loopback names to its local stage); they join the table, never widen a match."""
         self.config = config
         self.cache = cache if cache is not None else ResponseCache()
         self._clock = clock
@@ -99,6 +102,9 @@ class EdgeApp:
                 error_pages={p.status: p for p in stage.error_pages},
             )
             custom.update(dict.fromkeys(stage.domains, name))
+        for host, name in (extra_hosts or {}).items():
+            if name in self._stages:
+                custom.setdefault(host, name)
         self.hosts = HostTable.build(config.stages, domain=config.domain, custom=custom)
 
     def invalidate(self, paths: list[str], *, stage: str | None = None) -> int:

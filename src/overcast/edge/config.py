@@ -102,6 +102,9 @@ class StageEdge:
     behaviors: tuple[Behavior, ...] = ()
     error_pages: tuple[ErrorPage, ...] = ()
     default_root_object: str = "index.html"
+    #: a folder (relative to the template) whose files are this stage's static origin
+    #: in local mode (``overcast up``); ``None`` when the stage has no static folder
+    static_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,16 @@ class EdgeConfig:
 
     domain: str | None = None
     stages: Mapping[str, StageEdge] = field(default_factory=dict)
+    #: the stage ``overcast up`` serves to loopback hosts (127.0.0.1, localhost, ::1);
+    #: ``None`` means the first configured stage
+    local_stage: str | None = None
+
+    @property
+    def loopback_stage(self) -> str | None:
+        """The stage local-mode requests to 127.0.0.1/localhost reach, if any stage exists."""
+        if self.local_stage is not None:
+            return self.local_stage
+        return next(iter(self.stages), None)
 
 
 def default_behavior(origin: Origin = "api") -> Behavior:
@@ -136,12 +149,15 @@ def parse_edge_config(raw: object) -> EdgeConfig:
     if raw is None:
         raw = {}
     edge = _mapping(raw, "")
-    _known_keys(edge, "", {"domain", "stages", "behaviors", "error_pages"})
+    _known_keys(
+        edge, "", {"domain", "stages", "behaviors", "error_pages", "static_dir", "local_stage"}
+    )
     domain = edge.get("domain")
     if domain is not None:
         domain = _domain(domain, "domain")
     shared_behaviors = _behaviors(edge.get("behaviors"), "behaviors")
     shared_errors = _error_pages(edge.get("error_pages"), "error_pages")
+    shared_static = _static_dir(edge.get("static_dir"), "static_dir")
 
     stages_raw = edge.get("stages")
     if stages_raw is None:
@@ -155,7 +171,9 @@ def parse_edge_config(raw: object) -> EdgeConfig:
             raise EdgeConfigError(where, "a stage name must be a word like dev, qa or prod")
         stage_raw = _mapping(body if body is not None else {}, where)
         _known_keys(
-            stage_raw, where, {"domains", "behaviors", "error_pages", "default_root_object"}
+            stage_raw,
+            where,
+            {"domains", "behaviors", "error_pages", "default_root_object", "static_dir"},
         )
         domains = tuple(
             _domain(d, f"{where}.domains[{i}]")
@@ -185,8 +203,26 @@ def parse_edge_config(raw: object) -> EdgeConfig:
                 f"{where}.default_root_object",
                 "must be an object name like index.html (no leading /)",
             )
-        stages[name] = StageEdge(name, domains, behaviors, errors, root)
-    return EdgeConfig(domain=domain, stages=stages)
+        static_dir = (
+            _static_dir(stage_raw["static_dir"], f"{where}.static_dir")
+            if "static_dir" in stage_raw
+            else shared_static
+        )
+        stages[name] = StageEdge(name, domains, behaviors, errors, root, static_dir)
+    local_stage = edge.get("local_stage")
+    if local_stage is not None and local_stage not in stages:
+        raise EdgeConfigError(
+            "local_stage", f"{local_stage!r} is not a configured stage ({sorted(stages)})"
+        )
+    return EdgeConfig(domain=domain, stages=stages, local_stage=local_stage)
+
+
+def _static_dir(raw: object, where: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip() or "\0" in raw:
+        raise EdgeConfigError(where, "must be a folder path relative to the template, like public")
+    return raw
 
 
 def _behaviors(raw: object, where: str) -> tuple[Behavior, ...]:
