@@ -1,0 +1,300 @@
+"""In-memory invocation metrics per (function, version, stage), and their exposition.
+
+``record`` only touches dicts and integers under a lock: no I/O on the data path.
+A background flusher calls ``drain(now)`` to take the closed 1-minute periods;
+``downsample`` merges them into coarser periods (1m -> 1h -> 1d) for storage.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = [
+    "DURATION_BUCKETS_MS",
+    "Aggregator",
+    "AggregatorCollector",
+    "PeriodRollup",
+    "SeriesKey",
+    "Totals",
+    "downsample",
+    "quantile",
+]
+
+# Upper bounds (ms, inclusive) of the duration histogram; +inf is implied after the last.
+DURATION_BUCKETS_MS: tuple[float, ...] = (
+    1,
+    2,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    30_000,
+    60_000,
+    900_000,
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SeriesKey:
+    """Which function version on which stage a metric belongs to."""
+
+    function: str
+    version: str
+    stage: str
+
+
+def _empty_buckets() -> tuple[int, ...]:
+    return (0,) * (len(DURATION_BUCKETS_MS) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Counters and the duration histogram over some span; also one period's rollup."""
+
+    invocations: int = 0
+    errors: int = 0
+    throttles: int = 0
+    cold_starts: int = 0
+    init_duration_ms: float = 0.0
+    duration_ms: float = 0.0
+    max_memory_mb: int = 0
+    buckets: tuple[int, ...] = field(default_factory=_empty_buckets)
+
+    def merged(self, other: Totals) -> Totals:
+        """Both spans as one: counts add, max memory is the larger."""
+        return Totals(
+            invocations=self.invocations + other.invocations,
+            errors=self.errors + other.errors,
+            throttles=self.throttles + other.throttles,
+            cold_starts=self.cold_starts + other.cold_starts,
+            init_duration_ms=self.init_duration_ms + other.init_duration_ms,
+            duration_ms=self.duration_ms + other.duration_ms,
+            max_memory_mb=max(self.max_memory_mb, other.max_memory_mb),
+            buckets=tuple(a + b for a, b in zip(self.buckets, other.buckets, strict=True)),
+        )
+
+    def percentile(self, q: float) -> float | None:
+        """Estimated duration percentile (``q`` in 0..1) from the histogram."""
+        return quantile(self.buckets, q)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRollup:
+    """One series' totals over ``[start, start + seconds)``."""
+
+    key: SeriesKey
+    start: int
+    seconds: int
+    totals: Totals
+
+
+def quantile(buckets: Sequence[int], q: float) -> float | None:
+    """Percentile estimate by linear interpolation inside the bucket holding rank q.
+
+    Like Prometheus' histogram_quantile: the first bucket starts at 0, and a rank
+    that lands in the +inf bucket reports the largest finite bound.
+    """
+    total = sum(buckets)
+    if total == 0:
+        return None
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile {q} is outside 0..1")
+    rank = q * total
+    seen = 0
+    for index, count in enumerate(buckets):
+        if count and seen + count >= rank:
+            if index == len(DURATION_BUCKETS_MS):
+                return float(DURATION_BUCKETS_MS[-1])
+            lower = 0.0 if index == 0 else float(DURATION_BUCKETS_MS[index - 1])
+            upper = float(DURATION_BUCKETS_MS[index])
+            return lower + (upper - lower) * (rank - seen) / count
+        seen += count
+    return float(DURATION_BUCKETS_MS[-1])
+
+
+class _Counts:
+    """Mutable twin of :class:`Totals`, only ever touched under the aggregator's lock."""
+
+    __slots__ = (
+        "buckets",
+        "cold_starts",
+        "duration_ms",
+        "errors",
+        "init_duration_ms",
+        "invocations",
+        "max_memory_mb",
+        "throttles",
+    )
+
+    def __init__(self) -> None:
+        self.invocations = 0
+        self.errors = 0
+        self.throttles = 0
+        self.cold_starts = 0
+        self.init_duration_ms = 0.0
+        self.duration_ms = 0.0
+        self.max_memory_mb = 0
+        self.buckets = [0] * (len(DURATION_BUCKETS_MS) + 1)
+
+    def add(
+        self,
+        duration_ms: float,
+        error: bool,
+        throttled: bool,
+        init_duration_ms: float | None,
+        max_memory_mb: int,
+    ) -> None:
+        if throttled:
+            # A throttled request never ran: no invocation, no duration (as in Lambda).
+            self.throttles += 1
+            return
+        self.invocations += 1
+        self.errors += error
+        if init_duration_ms is not None:
+            self.cold_starts += 1
+            self.init_duration_ms += init_duration_ms
+        self.duration_ms += duration_ms
+        self.max_memory_mb = max(self.max_memory_mb, max_memory_mb)
+        self.buckets[bisect.bisect_left(DURATION_BUCKETS_MS, duration_ms)] += 1
+
+    def frozen(self) -> Totals:
+        return Totals(
+            self.invocations,
+            self.errors,
+            self.throttles,
+            self.cold_starts,
+            self.init_duration_ms,
+            self.duration_ms,
+            self.max_memory_mb,
+            tuple(self.buckets),
+        )
+
+
+class Aggregator:
+    """Running totals and per-period rollups; safe to share between threads."""
+
+    def __init__(self, period_seconds: int = 60) -> None:
+        if period_seconds <= 0:
+            raise ValueError("period_seconds must be positive")
+        self.period_seconds = period_seconds
+        self._lock = threading.Lock()
+        self._totals: dict[SeriesKey, _Counts] = {}
+        self._periods: dict[tuple[SeriesKey, int], _Counts] = {}
+
+    def record(
+        self,
+        key: SeriesKey,
+        *,
+        at: float,
+        duration_ms: float = 0.0,
+        error: bool = False,
+        throttled: bool = False,
+        init_duration_ms: float | None = None,
+        max_memory_mb: int = 0,
+    ) -> None:
+        """Count one invocation finishing at ``at`` (epoch s); a cold start has init time."""
+        start = int(at // self.period_seconds) * self.period_seconds
+        with self._lock:
+            for counts in (
+                self._totals.get(key) or self._totals.setdefault(key, _Counts()),
+                self._periods.get((key, start))
+                or self._periods.setdefault((key, start), _Counts()),
+            ):
+                counts.add(duration_ms, error, throttled, init_duration_ms, max_memory_mb)
+
+    def totals(self) -> dict[SeriesKey, Totals]:
+        """A snapshot of every series' totals since this aggregator started."""
+        with self._lock:
+            return {key: counts.frozen() for key, counts in self._totals.items()}
+
+    def drain(self, now: float) -> list[PeriodRollup]:
+        """Remove and return every period that ended at or before ``now``, oldest first."""
+        with self._lock:
+            closed = [k for k in self._periods if k[1] + self.period_seconds <= now]
+            taken = [(k, self._periods.pop(k)) for k in closed]
+        return sorted(
+            (
+                PeriodRollup(key, start, self.period_seconds, counts.frozen())
+                for (key, start), counts in taken
+            ),
+            key=lambda r: (r.start, r.key),
+        )
+
+
+def downsample(rollups: Iterable[PeriodRollup], seconds: int) -> list[PeriodRollup]:
+    """Merge rollups into periods of ``seconds`` (e.g. 3600 from 60, 86400 from 3600)."""
+    merged: dict[tuple[SeriesKey, int], PeriodRollup] = {}
+    for rollup in rollups:
+        if seconds % rollup.seconds:
+            raise ValueError(f"cannot fold {rollup.seconds}s periods into {seconds}s periods")
+        start = rollup.start // seconds * seconds
+        seen = merged.get((rollup.key, start))
+        merged[rollup.key, start] = (
+            PeriodRollup(rollup.key, start, seconds, rollup.totals)
+            if seen is None
+            else replace(seen, totals=seen.totals.merged(rollup.totals))
+        )
+    return sorted(merged.values(), key=lambda r: (r.start, r.key))
+
+
+_LABELS = ("function", "version", "stage")
+
+
+class AggregatorCollector(Collector):
+    """Exposes an :class:`Aggregator`'s totals to a prometheus_client registry."""
+
+    def __init__(self, aggregator: Aggregator, prefix: str = "overcast") -> None:
+        self._aggregator = aggregator
+        self._prefix = prefix
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
+        """One family per metric, one sample per series (called at scrape time)."""
+        p = self._prefix
+        totals = sorted(self._aggregator.totals().items())
+        counters: dict[str, tuple[str, Callable[[Totals], float]]] = {
+            "invocations": ("Invocations that ran.", lambda t: t.invocations),
+            "errors": ("Invocations that ended in a function error.", lambda t: t.errors),
+            "throttles": ("Requests refused for lack of concurrency.", lambda t: t.throttles),
+            "cold_starts": ("Invocations that started a new instance.", lambda t: t.cold_starts),
+            "init_duration_seconds": (
+                "Time spent in init on cold starts.",
+                lambda t: t.init_duration_ms / 1000,
+            ),
+        }
+        for name, (doc, get) in counters.items():
+            family = CounterMetricFamily(f"{p}_{name}", doc, labels=_LABELS)
+            for key, t in totals:
+                family.add_metric([key.function, key.version, key.stage], get(t))
+            yield family
+        memory = GaugeMetricFamily(
+            f"{p}_max_memory_used_megabytes", "Largest memory use seen.", labels=_LABELS
+        )
+        duration = HistogramMetricFamily(
+            f"{p}_duration_seconds", "Invocation duration.", labels=_LABELS
+        )
+        for key, t in totals:
+            labels = [key.function, key.version, key.stage]
+            memory.add_metric(labels, t.max_memory_mb)
+            cumulative: list[tuple[str, float]] = []
+            running = 0
+            for bound, count in zip((*DURATION_BUCKETS_MS, math.inf), t.buckets, strict=True):
+                running += count
+                le = "+Inf" if math.isinf(bound) else repr(bound / 1000)
+                cumulative.append((le, float(running)))
+            duration.add_metric(labels, cumulative, t.duration_ms / 1000)
+        yield memory
+        yield duration
