@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import orjson
 
+from overcast.asgi import serve_lifespan
 from overcast.control.access import AccessControl, Denied, replay_body
 from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body, send_response
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
@@ -39,7 +40,7 @@ class AdminApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -115,13 +116,3 @@ class AdminApp:
 
 # 3000 paths of up to ~1 KiB each, with room for the JSON around them.
 _MAX_INVALIDATION_BYTES = 4 * 1024 * 1024
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -1,14 +1,18 @@
-"""Minimal ASGI typing shared by the admin-port apps (no framework on the data path)."""
+"""Whole-body reads and responses for the admin-port apps (ASGI types from overcast.asgi)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from overcast.asgi import ASGIApp, Message, Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+__all__ = [
+    "ASGIApp",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "read_body",
+    "send_response",
+]
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:
@@ -35,6 +39,3 @@ async def send_response(
     """Send one complete HTTP response."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

@@ -5,8 +5,8 @@ compression, conditional and range requests, custom error pages, and picking a s
 by Host. Everything is pure and tested without sockets; :class:`EdgeApp` is the thin
 ASGI adapter in front of each stage's gateway app and static bucket.
 
-May import: ``overcast.errors``, the standard library, and ``brotli`` when installed
-(gzip only without it). Static buckets are reached through the small
+May import: ``overcast.asgi``, ``overcast.errors``, the standard library, and ``brotli``
+when installed (gzip only without it). Static buckets are reached through the small
 :class:`StaticOrigin` protocol, never by importing ``overcast.storage``.
 """
 

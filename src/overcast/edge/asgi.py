@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from overcast.asgi import serve_lifespan
 from overcast.edge.behaviors import BehaviorTable
 from overcast.edge.cache import CachedResponse, ResponseCache
 from overcast.edge.cache_policy import (
@@ -117,7 +118,7 @@ class EdgeApp:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req_headers: RawHeaders = scope["headers"]
@@ -395,13 +396,3 @@ async def _send(send: Send, response: _Response, method: str, *, with_length: bo
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     body = b"" if method == "HEAD" or response.status == 304 else response.body
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

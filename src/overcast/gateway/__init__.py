@@ -8,8 +8,9 @@ adapter for the data port. It knows no processes: functions are called through
 with its result cache) run between route match and invocation, only on routes
 that have one.
 
-May import: ``overcast.errors``, ``overcast.ids``, ``overcast.invoke``, ``overcast.template.model``,
-orjson, PyJWT (with cryptography), httpx (JWKS fetches only) and the standard library.
+May import: ``overcast.asgi``, ``overcast.errors``, ``overcast.ids``, ``overcast.invoke``,
+``overcast.template.model``, orjson, PyJWT (with cryptography), httpx (JWKS fetches
+only) and the standard library.
 """
 
 from overcast.gateway.asgi import (

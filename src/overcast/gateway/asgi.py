@@ -12,9 +12,10 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any, Final
 
+from overcast.asgi import Receive, Scope, Send, serve_lifespan
 from overcast.gateway.authorizers import Authorizers
 from overcast.gateway.cors import (
     apply_http_cors,
@@ -39,11 +40,6 @@ from overcast.invoke import (
     ThrottledError,
 )
 from overcast.template.model import ApiKind, AppModel
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 #: API Gateway's request payload quota (both API types), checked while streaming.
 #: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
@@ -126,14 +122,7 @@ class GatewayApp:
             await send({"type": "websocket.close", "code": 1000})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.drain()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send, self.drain)
 
     async def drain(self) -> None:
         """Wait for invocations that outlived their integration timeout; close the JWKS client."""

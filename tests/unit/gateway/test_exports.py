@@ -39,6 +39,7 @@ def test_gateway_imports_no_other_overcast_package() -> None:
     allowed = (
         "overcast.gateway",
         "overcast.errors",
+        "overcast.asgi",
         "overcast.ids",
         "overcast.invoke",
         "overcast.template.model",
