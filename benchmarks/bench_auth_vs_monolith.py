@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
-from harness import PYTHON, ROOT, Served, emit, free_port, overcast_up, percentile, wait_http
+from harness import PYTHON, ROOT, Served, emit, overcast_up, percentile, uvicorn_up
 
 APP = ROOT / "examples" / "auth-service"
 PASSWORD = "correct horse battery"
@@ -47,39 +47,17 @@ def monolith_up(args: argparse.Namespace) -> Iterator[Served]:
             "PYTHONPATH": str(APP / "src"),
         }
         subprocess.run([PYTHON, "-m", "authcore.migrate"], env=env, check=True)
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "monolith.app:create_app",
-                "--app-dir",
-                str(APP),
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
+        with uvicorn_up(
+            "monolith.app:create_app",
+            "/auth/health",
+            "--factory",
+            "--app-dir",
+            str(APP),
+            "--workers",
+            str(args.workers),
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/auth/health")
-            yield Served(process, port)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        ) as served:
+            yield served
 
 
 def run_flow(base: str, args: argparse.Namespace, label: str) -> dict[str, float]:
@@ -158,6 +136,10 @@ def main() -> None:
         f"Argon2TimeCost={args.time_cost}",
         f"Argon2MemoryCostKiB={args.memory_kib}",
         "LoginMaxFailuresPerIp=1000000",
+        # Empty values: generated development keys and SQLite in the copy's state folder,
+        # as the monolith uses, instead of the secret store's `auth-service` secret.
+        "JwtPrivateKeys=",
+        "DatabaseUrl=",
     ]
     extra: list[str] = ["--keep-alive", "600"]
     for item in overrides:

@@ -117,15 +117,21 @@ def overcast_up(app_dir: Path, *extra: str) -> Iterator[Served]:
 
 
 @contextlib.contextmanager
-def baseline_up() -> Iterator[Served]:
-    """The bare ASGI app on uvicorn (uvloop + httptools), one process."""
+def uvicorn_up(
+    app: str,
+    health_path: str,
+    *uvicorn_args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Served]:
+    """An ASGI app on uvicorn (uvloop + httptools, no access log) until the block ends."""
     port = free_port()
     process = subprocess.Popen(
         [
             PYTHON,
             "-m",
             "uvicorn",
-            "baseline_app:app",
+            app,
             "--port",
             str(port),
             "--loop",
@@ -135,17 +141,25 @@ def baseline_up() -> Iterator[Served]:
             "--no-access-log",
             "--log-level",
             "warning",
+            *uvicorn_args,
         ],
-        cwd=Path(__file__).parent,
+        cwd=cwd,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/hello/world")
+        wait_http(f"http://127.0.0.1:{port}{health_path}")
         yield Served(process, port)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
+
+
+def baseline_up() -> contextlib.AbstractContextManager[Served]:
+    """The bare ASGI app on uvicorn, one process: the baseline of the warm benchmarks."""
+    return uvicorn_up("baseline_app:app", "/hello/world", cwd=Path(__file__).parent)
 
 
 @dataclass
