@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 APP    ?= examples/auth-service
 PORT   ?= 3000
 
-.PHONY: up up-hello test install install-dev lint typecheck unit bench bench-deps clean
+.PHONY: up up-hello test browser install install-dev lint typecheck unit bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ up-hello: install
 	$(BIN)/overcast up examples/hello --port $(PORT)
 
 ## make test: install dev extras, lint, type-check, run the whole suite
-test: install-dev lint typecheck
+test: install-dev browser lint typecheck
 	$(BIN)/python -m pytest -q
+
+## the browser the page tests drive: Debian's Chromium (never Playwright's own download)
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: the browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks examples
@@ -51,7 +57,7 @@ bench: install-dev
 
 ## the load generator the benchmarks drive (Debian's wrk)
 bench-deps:
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v wrk >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from overcast.asgi import serve_lifespan
 from overcast.edge.behaviors import BehaviorTable
@@ -38,7 +39,7 @@ from overcast.edge.compression import (
     weak_etag,
 )
 from overcast.edge.conditional import ByteRange, Unsatisfiable, http_date, not_modified, parse_range
-from overcast.edge.config import Behavior, EdgeConfig, ErrorPage, StageEdge
+from overcast.edge.config import RAW_PATH_SAFE, Behavior, EdgeConfig, ErrorPage, StageEdge
 from overcast.edge.hosts import HostTable
 from overcast.edge.origins import (
     ASGIApp,
@@ -223,6 +224,8 @@ class EdgeApp:
         app = stage.origins.api
         if app is None:
             return _error(502, b"Bad Gateway: this stage has no API origin")
+        if behavior.strip_prefix is not None:
+            scope = strip_path_prefix(scope, behavior.strip_prefix, behavior.strip_prefix_raw)
         return await _call_app(app, scope, receive)
 
     async def _error_page(self, stage: _Stage, page: ErrorPage, scope: Scope) -> _Response:
@@ -288,6 +291,32 @@ class EdgeApp:
                     response = _Response(416, [(b"content-range", span.content_range)], b"")
         response.headers.append((b"x-cache", x_cache))
         await _send(send, response, method)
+
+
+def strip_path_prefix(scope: Scope, prefix: str, raw_prefix: bytes) -> Scope:
+    """``scope`` with ``prefix`` removed from ``path`` and ``raw_path`` (``/api`` → ``/``).
+
+    What an API Gateway custom domain's API mapping does with its key: the API sees the
+    path after the key. https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-mappings.html
+    The prefix only counts on a segment boundary (``/api`` strips ``/api/x`` and ``/api``,
+    never ``/apiary``); a path it does not start is forwarded unchanged.
+    """
+    path: str = scope["path"]
+    cut = len(prefix)
+    if not path.startswith(prefix) or (len(path) > cut and path[cut] != "/"):
+        return scope
+    stripped = dict(scope)
+    stripped["path"] = path[cut:] or "/"
+    raw = scope.get("raw_path")
+    if raw:
+        raw_cut = len(raw_prefix)
+        if raw.startswith(raw_prefix) and (len(raw) == raw_cut or raw[raw_cut] == 0x2F):
+            stripped["raw_path"] = raw[raw_cut:] or b"/"
+        else:
+            # The viewer spelled the prefix percent-encoded (/%61pi/x): cut the decoded
+            # path and encode it again rather than forward a raw_path that disagrees.
+            stripped["raw_path"] = quote(stripped["path"], safe=RAW_PATH_SAFE).encode("ascii")
+    return stripped
 
 
 def _compress(response: _Response, encoding: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import quote
 
 from overcast.edge.behaviors import validate_pattern
 from overcast.edge.errors import EdgeConfigError
@@ -17,6 +18,10 @@ Origin = Literal["api", "static"]
 SelectionMode = Literal["none", "all", "list"]
 
 DEFAULT_STAGES = ("dev", "qa", "prod")
+
+# RFC 3986 pchar's sub-delims, ':' and '@', plus '/': kept as they are when a decoded
+# path is written back as a raw (percent-encoded) one.
+RAW_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
 # CloudFront accepts exactly these three method sets for a cache behavior.
 # https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_AllowedMethods.html
@@ -81,6 +86,18 @@ class Behavior:
     cache: CachePolicy
     allowed_methods: frozenset[str] = frozenset({"GET", "HEAD"})
     compress: bool = True
+    #: a path prefix removed before the request reaches the ``api`` origin (``/api``:
+    #: ``/api/auth/login`` → ``/auth/login``), as an API Gateway custom domain's API
+    #: mapping with key ``api`` does; ``None`` forwards the path unchanged
+    strip_prefix: str | None = None
+    #: ``strip_prefix`` as the percent-encoded bytes ``raw_path`` starts with, computed
+    #: once here so the request path only compares bytes
+    strip_prefix_raw: bytes = field(default=b"", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.strip_prefix is not None:
+            raw = quote(self.strip_prefix, safe=RAW_PATH_SAFE).encode("ascii")
+            object.__setattr__(self, "strip_prefix_raw", raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +256,11 @@ def _behaviors(raw: object, where: str) -> tuple[Behavior, ...]:
 
 def _behavior(raw: object, where: str) -> Behavior:
     item = _mapping(raw, where)
-    _known_keys(item, where, {"path_pattern", "origin", "cache", "allowed_methods", "compress"})
+    _known_keys(
+        item,
+        where,
+        {"path_pattern", "origin", "cache", "allowed_methods", "compress", "strip_prefix"},
+    )
     pattern = item.get("path_pattern")
     if not isinstance(pattern, str) or not pattern:
         raise EdgeConfigError(f"{where}.path_pattern", "required, e.g. /api/* or 're:^/app/'")
@@ -266,7 +287,25 @@ def _behavior(raw: object, where: str) -> Behavior:
     compress = item.get("compress", True)
     if not isinstance(compress, bool):
         raise EdgeConfigError(f"{where}.compress", "must be true or false")
-    return Behavior(pattern, origin, cache, methods, compress)
+    strip_prefix = _strip_prefix(item.get("strip_prefix"), f"{where}.strip_prefix", origin)
+    return Behavior(pattern, origin, cache, methods, compress, strip_prefix)
+
+
+def _strip_prefix(raw: object, where: str, origin: object) -> str | None:
+    if raw is None:
+        return None
+    if origin != "api":
+        # A static origin's keys are the viewer's path; only an API has a mapping key.
+        raise EdgeConfigError(where, "only a behavior whose origin is api may strip a prefix")
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        raise EdgeConfigError(where, "must be a path prefix starting with /, like /api")
+    if raw.endswith("/"):
+        raise EdgeConfigError(where, "must not end with / (write /api, not /api/)")
+    if any(ch in raw for ch in "?#*") or any(ord(ch) < 0x20 for ch in raw):
+        raise EdgeConfigError(where, "must be a plain path: no ?, #, * or control characters")
+    if "//" in raw:
+        raise EdgeConfigError(where, "must not contain an empty segment (//)")
+    return raw
 
 
 def _cache_policy(raw: object, where: str, origin: object) -> CachePolicy:
