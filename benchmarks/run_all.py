@@ -8,6 +8,15 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 
-for script in ("bench_warm.py", "bench_cold.py", "bench_burst.py", "bench_memory.py"):
+SCRIPTS = (
+    "bench_warm.py",
+    "bench_cold.py",
+    "bench_burst.py",
+    "bench_memory.py",
+    "bench_edge_static.py",
+    "bench_edge_api.py",
+)
+
+for script in SCRIPTS:
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], cwd=HERE, check=False)
