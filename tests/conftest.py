@@ -10,12 +10,9 @@ clean exit and that no process the platform started survives it.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -32,6 +29,7 @@ from botocore.config import Config
 from overcast.control.access_keys import KeyStore, read_credentials_file
 from overcast.control.app_loading import find_template, state_dir_for
 from overcast.control.sigv4 import sign
+from process_helpers import RunningPlatform, free_port, overcast_argv, start_platform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
@@ -39,28 +37,6 @@ EXAMPLES = REPO_ROOT / "examples"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 ORPHAN_TIMEOUT_S = 5.0
-
-
-def overcast_argv() -> list[str]:
-    """The command that runs the CLI installed next to this interpreter.
-
-    ``OVERCAST_TEST_CLI`` (a shell-style command line) replaces it, to run the suite
-    against another installation.
-    """
-    override = os.environ.get("OVERCAST_TEST_CLI")
-    if override:
-        return shlex.split(override)
-    script = Path(sys.executable).parent / "overcast"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "overcast.cli.main"]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (the usual bind-to-0 trick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def copy_app(app_dir: Path, dest_parent: Path) -> Path:
@@ -418,3 +394,13 @@ def app_copy(tmp_path: Path) -> Callable[[Path], Path]:
 def overcast_cli() -> Callable[..., subprocess.CompletedProcess[bytes]]:
     """``overcast_cli(*args, cwd=DIR, input=None, timeout=60)`` runs one CLI command."""
     return run_cli
+
+
+@pytest.fixture
+def overcast_platform(tmp_path: Path) -> Iterator[RunningPlatform]:
+    """A started ``overcast serve`` (domain example.test, stages dev, qa, prod)."""
+    running = start_platform(tmp_path / "platform")
+    yield running
+    code = running.stop()
+    assert code in (0, 130), running.output()
+    assert "Traceback (most recent call last)" not in running.output(), running.output()

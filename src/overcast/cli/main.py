@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from overcast.cli.platform_cmd import deploy, deployments, rollback, serve
 from overcast.cli.secrets_cmd import secrets as secrets_group
 from overcast.errors import OvercastError
 from overcast.runtime import LogStore
@@ -517,11 +518,22 @@ _APP_OPTION = click.option(
 )
 
 
-def _key_store(app_dir: Path) -> KeyStore:
+def _key_store(app_dir: Path, platform_dir: Path | None = None) -> KeyStore:
     from overcast.control.access_keys import KeyStore
     from overcast.control.app_loading import find_template, state_dir_for
 
+    if platform_dir is not None:
+        return KeyStore(platform_dir)
     return KeyStore(state_dir_for(find_template(app_dir)))
+
+
+_PLATFORM_OPTION = click.option(
+    "--platform",
+    "platform_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A platform's state folder (`overcast serve --state-dir`) instead of an app's.",
+)
 
 
 @keys.command("create")
@@ -531,12 +543,21 @@ def _key_store(app_dir: Path) -> KeyStore:
     required=True,
     help="What it may do.",
 )
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    help="Limit the key to this stage (repeat for several); default: every stage.",
+)
 @_APP_OPTION
-def keys_create(role: str, app_dir: Path) -> None:
+@_PLATFORM_OPTION
+def keys_create(
+    role: str, stages: tuple[str, ...], app_dir: Path, platform_dir: Path | None
+) -> None:
     """Issue a key; its secret is printed once, on stdout."""
     try:
-        store = _key_store(app_dir)
-        key = store.create(typing.cast("Role", role))
+        store = _key_store(app_dir, platform_dir)
+        key = store.create(typing.cast("Role", role), stages=stages)
     except OvercastError as exc:
         _fail(exc)
         return
@@ -549,10 +570,11 @@ def keys_create(role: str, app_dir: Path) -> None:
 
 @keys.command("list")
 @_APP_OPTION
-def keys_list(app_dir: Path) -> None:
+@_PLATFORM_OPTION
+def keys_list(app_dir: Path, platform_dir: Path | None) -> None:
     """Show the app's keys (never their secrets)."""
     try:
-        store = _key_store(app_dir)
+        store = _key_store(app_dir, platform_dir)
         issued = store.all()
     except OvercastError as exc:
         _fail(exc)
@@ -560,20 +582,22 @@ def keys_list(app_dir: Path) -> None:
     table = Table(title="access keys", title_justify="left")
     table.add_column("Access key id")
     table.add_column("Role")
+    table.add_column("Stages")
     table.add_column("Created (UTC)")
     for key in issued:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(key.created))
-        table.add_row(key.access_key_id, key.role, created)
+        table.add_row(key.access_key_id, key.role, ", ".join(key.stages) or "all", created)
     Console(highlight=False, soft_wrap=True).print(table)
 
 
 @keys.command("revoke")
 @click.argument("key_id")
 @_APP_OPTION
-def keys_revoke(key_id: str, app_dir: Path) -> None:
+@_PLATFORM_OPTION
+def keys_revoke(key_id: str, app_dir: Path, platform_dir: Path | None) -> None:
     """Delete KEY_ID; a running node refuses it from its next request on."""
     try:
-        store = _key_store(app_dir)
+        store = _key_store(app_dir, platform_dir)
         key = store.revoke(key_id)
     except OvercastError as exc:
         _fail(exc)
@@ -582,6 +606,8 @@ def keys_revoke(key_id: str, app_dir: Path) -> None:
 
 
 cli.add_command(secrets_group)
+for _command in (serve, deploy, rollback, deployments):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -60,7 +61,7 @@ class AccessControl:
         self._account_id = account_id
         # "cloudfront" signs the edge's invalidation endpoint, as boto3 would.
         self._verifier = verifier or Verifier(
-            self._secret_for, services=frozenset({"lambda", "cloudfront"})
+            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast"})
         )
 
     def _secret_for(self, access_key_id: str) -> str | None:
@@ -124,9 +125,18 @@ class AccessControl:
                 f"because no identity-based policy allows the {action} action",
                 message_field="Message",
             )
+        user = f"arn:aws:iam::{self._account_id}:user/{key.access_key_id}"
+        stage = resource_stage(resource)
+        if key.stages and stage is not None and stage not in key.stages:
+            return Denied(
+                403,
+                "AccessDeniedException",
+                f"User: {user} is not authorized to perform: {action} on resource: {resource} "
+                f"(the key is limited to stage(s) {', '.join(key.stages)})",
+                message_field="Message",
+            )
         if role_allows(key.role, action):
             return None
-        user = f"arn:aws:iam::{self._account_id}:user/{key.access_key_id}"
         return Denied(
             403,
             "AccessDeniedException",
@@ -148,3 +158,14 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
         return dict(await receive())
 
     return replayed
+
+
+_STAGE_RESOURCE = re.compile(
+    r"^arn:aws:(?:overcast|cloudfront):[^:]*:[^:]*:(?:stage|distribution)/([^/]+)$"
+)
+
+
+def resource_stage(resource: str) -> str | None:
+    """The stage a stage-scoped resource ARN names (deploys, invalidations), else None."""
+    match = _STAGE_RESOURCE.match(resource)
+    return match.group(1) if match else None

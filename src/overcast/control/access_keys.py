@@ -45,9 +45,18 @@ _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _READ_ACTIONS = frozenset(
     {"lambda:ListFunctions", "lambda:GetFunction", "lambda:GetFunctionConfiguration"}
 )
+_DEPLOY_READ_ACTIONS = frozenset({"overcast:ListDeployments", "overcast:GetDeployment"})
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "viewer": _READ_ACTIONS,
-    "deployer": _READ_ACTIONS | {"lambda:InvokeFunction", "cloudfront:CreateInvalidation"},
+    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS,
+    "deployer": _READ_ACTIONS
+    | _DEPLOY_READ_ACTIONS
+    | {
+        "lambda:InvokeFunction",
+        "cloudfront:CreateInvalidation",
+        "overcast:UploadArtifact",
+        "overcast:Deploy",
+        "overcast:Rollback",
+    },
     "admin": frozenset({"*"}),
     "function": frozenset(),  # decided per key, by its permissions
 }
@@ -68,6 +77,8 @@ class AccessKey:
     #: for ``function`` keys: the function it was issued to, and what it may do
     function: str | None = None
     permissions: tuple[Permission, ...] = ()
+    #: the stages this key may act on (deploy, roll back, invalidate); empty = every stage
+    stages: tuple[str, ...] = ()
 
 
 def role_allows(role: Role, action: str) -> bool:
@@ -77,7 +88,10 @@ def role_allows(role: Role, action: str) -> bool:
 
 
 def new_key(
-    role: Role, function: str | None = None, permissions: tuple[Permission, ...] = ()
+    role: Role,
+    function: str | None = None,
+    permissions: tuple[Permission, ...] = (),
+    stages: tuple[str, ...] = (),
 ) -> AccessKey:
     """A fresh random key pair (20-char id, 40-char secret).
 
@@ -87,7 +101,12 @@ def new_key(
         raise AccessKeyError(f"unknown role {role!r}", hint=f"roles: {', '.join(ROLES)}")
     key_id = "AKIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
     secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
-    return AccessKey(key_id, secret, role, time.time(), function, permissions)
+    for stage in stages:
+        if not stage.isidentifier():
+            raise AccessKeyError(
+                f"{stage!r} is not a stage name", hint="stage names are words like dev, qa, prod"
+            )
+    return AccessKey(key_id, secret, role, time.time(), function, permissions, tuple(stages))
 
 
 class KeyStore:
@@ -127,9 +146,9 @@ class KeyStore:
         """Every key, oldest first."""
         return sorted(self._read(), key=lambda k: k.created)
 
-    def create(self, role: Role) -> AccessKey:
-        """Issue and store a new key."""
-        key = new_key(role)
+    def create(self, role: Role, stages: tuple[str, ...] = ()) -> AccessKey:
+        """Issue and store a new key (limited to ``stages`` when any are named)."""
+        key = new_key(role, stages=stages)
         with self._locked():
             keys = self._read()
             keys.append(key)
@@ -187,7 +206,13 @@ class KeyStore:
             raise AccessKeyError(f"{self.path} is not valid JSON: {exc}") from exc
         try:
             return [
-                AccessKey(k["access_key_id"], k["secret_access_key"], k["role"], k["created"])
+                AccessKey(
+                    k["access_key_id"],
+                    k["secret_access_key"],
+                    k["role"],
+                    k["created"],
+                    stages=tuple(k.get("stages", ())),
+                )
                 for k in raw["keys"]
                 if k["role"] in ROLES
             ]
@@ -203,6 +228,7 @@ class KeyStore:
                     "secret_access_key": k.secret_access_key,
                     "role": k.role,
                     "created": k.created,
+                    **({"stages": list(k.stages)} if k.stages else {}),
                 }
                 for k in keys
             ],

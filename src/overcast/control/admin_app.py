@@ -14,6 +14,7 @@ import orjson
 from overcast.asgi import serve_lifespan
 from overcast.control.access import AccessControl, Denied, replay_body
 from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body, send_response
+from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import LambdaApi
@@ -31,11 +32,13 @@ class AdminApp:
         access: AccessControl,
         secrets_app: ASGIApp | None = None,
         edge_admin: EdgeAdmin | None = None,
+        deploy_api: DeployApi | None = None,
     ) -> None:
         self._lambda = lambda_api
         self._access = access
         self.secrets_app = secrets_app
         self.edge_admin = edge_admin
+        self.deploy_api = deploy_api
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,6 +58,9 @@ class AdminApp:
             return
         if self._lambda.handles(path):
             await self._guarded_lambda(scope, receive, send)
+            return
+        if self.deploy_api is not None and self.deploy_api.handles(path):
+            await self.deploy_api(scope, receive, send)
             return
         if self.edge_admin is not None and self.edge_admin.handles(path):
             await self._guarded_invalidation(self.edge_admin, scope, receive, send)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -41,10 +42,31 @@ class Invalidated:
     purged: int
 
 
-class EdgeAdmin:
-    """Routes admin-port invalidation requests to the node's :class:`EdgeApp`."""
+class Purger(Protocol):
+    """What invalidation needs of an edge: its stages, and a purge by path."""
 
-    def __init__(self, edge: EdgeApp, account_id: str, clock: Callable[[], float] = time.time):
+    def stage_names(self) -> Collection[str]: ...
+
+    def invalidate(self, paths: list[str], *, stage: str | None = None) -> int: ...
+
+
+class EdgePurger:
+    """One :class:`EdgeApp` (``overcast up``) as a :class:`Purger`."""
+
+    def __init__(self, edge: EdgeApp) -> None:
+        self.edge = edge
+
+    def stage_names(self) -> Collection[str]:
+        return self.edge.config.stages.keys()
+
+    def invalidate(self, paths: list[str], *, stage: str | None = None) -> int:
+        return self.edge.invalidate(paths, stage=stage)
+
+
+class EdgeAdmin:
+    """Routes admin-port invalidation requests to an edge's cache."""
+
+    def __init__(self, edge: Purger, account_id: str, clock: Callable[[], float] = time.time):
         self.edge = edge
         self._account_id = account_id
         self._clock = clock
@@ -67,12 +89,12 @@ class EdgeAdmin:
             await Denied(405, "MethodNotAllowed", "use POST").send(send)
             return
         stage = match.group(1)
-        if stage not in self.edge.config.stages:
+        if stage not in self.edge.stage_names():
             await Denied(
                 404,
                 "NoSuchDistribution",
                 f"The specified distribution does not exist: no stage {stage!r} "
-                f"(stages: {', '.join(sorted(self.edge.config.stages))})",
+                f"(stages: {', '.join(sorted(self.edge.stage_names()))})",
                 message_field="Message",
             ).send(send)
             return

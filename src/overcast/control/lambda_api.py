@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,11 +69,15 @@ class LambdaApi:
     def __init__(
         self,
         invoker: Invoker,
-        functions: Mapping[str, FunctionSpec],
+        functions: Mapping[str, FunctionSpec] | Callable[[], Mapping[str, FunctionSpec]],
         settings: LambdaApiSettings,
     ) -> None:
         self._invoker = invoker
-        self._by_name = {spec.name: spec for spec in functions.values()}
+        if callable(functions):
+            self._functions = functions
+        else:
+            by_name = {spec.name: spec for spec in functions.values()}
+            self._functions = lambda: by_name
         self._settings = settings
         self._background: set[asyncio.Task[None]] = set()
 
@@ -109,7 +113,7 @@ class LambdaApi:
                 send,
                 200,
                 {
-                    "Functions": [self._configuration(s) for s in self._by_name.values()],
+                    "Functions": [self._configuration(s) for s in self._functions().values()],
                     "NextMarker": None,
                 },
             )
@@ -143,7 +147,7 @@ class LambdaApi:
         match = _FUNCTION_REF.match(ref)
         if match is None:
             return None
-        return self._by_name.get(match.group("name"))
+        return self._functions().get(match.group("name"))
 
     def _arn(self, name: str) -> str:
         s = self._settings
@@ -234,9 +238,12 @@ class LambdaApi:
         if invocation_type == "DryRun":
             await send_response(send, 204, b"", [_JSON])
             return
+        match = _FUNCTION_REF.match(ref)
+        qualifier = (match.group("qualifier") if match else None) or query.get("Qualifier", [""])[0]
         request = InvokeRequest(
             function_name=spec.name,
             payload=payload,
+            qualifier=qualifier or "$LATEST",
             client_context=client_context,
             want_log_tail=headers.get("x-amz-log-type") == "Tail",
         )

@@ -24,7 +24,7 @@ from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions, secret_lookup
-from overcast.control.edge_admin import EdgeAdmin
+from overcast.control.edge_admin import EdgeAdmin, EdgePurger
 from overcast.control.function_credentials import (
     RENEW_EVERY_S,
     FunctionCredentials,
@@ -81,8 +81,8 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(
-    app: object, sock: socket.socket, options: NodeOptions, http: str = "httptools"
+def uvicorn_server(
+    app: object, sock: socket.socket, graceful_timeout_s: float, http: str = "httptools"
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -91,7 +91,7 @@ def _server(
         lifespan="off",
         log_level="warning",
         access_log=False,
-        timeout_graceful_shutdown=int(options.graceful_timeout_s),
+        timeout_graceful_shutdown=int(graceful_timeout_s),
         server_header=False,
         # overcast is the edge: no proxy in front sets X-Forwarded-*, and uvicorn's
         # middleware would trust any local client's headers and cost every request.
@@ -167,7 +167,11 @@ class Node:
             self.lambda_api,
             AccessControl(self.keys, model.account_id, function_keys=self.function_keys),
             secrets_app=self.secrets.api,
-            edge_admin=EdgeAdmin(self.edge, model.account_id) if self.edge is not None else None,
+            edge_admin=(
+                EdgeAdmin(EdgePurger(self.edge), model.account_id)
+                if self.edge is not None
+                else None
+            ),
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
@@ -185,10 +189,10 @@ class Node:
         except BaseException:
             self._release()
             raise
-        data_server = _server(self.edge or self.gateway, data_sock, opts)
+        data_server = uvicorn_server(self.edge or self.gateway, data_sock, opts.graceful_timeout_s)
         # h11 on the admin port: Vault clients (hvac) send the LIST method, which
         # httptools refuses; the admin port is not the data path.
-        admin_server = _server(self.admin, admin_sock, opts, http="h11")
+        admin_server = uvicorn_server(self.admin, admin_sock, opts.graceful_timeout_s, http="h11")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)

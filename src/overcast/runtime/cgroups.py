@@ -11,6 +11,7 @@ runtime's RSS watchdog.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -232,7 +233,7 @@ def _clean_stale(parent: str) -> None:
         for entry in os.listdir(parent):
             if not entry.startswith("overcast-"):
                 continue
-            pid_text = entry.removeprefix("overcast-")
+            pid_text = entry.removeprefix("overcast-").split("-", 1)[0]
             if pid_text.isdigit() and not _alive(int(pid_text)):
                 _remove_tree(os.path.join(parent, entry))
 
@@ -259,6 +260,9 @@ def _make_base(parent: str, name: str) -> str | None:
     return base
 
 
+_RUNTIME_SERIAL = itertools.count()
+
+
 def detect(enabled: bool = True, root: str = CGROUP_ROOT) -> Cgroups:
     """The best available way to limit instances on this machine."""
     if not enabled:
@@ -267,7 +271,10 @@ def detect(enabled: bool = True, root: str = CGROUP_ROOT) -> Cgroups:
         own = _own_paths(_read("/proc/self/cgroup"))
     except OSError:
         return NoCgroups()
-    name = f"overcast-{os.getpid()}"
+    # One parent group per runtime: a platform runs several (one per live deployment),
+    # and closing one must not remove, nor kill, the groups of another.
+    serial = next(_RUNTIME_SERIAL)
+    name = f"overcast-{os.getpid()}" + (f"-{serial}" if serial else "")
     if os.path.exists(os.path.join(root, "cgroup.controllers")) and "" in own:
         parent = os.path.join(root, own[""].lstrip("/"))
         base = _make_base(parent, name)

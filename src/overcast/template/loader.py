@@ -54,6 +54,7 @@ from overcast.template.sam_resources import (
     build_http_api,
     build_rest_api,
     parse_event,
+    plain,
     unsupported_properties,
     warn_unsupported,
 )
@@ -62,6 +63,8 @@ from overcast.template.yaml_loader import LocatedDict, parse_yaml
 __all__ = ["SAM_TRANSFORM", "load_template", "parse_parameter_overrides", "pseudo_parameters"]
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+ALARM_TYPE = "AWS::CloudWatch::Alarm"
+BUCKET_TYPE = "AWS::S3::Bucket"
 
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-anatomy.html
 _SECTIONS = frozenset(
@@ -328,6 +331,8 @@ class _Loader:
         functions: dict[str, FunctionSpec] = {}
         events: list[tuple[str, EventSpec]] = []
         apis: dict[str, ApiSpec] = {}
+        alarms: dict[str, Mapping[str, Any]] = {}
+        buckets: list[str] = []
         for resource in self.resources.values():
             if resource.dropped_by is not None:
                 continue
@@ -336,6 +341,10 @@ class _Loader:
                 events.extend((resource.logical_id, e) for e in self._events(resource))
             elif resource.type in _API_TYPES:
                 apis[resource.logical_id] = self._api(resource)
+            elif resource.type == ALARM_TYPE:
+                alarms[resource.logical_id] = self._alarm(resource)
+            elif resource.type == BUCKET_TYPE:
+                buckets.append(resource.logical_id)
             else:
                 self.log.warn(
                     f"Resource '{resource.logical_id}' ({resource.type}) is not run by "
@@ -360,6 +369,8 @@ class _Loader:
                 for name, value in parameters.items()
             },
             warnings=self.log.as_tuple(),
+            alarms=alarms,
+            buckets=tuple(buckets),
         )
 
     def _check_sections(self, doc: LocatedDict) -> None:
@@ -501,6 +512,11 @@ class _Loader:
             name=table.function_name(resource.logical_id),
             arn=ArnContext(self.pseudo["AWS::Partition"], self.region, self.account_id),
         )
+
+    def _alarm(self, resource: _Resource) -> Mapping[str, Any]:
+        """An alarm's Properties, resolved (deploys watch the ones a preference names)."""
+        props = self._resolved(resource.properties)
+        return {str(k): plain(v) for k, v in props.items()}
 
     def _events(self, resource: _Resource) -> list[EventSpec]:
         owner = f"Function '{resource.logical_id}'"

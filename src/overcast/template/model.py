@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 ApiKind = Literal["rest", "http"]
 PayloadFormat = Literal["1.0", "2.0"]
@@ -75,6 +75,10 @@ class FunctionSpec:
     location: Location | None = None
     #: what the function's own credentials may do (from ``Policies``; empty = nothing)
     permissions: tuple[Permission, ...] = ()
+    #: SAM ``AutoPublishAlias``: the alias each deploy moves to a new version
+    auto_publish_alias: str | None = None
+    #: SAM ``DeploymentPreference``, resolved but not interpreted (the deployer parses it)
+    deployment_preference: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +193,10 @@ class AppModel:
     routes: tuple[RouteSpec, ...]
     parameters: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[TemplateWarning, ...] = ()
+    #: ``AWS::CloudWatch::Alarm`` resources by logical ID: their resolved Properties
+    alarms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: logical IDs of ``AWS::S3::Bucket`` resources
+    buckets: tuple[str, ...] = ()
 
     def function_by_name(self, name: str) -> FunctionSpec | None:
         """Look a function up by FunctionName or logical ID."""

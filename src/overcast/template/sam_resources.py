@@ -47,6 +47,7 @@ __all__ = [
     "build_http_api",
     "build_rest_api",
     "parse_event",
+    "plain",
     "unsupported_properties",
     "warn_unsupported",
 ]
@@ -72,6 +73,7 @@ FUNCTION_PROPERTIES: Final = frozenset(
         "Handler", "Runtime", "CodeUri", "MemorySize", "Timeout", "Environment",
         "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "FunctionName",
         "Description", "Architectures", "Events", "PackageType", "Policies",
+        "AutoPublishAlias", "DeploymentPreference",
     }
 )  # fmt: skip
 REST_API_PROPERTIES: Final = frozenset(
@@ -298,6 +300,8 @@ def build_function(
         permissions=parse_policies(
             owner, props.get("Policies"), arn or ArnContext(), log, props.key_location("Policies")
         ),
+        auto_publish_alias=_alias_name(owner, props),
+        deployment_preference=_deployment_preference(owner, props),
     )
 
 
@@ -709,3 +713,47 @@ def _http_cors(owner: str, props: LocatedDict) -> CorsConfig | None:
         max_age=max_age,
         allow_credentials=credentials,
     )
+
+
+_ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}")
+
+
+def _alias_name(owner: str, props: LocatedDict) -> str | None:
+    """``AutoPublishAlias``, checked as Lambda checks alias names (not all digits)."""
+    name = _text(props, "AutoPublishAlias", f"{owner} AutoPublishAlias")
+    if name is not None and not _ALIAS_NAME.fullmatch(name):
+        raise InvalidTemplateError(
+            f"{owner} AutoPublishAlias {name!r} is not a valid alias name",
+            location=props.key_location("AutoPublishAlias"),
+            hint="use letters, digits, '-' or '_' (not only digits), e.g. live",
+        )
+    return name
+
+
+def _deployment_preference(owner: str, props: LocatedDict) -> Mapping[str, Any] | None:
+    raw = props.get("DeploymentPreference")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise InvalidTemplateError(
+            f"{owner} DeploymentPreference must be a mapping",
+            location=props.key_location("DeploymentPreference"),
+            hint="e.g. DeploymentPreference: {Type: Canary10Percent5Minutes}",
+        )
+    if "AutoPublishAlias" not in props:
+        raise InvalidTemplateError(
+            f"{owner} has a DeploymentPreference but no AutoPublishAlias",
+            location=props.key_location("DeploymentPreference"),
+            hint="SAM shifts traffic between versions of an alias: add AutoPublishAlias: live",
+        )
+    mapping: dict[str, Any] = plain(raw)
+    return mapping
+
+
+def plain(value: Any) -> Any:
+    """Template nodes as plain dicts and lists (no locations), for other packages."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

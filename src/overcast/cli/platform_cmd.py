@@ -1,0 +1,419 @@
+"""``overcast serve``, ``deploy``, ``rollback`` and ``deployments``: the platform's CLI.
+
+``serve`` runs a platform in this process. The other three talk to one through its
+admin API (``--target``, or ``OVERCAST_TARGET``), signing every request with an
+overcast key: ``OVERCAST_ACCESS_KEY_ID`` + ``OVERCAST_SECRET_ACCESS_KEY``, else the
+shared-credentials file ``--credentials`` names, else the admin credentials of a
+platform whose state folder is ``--state-dir`` (what ``overcast serve`` wrote).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from overcast.errors import OvercastError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_STATE_DIR = Path(".overcast-platform")
+DEFAULT_TARGET = "http://127.0.0.1:8081"
+_FINAL = ("Succeeded", "Failed", "RolledBack")
+
+
+class PlatformClientError(OvercastError):
+    """The platform refused a request or could not be reached."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+
+
+class PlatformClient:
+    """SigV4-signed requests to a platform's admin API."""
+
+    def __init__(self, target: str, access_key_id: str, secret: str) -> None:
+        if not target.startswith(("http://", "https://")):
+            raise PlatformClientError(
+                f"--target {target!r} is not an http(s) URL",
+                hint=f"e.g. {DEFAULT_TARGET} (the platform's admin port)",
+            )
+        self.target = target.rstrip("/")
+        self._key_id = access_key_id
+        self._secret = secret
+
+    def request(self, method: str, path: str, body: bytes = b"", timeout: float = 300) -> Any:
+        """Send one request; the decoded JSON answer, or :class:`PlatformClientError`."""
+        from overcast.control.sigv4 import sign
+
+        url = self.target + path
+        headers = sign(
+            method,
+            url,
+            {"Content-Type": "application/json", "amz-sdk-invocation-id": str(uuid.uuid4())},
+            body,
+            access_key_id=self._key_id,
+            secret=self._secret,
+            region="us-east-1",
+            service="overcast",
+        )
+        request = urllib.request.Request(  # noqa: S310  (http(s) only: checked in __init__)
+            url, data=body if method in ("POST", "PUT") else None, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                detail = json.loads(raw)
+                message = detail.get("message") or detail.get("Message") or raw.decode()
+            except ValueError:
+                message = raw.decode(errors="replace")
+            code = exc.headers.get("x-amzn-ErrorType", "")
+            raise PlatformClientError(
+                f"{code or exc.code}: {message}", status=exc.code, code=code
+            ) from None
+        except urllib.error.URLError as exc:
+            raise PlatformClientError(
+                f"cannot reach the platform at {self.target}: {exc.reason}",
+                hint="start it with `overcast serve`, or pass --target http://HOST:ADMIN_PORT",
+            ) from None
+        return json.loads(raw) if raw else None
+
+
+def _fail(exc: OvercastError) -> None:
+    err.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.hint:
+        err.print(f"[dim]hint:[/] {escape(exc.hint)}")
+    sys.exit(1)
+
+
+def _client(target: str | None, credentials: Path | None, state_dir: Path) -> PlatformClient:
+    from overcast.control.access_keys import KeyStore, read_credentials_file
+
+    url = target or os.environ.get("OVERCAST_TARGET") or DEFAULT_TARGET
+    key_id = os.environ.get("OVERCAST_ACCESS_KEY_ID")
+    secret = os.environ.get("OVERCAST_SECRET_ACCESS_KEY")
+    if not (key_id and secret):
+        path = credentials or KeyStore(state_dir).admin_credentials_path
+        key_id, secret = read_credentials_file(path)
+    return PlatformClient(url, key_id, secret)
+
+
+_TARGET = click.option("--target", default=None, help=f"Platform admin URL [{DEFAULT_TARGET}].")
+_CREDENTIALS = click.option(
+    "--credentials",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Shared-credentials file of an overcast key.",
+)
+_STATE = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help="The platform's state folder.",
+)
+_STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ...")
+
+
+@click.command()
+@_STATE
+@click.option("--port", default=8080, show_default=True, help="Port serving every stage.")
+@click.option("--admin-port", default=8081, show_default=True, help="Admin API port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--domain",
+    default="localhost",
+    show_default=True,
+    help="Platform domain: dev.DOMAIN → dev, DOMAIN and www.DOMAIN → prod.",
+)
+@click.option("--stages", default="dev,qa,prod", show_default=True, help="Comma-separated stages.")
+@click.option("--custom-domain", multiple=True, metavar="HOST=STAGE", help="Map a host to a stage.")
+@click.option("--artifacts", default="artifacts", show_default=True, help="Artifacts bucket URL.")
+@click.option(
+    "--stage-concurrency", multiple=True, metavar="STAGE=N", help="Concurrency cap of a stage."
+)
+@click.option("--keep-alive", default=600.0, show_default=True, help="Idle seconds per instance.")
+def serve(
+    state_dir: Path,
+    port: int,
+    admin_port: int,
+    host: str,
+    domain: str,
+    stages: str,
+    custom_domain: tuple[str, ...],
+    artifacts: str,
+    stage_concurrency: tuple[str, ...],
+    keep_alive: float,
+) -> None:
+    """Run a platform that apps are deployed to with `overcast deploy`."""
+    from overcast.cli.main import _run
+    from overcast.control.platform import Platform, PlatformOptions
+
+    try:
+        options = PlatformOptions(
+            state_dir=state_dir,
+            host=host,
+            port=port,
+            admin_port=admin_port,
+            domain=domain,
+            stages=tuple(s.strip() for s in stages.split(",") if s.strip()),
+            custom_domains=_pairs(custom_domain, "--custom-domain"),
+            artifacts=artifacts,
+            stage_concurrency={k: int(v) for k, v in _pairs(stage_concurrency, "").items()},
+            idle_keepalive_s=keep_alive,
+        )
+        platform = Platform(options)
+    except (OvercastError, ValueError) as exc:
+        _fail(exc if isinstance(exc, OvercastError) else OvercastError(str(exc)))
+        return
+
+    def ready(running: Platform) -> None:
+        table = Table(title="stages", title_justify="left")
+        for column in ("stage", "hosts", "deployment"):
+            table.add_column(column)
+        p = running.data_address[1]
+        for name, stage in running.stages.items():
+            hosts = sorted(h for h, s in running.hosts.hosts.items() if s == name)
+            live = stage.current
+            table.add_row(
+                name,
+                ", ".join(f"http://{h}:{p}" for h in hosts),
+                live.record.id if live is not None else "[dim]none yet[/]",
+            )
+        err.print(table)
+        if running.created_admin_key is not None:
+            err.print(
+                "[bold]First start: created an admin key[/] "
+                f"{running.created_admin_key.access_key_id}; its credentials are in "
+                f"{escape(str(running.keys.admin_credentials_path))}"
+            )
+        h, a = running.admin_address
+        err.print(
+            f"[green]Platform ready[/] — deploy with `overcast deploy APP_DIR --stage dev "
+            f"--target http://{h}:{a}`; Ctrl-C to stop"
+        )
+
+    try:
+        _run(platform.run(ready))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    err.print("[dim]stopped cleanly[/]")
+
+
+def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise OvercastError(f"{what or 'option'} {item!r} must be KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def samconfig_overrides(app_dir: Path, stage: str) -> dict[str, str]:
+    """``parameter_overrides`` of ``[<stage>.deploy.parameters]`` in the app's samconfig.toml.
+
+    The file ``sam deploy --config-env <stage>`` reads, so one file serves both.
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-sam-cli-config.html
+    """
+    from overcast.template import parse_parameter_overrides
+
+    path = (app_dir if app_dir.is_dir() else app_dir.parent) / "samconfig.toml"
+    if not path.is_file():
+        return {}
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise OvercastError(f"{path}: {exc}") from exc
+    section = config.get(stage, {}).get("deploy", {}).get("parameters", {})
+    raw = section.get("parameter_overrides")
+    if raw is None:
+        return {}
+    items = raw if isinstance(raw, list) else [raw]
+    return parse_parameter_overrides([str(i) for i in items])
+
+
+@click.command()
+@click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
+@_STAGE
+@_TARGET
+@_CREDENTIALS
+@_STATE
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--message", "-m", default="", help="Recorded with the deployment.")
+@click.option("--no-wait", is_flag=True, help="Return once the deployment has started.")
+def deploy(
+    app_dir: Path,
+    stage: str,
+    target: str | None,
+    credentials: Path | None,
+    state_dir: Path,
+    parameter_overrides: tuple[str, ...],
+    message: str,
+    no_wait: bool,
+) -> None:
+    """Build APP_DIR and deploy it to a stage of a platform."""
+    from overcast.control.app_loading import find_template, load_app
+    from overcast.control.deploy_bundle import build_bundle
+    from overcast.template import parse_parameter_overrides
+
+    try:
+        client = _client(target, credentials, state_dir)
+        template = find_template(app_dir)
+        overrides = samconfig_overrides(app_dir, stage)
+        overrides.update(parse_parameter_overrides(list(parameter_overrides)))
+        with err.status("Building…"):
+            model = load_app(app_dir, overrides)
+            bundle = build_bundle(template, model, overrides, message)
+        digests = sorted(bundle.artifacts)
+        missing = client.request(
+            "POST", "/overcast/artifacts/missing", json.dumps({"Digests": digests}).encode()
+        )["Missing"]
+        total = sum(bundle.size_of(d) for d in missing)
+        err.print(
+            f"{len(bundle.request.code)} code folder(s), "
+            f"{len(bundle.request.static or {})} static file(s); "
+            f"{len(missing)} of {len(digests)} artifact(s) to upload"
+        )
+        if missing:
+            with Progress(
+                TextColumn("uploading"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=err,
+            ) as progress:
+                task = progress.add_task("upload", total=total)
+                for digest in missing:
+                    client.request("PUT", f"/overcast/artifacts/{digest}", bundle.read(digest))
+                    progress.advance(task, bundle.size_of(digest))
+        import msgspec
+
+        body = msgspec.json.encode(bundle.request)
+        quoted = urllib.parse.quote(stage, safe="")
+        started = client.request("POST", f"/overcast/stages/{quoted}/deployments", body)
+        err.print(f"Deployment [bold]{started['DeploymentId']}[/] of stage {stage} started")
+        _conclude(client, stage, started["DeploymentId"], no_wait)
+    except OvercastError as exc:
+        _fail(exc)
+
+
+def _conclude(client: PlatformClient, stage: str, deployment_id: str, no_wait: bool) -> None:
+    """Print the deployment id (stdout, for scripts); unless ``no_wait``, follow it to its
+    end first and exit 1 when it did not succeed."""
+    if not no_wait:
+        final = _follow(client, stage, deployment_id)
+        _report(final)
+    sys.stdout.write(deployment_id + "\n")
+    if not no_wait and final["Status"] != "Succeeded":
+        sys.exit(1)
+
+
+def _follow(client: PlatformClient, stage: str, deployment_id: str) -> Mapping[str, Any]:
+    """Poll a deployment until it ends, showing the traffic on the new version."""
+    quoted = urllib.parse.quote(stage, safe="")
+    path = f"/overcast/stages/{quoted}/deployments/{deployment_id}"
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("starting", total=100)
+        while True:
+            state = client.request("GET", path)
+            weights = state.get("Weights") or {}
+            if state["Status"] in _FINAL:
+                progress.update(task, description=state["Status"], completed=100)
+                return dict(state)
+            if weights:
+                share = min(weights.values())
+                progress.update(task, description="shifting traffic", completed=share * 100)
+            else:
+                progress.update(task, description="starting the new version")
+            time.sleep(0.3)
+
+
+def _report(state: Mapping[str, Any]) -> None:
+    status = state["Status"]
+    colour = "green" if status == "Succeeded" else "red"
+    versions = ", ".join(f"{k}:{v}" for k, v in sorted(state.get("Versions", {}).items()))
+    err.print(f"[{colour}]{status}[/] {state['DeploymentId']} — versions {versions}")
+    if state.get("Reason"):
+        err.print(f"[dim]reason:[/] {escape(state['Reason'])}")
+
+
+@click.command()
+@_STAGE
+@_TARGET
+@_CREDENTIALS
+@_STATE
+@click.option("--no-wait", is_flag=True, help="Return once the rollback has started.")
+def rollback(
+    stage: str, target: str | None, credentials: Path | None, state_dir: Path, no_wait: bool
+) -> None:
+    """Return a stage to its previous successful deployment, in one step."""
+    try:
+        client = _client(target, credentials, state_dir)
+        quoted = urllib.parse.quote(stage, safe="")
+        started = client.request("POST", f"/overcast/stages/{quoted}/rollback")
+        deployment_id = started["DeploymentId"]
+        err.print(f"Rollback {deployment_id} of stage {stage}: {started.get('Message', '')}")
+        _conclude(client, stage, deployment_id, no_wait)
+    except OvercastError as exc:
+        _fail(exc)
+
+
+@click.command()
+@_STAGE
+@_TARGET
+@_CREDENTIALS
+@_STATE
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def deployments(
+    stage: str, target: str | None, credentials: Path | None, state_dir: Path, as_json: bool
+) -> None:
+    """List a stage's deployments, newest first."""
+    try:
+        client = _client(target, credentials, state_dir)
+        quoted = urllib.parse.quote(stage, safe="")
+        answer = client.request("GET", f"/overcast/stages/{quoted}/deployments")
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return
+    table = Table(title=f"deployments of {stage}", title_justify="left")
+    for column in ("", "id", "kind", "status", "created", "versions", "message / reason"):
+        table.add_column(column)
+    for item in answer["Deployments"]:
+        current = "→" if item["DeploymentId"] == answer.get("Current") else ""
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["Created"]))
+        versions = ", ".join(f"{k}:{v}" for k, v in sorted(item["Versions"].items()))
+        note = " — ".join(x for x in (item.get("Message"), item.get("Reason")) if x)
+        table.add_row(
+            current, item["DeploymentId"], item["Kind"], item["Status"], created, versions, note
+        )
+    Console(highlight=False, soft_wrap=True).print(table)

@@ -1,0 +1,192 @@
+"""The admin port's deploy API: artifacts, deployments, rollbacks (``overcast deploy`` speaks it).
+
+Every request is SigV4-signed by an overcast key (``access``); the actions are
+``overcast:UploadArtifact``, ``overcast:Deploy``, ``overcast:Rollback``,
+``overcast:ListDeployments`` and ``overcast:GetDeployment``, on the resource
+``arn:aws:overcast:<region>:<account>:stage/<stage>`` — so a deployer key limited to
+``dev`` cannot touch ``prod``. Errors use the rest-json shape the Lambda API uses.
+
+=========================================  ==========================================
+``POST /overcast/artifacts/missing``       ``{"Digests": [...]}`` → ``{"Missing": [...]}``
+``PUT  /overcast/artifacts/<sha256>``      the artifact's bytes → 201
+``GET  /overcast/stages``                  stages, their current deployment and hosts
+``POST /overcast/stages/<s>/deployments``  a deploy request → 202 and the deployment
+``GET  /overcast/stages/<s>/deployments``  the stage's history, newest first
+``GET  /overcast/stages/<s>/deployments/<id>``  one deployment, with live weights
+``POST /overcast/stages/<s>/rollback``     → 202 and the rollback deployment
+=========================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+import msgspec
+import orjson
+
+from overcast.control.access import AccessControl, Denied
+from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
+from overcast.control.code_store import CodeStoreError, is_digest
+from overcast.control.deployer import Deployer, DeployError
+from overcast.errors import OvercastError
+
+PREFIX = "/overcast/"
+MAX_ARTIFACT_BYTES = 250 * 1024 * 1024
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+_ARTIFACT = re.compile(r"^/overcast/artifacts/([0-9a-f]{64})$")
+_DEPLOYMENTS = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments$")
+_DEPLOYMENT = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments/(d-[A-Z0-9]+)$")
+_ROLLBACK = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/rollback$")
+_JSON = (b"content-type", b"application/json")
+
+
+class _Missing(msgspec.Struct, forbid_unknown_fields=True):
+    Digests: list[str]
+
+
+class DeployApi:
+    """Serves ``/overcast/`` on the admin port."""
+
+    def __init__(
+        self,
+        deployer: Deployer,
+        access: AccessControl,
+        region: str,
+        account_id: str,
+        hosts: Callable[[], Mapping[str, str]],
+    ) -> None:
+        self._deployer = deployer
+        self._access = access
+        self._region = region
+        self._account_id = account_id
+        self._hosts = hosts
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        return path.startswith(PREFIX)
+
+    def stage_arn(self, stage: str) -> str:
+        return f"arn:aws:overcast:{self._region}:{self._account_id}:stage/{stage}"
+
+    def _route(self, method: str, path: str) -> tuple[str, str, int] | None:
+        """(action, resource, body limit) of a request, or None for an unknown one."""
+        if path == "/overcast/artifacts/missing" and method == "POST":
+            return "overcast:UploadArtifact", "*", MAX_REQUEST_BYTES
+        if _ARTIFACT.match(path) and method == "PUT":
+            return "overcast:UploadArtifact", "*", MAX_ARTIFACT_BYTES
+        if path == "/overcast/stages" and method == "GET":
+            return "overcast:ListDeployments", "*", 0
+        if match := _DEPLOYMENTS.match(path):
+            if method == "POST":
+                return "overcast:Deploy", self.stage_arn(match.group(1)), MAX_REQUEST_BYTES
+            if method == "GET":
+                return "overcast:ListDeployments", self.stage_arn(match.group(1)), 0
+        if (match := _DEPLOYMENT.match(path)) and method == "GET":
+            return "overcast:GetDeployment", self.stage_arn(match.group(1)), 0
+        if (match := _ROLLBACK.match(path)) and method == "POST":
+            return "overcast:Rollback", self.stage_arn(match.group(1)), 0
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        route = self._route(method, path)
+        if route is None:
+            await Denied(404, "UnknownOperationException", "Unknown operation").send(send)
+            return
+        action, resource, limit = route
+        early = self._access.precheck(scope)
+        if early is not None:
+            await early.send(send)
+            return
+        body = await read_body(receive, max(limit, 1))
+        if body is None:
+            await Denied(
+                413, "RequestTooLargeException", f"Request must be smaller than {limit} bytes"
+            ).send(send)
+            return
+        who = self._access.authenticate(scope, body)
+        if isinstance(who, Denied):
+            await who.send(send)
+            return
+        denied = self._access.authorize(who, action, resource)
+        if denied is not None:
+            await denied.send(send)
+            return
+        try:
+            status, answer = await self._serve(method, path, body)
+        except DeployError as exc:
+            message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
+            await Denied(exc.status, exc.code, message).send(send)
+            return
+        except CodeStoreError as exc:
+            await Denied(400, "InvalidParameterValueException", str(exc)).send(send)
+            return
+        except OvercastError as exc:
+            await Denied(500, "ServiceException", str(exc)).send(send)
+            return
+        await send_response(send, status, orjson.dumps(answer), [_JSON])
+
+    async def _serve(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+        deployer = self._deployer
+        if path == "/overcast/artifacts/missing":
+            try:
+                digests = msgspec.json.decode(body, type=_Missing).Digests
+            except msgspec.DecodeError as exc:
+                raise DeployError(f"invalid request: {exc}") from exc
+            bad = [d for d in digests if not is_digest(d)]
+            if bad:
+                raise DeployError(f"not sha256 digests: {', '.join(bad[:5])}")
+            return 200, {"Missing": deployer.code.missing(digests)}
+        if match := _ARTIFACT.match(path):
+            digest = match.group(1)
+            deployer.code.put(digest, body)
+            return 201, {"Digest": digest, "Size": len(body)}
+        if path == "/overcast/stages":
+            return 200, {"Stages": self._stages()}
+        if match := _DEPLOYMENTS.match(path):
+            stage = match.group(1)
+            if method == "POST":
+                record = await deployer.deploy(stage, body)
+                return 202, record.summary()
+            deployer.stage_named(stage)  # 404 for an unknown stage
+            history = deployer.store.history(stage)
+            current = deployer.store.current(stage)
+            return 200, {
+                "Deployments": [d.summary() for d in history],
+                "Current": current.id if current is not None else None,
+            }
+        if match := _DEPLOYMENT.match(path):
+            stage, deployment_id = match.group(1), match.group(2)
+            found = deployer.store.get(deployment_id)
+            if found is None or found.stage != stage:
+                raise DeployError(
+                    f"no deployment {deployment_id} on stage {stage}",
+                    status=404,
+                    code="DeploymentDoesNotExistException",
+                )
+            answer = found.summary()
+            answer["Weights"] = deployer.progress.get(deployment_id, {})
+            return 200, answer
+        if match := _ROLLBACK.match(path):
+            record = await deployer.rollback(match.group(1))
+            return 202, record.summary()
+        raise DeployError("Unknown operation", status=404, code="UnknownOperationException")
+
+    def _stages(self) -> list[dict[str, object]]:
+        hosts = self._hosts()
+        out: list[dict[str, object]] = []
+        for name, stage in self._deployer.stages.items():
+            live = stage.current
+            out.append(
+                {
+                    "Stage": name,
+                    "Current": live.record.id if live is not None else None,
+                    "Versions": dict(live.record.versions) if live is not None else {},
+                    "Busy": stage.busy,
+                    "Hosts": sorted(h for h, s in hosts.items() if s == name),
+                }
+            )
+        return out

@@ -1,0 +1,267 @@
+"""``overcast serve``: a long-lived platform that apps are deployed to, stage by stage.
+
+One process, like :class:`~overcast.control.node.Node`, with the same phases: bind
+the data and admin ports → bring back each stage's current deployment → serve →
+on SIGINT/SIGTERM stop accepting, let in-flight requests finish, retire every
+deployment. The data port picks the stage by the Host header (Route53's part): with
+the platform domain ``example.test``, ``dev.example.test`` is stage dev,
+``example.test`` and ``www.example.test`` are prod; custom domains map to a stage;
+any other host gets 421. The default domain is ``localhost``, whose subdomains
+browsers and curl resolve to the loopback address by themselves
+(``http://dev.localhost:8080/``).
+
+State lives under the platform's folder: the deploy history (SQLite), artifacts
+and static buckets, unpacked code, each stage's logs, the secret store and the keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import orjson
+
+from overcast.asgi import Receive, Scope, Send, serve_lifespan
+from overcast.control.access import AccessControl
+from overcast.control.access_keys import AccessKey, KeyStore
+from overcast.control.admin_app import AdminApp
+from overcast.control.app_loading import secret_lookup
+from overcast.control.code_store import CodeStore
+from overcast.control.deploy_api import DeployApi
+from overcast.control.deploy_store import DeployStore
+from overcast.control.deployer import Deployer, DeployerSettings
+from overcast.control.edge_admin import EdgeAdmin
+from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
+from overcast.control.node import NODE_FILE, PortInUseError, bind, uvicorn_server
+from overcast.control.platform_invoker import PlatformInvoker
+from overcast.control.stage import Stage
+from overcast.durable_files import atomic_write
+from overcast.edge.cache import ResponseCache
+from overcast.edge.hosts import HostTable
+from overcast.secrets import open_secrets
+from overcast.storage import open_bucket
+
+logger = logging.getLogger("overcast.control.platform")
+
+DEFAULT_STAGES = ("dev", "qa", "prod")
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformOptions:
+    """Everything ``overcast serve`` configures."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_port: int = 8081
+    domain: str = "localhost"
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    #: custom host name → stage
+    custom_domains: Mapping[str, str] = field(default_factory=dict)
+    #: where artifacts are kept: a name under the state folder, file:// or s3:// URL
+    artifacts: str = "artifacts"
+    node_concurrency: int = 64
+    stage_concurrency: Mapping[str, int] = field(default_factory=dict)
+    idle_keepalive_s: float = 600.0
+    graceful_timeout_s: float = 30.0
+    tick_s: float = 0.5
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+
+
+_MISDIRECTED = orjson.dumps(
+    {"message": "Misdirected Request: this platform does not serve that host"}
+)
+
+
+class PlatformApp:
+    """The data port: Host → stage → the stage's current deployment."""
+
+    def __init__(self, stages: Mapping[str, Stage], hosts: HostTable) -> None:
+        self.stages = stages
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await serve_lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        host = next((v for k, v in scope["headers"] if k == b"host"), None)
+        name = self.hosts.stage_for(host.decode("latin-1")) if host is not None else None
+        stage = self.stages.get(name) if name is not None else None
+        if stage is None:
+            status = 400 if host is None else 421
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": _MISDIRECTED})
+            return
+        await stage(scope, receive, send)
+
+
+class StagesPurger:
+    """Invalidation across the platform's stages (one shared edge cache)."""
+
+    def __init__(self, stages: Collection[str], cache: ResponseCache) -> None:
+        self._stages = stages
+        self._cache = cache
+
+    def stage_names(self) -> Collection[str]:
+        return self._stages
+
+    def invalidate(self, paths: list[str], *, stage: str | None = None) -> int:
+        return self._cache.invalidate(paths, stage=stage)
+
+
+class Platform:
+    """A running platform: stages, their deployments, both servers and the node file."""
+
+    def __init__(self, options: PlatformOptions) -> None:
+        # Absolute: workers run code from below it, whatever their working directory.
+        options = replace(options, state_dir=options.state_dir.resolve())
+        self.options = options
+        state = options.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        state.chmod(0o700)
+        for name in options.stages:
+            if not name.isidentifier():
+                raise ValueError(f"stage name {name!r} must be a word like dev, qa or prod")
+        self.secrets = open_secrets(state)
+        self.store = DeployStore(state / "deployments.sqlite3")
+        self.code = CodeStore(open_bucket(options.artifacts, state / "buckets"), state / "code")
+        self.stages = {name: Stage(name) for name in options.stages}
+        self.edge_cache = ResponseCache()
+        self.hosts = self._host_table()
+        self.data_app = PlatformApp(self.stages, self.hosts)
+        self.deployer = Deployer(
+            DeployerSettings(
+                state_dir=state,
+                domain=options.domain,
+                region=options.region,
+                account_id=options.account_id,
+                node_concurrency=options.node_concurrency,
+                stage_concurrency=dict(options.stage_concurrency),
+                idle_keepalive_s=options.idle_keepalive_s,
+                tick_s=options.tick_s,
+            ),
+            self.store,
+            self.code,
+            self.stages,
+            self.edge_cache,
+            lookup=lambda: secret_lookup(state, self.secrets.store),
+            extra_hosts=self._hosts_of,
+        )
+        self.keys = KeyStore(state)
+        access = AccessControl(self.keys, options.account_id)
+        self.invoker = PlatformInvoker(self.stages)
+        self.lambda_api = LambdaApi(
+            self.invoker,
+            self.invoker.functions,
+            LambdaApiSettings(options.region, options.account_id),
+        )
+        self.admin = AdminApp(
+            self.lambda_api,
+            access,
+            secrets_app=self.secrets.api,
+            edge_admin=EdgeAdmin(
+                StagesPurger(tuple(self.stages), self.edge_cache), options.account_id
+            ),
+            deploy_api=DeployApi(
+                self.deployer,
+                access,
+                options.region,
+                options.account_id,
+                lambda: self.hosts.hosts,
+            ),
+        )
+        self._data_sock = bind(options.host, options.port)
+        try:
+            self._admin_sock = bind(options.host, options.admin_port)
+        except PortInUseError:
+            self._data_sock.close()
+            raise
+        self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
+        self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
+        self.created_admin_key: AccessKey | None = None
+        self._stop = asyncio.Event()
+
+    def _host_table(self) -> HostTable:
+        return HostTable.build(
+            self.options.stages, domain=self.options.domain, custom=self.options.custom_domains
+        )
+
+    def _hosts_of(self, stage: str) -> Mapping[str, str]:
+        """Every host the platform routes to ``stage`` (so the stage's edge accepts them)."""
+        return {host: name for host, name in self.hosts.hosts.items() if name == stage}
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, on_ready: Callable[[Platform], None] | None = None) -> None:
+        """Serve until asked to stop, then shut down in phases."""
+        opts = self.options
+        try:
+            self.created_admin_key = self.keys.ensure_admin_key()
+        except BaseException:
+            self._release()
+            raise
+        data_server = uvicorn_server(self.data_app, self._data_sock, opts.graceful_timeout_s)
+        admin_server = uvicorn_server(
+            self.admin, self._admin_sock, opts.graceful_timeout_s, http="h11"
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        node_file = opts.state_dir / NODE_FILE
+        try:
+            await self.deployer.restore()
+            await data_server.startup(sockets=[self._data_sock])
+            await admin_server.startup(sockets=[self._admin_sock])
+            self._write_node_file(node_file)
+            self.admin.ready = True
+            if on_ready is not None:
+                on_ready(self)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(data_server.main_loop())
+                group.create_task(admin_server.main_loop())
+                await self._stop.wait()
+                data_server.should_exit = True
+                admin_server.should_exit = True
+            await asyncio.gather(data_server.shutdown(), admin_server.shutdown())
+            await self.lambda_api.aclose()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            with contextlib.suppress(FileNotFoundError):
+                node_file.unlink()
+            await self.deployer.aclose()
+            self.store.close()
+            self._release()
+
+    def _release(self) -> None:
+        self._data_sock.close()
+        self._admin_sock.close()
+
+    def _write_node_file(self, path: Path) -> None:
+        info: dict[str, object] = {
+            "pid": os.getpid(),
+            "host": self.admin_address[0],
+            "port": self.data_address[1],
+            "admin_port": self.admin_address[1],
+            "platform": True,
+            "domain": self.options.domain,
+            "stages": list(self.stages),
+        }
+        atomic_write(path, json.dumps(info).encode())

@@ -1,0 +1,74 @@
+"""The Lambda API's view of a platform: functions by name, qualified by stage or version.
+
+Each stage is an alias of every function it runs (``HelloFunction:prod``), as a
+stage alias is in a SAM app deployed with ``AutoPublishAlias: !Ref Stage``; a
+number is a version (one a live deployment runs); no qualifier, or ``$LATEST``,
+is the newest version any stage runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from overcast.control.alias_router import Target
+from overcast.control.stage import LiveDeployment, Stage
+from overcast.invoke import FunctionNotFoundError, InvokeRequest, InvokeResult
+from overcast.template import FunctionSpec
+
+
+class PlatformInvoker:
+    """Invokes a function of a platform through the stage alias or version asked for."""
+
+    cancel_safe = True
+
+    def __init__(self, stages: Mapping[str, Stage]) -> None:
+        self._stages = stages
+
+    def _live(self) -> list[LiveDeployment]:
+        return [s.current for s in self._stages.values() if s.current is not None]
+
+    def functions(self) -> Mapping[str, FunctionSpec]:
+        """Every function some stage runs, by name (the newest version's configuration)."""
+        out: dict[str, FunctionSpec] = {}
+        newest: dict[str, int] = {}
+        for live in self._live():
+            for spec in live.model.functions.values():
+                version = live.record.versions.get(spec.name, 0)
+                if version >= newest.get(spec.name, -1):
+                    out[spec.name], newest[spec.name] = spec, version
+        return out
+
+    def function_names(self) -> list[str]:
+        return sorted(self.functions())
+
+    def _target(self, name: str, qualifier: str) -> tuple[LiveDeployment, Target | None] | None:
+        if qualifier in self._stages:
+            live = self._stages[qualifier].current
+            return (live, None) if live is not None and name in live.router.routes else None
+        best: tuple[LiveDeployment, Target | None] | None = None
+        best_version = -1
+        for live in self._live():
+            route = live.router.routes.get(name)
+            if route is None:
+                continue
+            for target in (route.primary, route.canary):
+                if target is None:
+                    continue
+                if qualifier.isdigit():
+                    if target.version == qualifier:
+                        return live, target
+                elif int(target.version) > best_version:
+                    best, best_version = (live, target), int(target.version)
+        return best
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResult:
+        qualifier = request.qualifier or "$LATEST"
+        found = self._target(request.function_name, qualifier)
+        if found is None:
+            suffix = "" if qualifier == "$LATEST" else f":{qualifier}"
+            raise FunctionNotFoundError(f"Function not found: {request.function_name}{suffix}")
+        live, target = found
+        if target is None:  # a stage alias: its router applies the alias's weights
+            return await live.router.invoke(request)
+        return await target.invoker.invoke(replace(request, qualifier=""))

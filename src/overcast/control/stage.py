@@ -1,0 +1,106 @@
+"""A stage on a platform: its live deployment, switched atomically, and retired when idle.
+
+A :class:`LiveDeployment` is one deployment brought to life: its runtime (the
+function versions it runs), its alias router, its gateway and — when the app has an
+edge — its edge. A :class:`Stage` serves requests through whichever live deployment
+is current; making another one current is a single assignment, so a request runs
+entirely on the deployment it started on. Each live deployment counts the requests
+inside it, and is retired (runtime drained and closed) only once that count is zero:
+requests in flight during a switch finish on the old version, new ones start on the
+new version, and none is cut off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import orjson
+
+from overcast.asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
+from overcast.control.alias_router import AliasRouter
+from overcast.control.deploy_store import Deployment
+from overcast.gateway import GatewayApp
+from overcast.runtime import Runtime
+from overcast.template import AppModel
+
+logger = logging.getLogger("overcast.control.stage")
+
+#: how long a retired deployment may keep serving the requests it already had
+RETIRE_TIMEOUT_S = 60.0
+
+
+@dataclass(eq=False)
+class LiveDeployment:
+    """One deployment of a stage, running."""
+
+    record: Deployment
+    model: AppModel
+    runtime: Runtime
+    router: AliasRouter
+    gateway: GatewayApp
+    app: ASGIApp
+    #: static site manifest (key → sha256) this deployment serves, if any
+    static: dict[str, str] | None = None
+    inflight: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    retired: bool = False
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request, counted so that retiring waits for it."""
+        self.inflight += 1
+        self.idle.clear()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.idle.set()
+
+    async def retire(self, timeout_s: float = RETIRE_TIMEOUT_S) -> None:
+        """Wait for the requests inside (bounded), then stop its runtime and gateway."""
+        if self.retired:
+            return
+        self.retired = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), timeout_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.gateway.drain(), timeout_s)
+        await self.runtime.aclose()
+
+
+_NO_DEPLOYMENT = [(b"content-type", b"application/json")]
+
+
+class Stage:
+    """The data path's entry for one stage: serves its current deployment."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.current: LiveDeployment | None = None
+        #: the deployment being rolled out or rolled back, while one is
+        self.busy: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await serve_lifespan(receive, send)
+            return
+        live = self.current
+        if live is None:
+            body = orjson.dumps(
+                {"message": f"Stage {self.name} has no deployment yet (overcast deploy)"}
+            )
+            await send({"type": "http.response.start", "status": 503, "headers": _NO_DEPLOYMENT})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await live.serve(scope, receive, send)
+
+    def switch(self, live: LiveDeployment | None) -> LiveDeployment | None:
+        """Make ``live`` current; returns the deployment it replaced (to retire)."""
+        previous, self.current = self.current, live
+        return previous
