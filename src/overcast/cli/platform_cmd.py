@@ -153,6 +153,13 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     "--stage-concurrency", multiple=True, metavar="STAGE=N", help="Concurrency cap of a stage."
 )
 @click.option("--keep-alive", default=600.0, show_default=True, help="Idle seconds per instance.")
+@click.option(
+    "--dns-port",
+    type=int,
+    default=None,
+    help="Also answer DNS for the platform domain on this port (UDP+TCP), e.g. 5353.",
+)
+@click.option("--dns-address", default=None, help="IPv4 address the names resolve to.")
 def serve(
     state_dir: Path,
     port: int,
@@ -164,6 +171,8 @@ def serve(
     artifacts: str,
     stage_concurrency: tuple[str, ...],
     keep_alive: float,
+    dns_port: int | None,
+    dns_address: str | None,
 ) -> None:
     """Run a platform that apps are deployed to with `overcast deploy`."""
     from overcast.cli.main import _run
@@ -181,6 +190,8 @@ def serve(
             artifacts=artifacts,
             stage_concurrency={k: int(v) for k, v in _pairs(stage_concurrency, "").items()},
             idle_keepalive_s=keep_alive,
+            dns_port=dns_port,
+            dns_address=dns_address,
         )
         platform = Platform(options)
     except (OvercastError, ValueError) as exc:
@@ -206,6 +217,12 @@ def serve(
                 "[bold]First start: created an admin key[/] "
                 f"{running.created_admin_key.access_key_id}; its credentials are in "
                 f"{escape(str(running.keys.admin_credentials_path))}"
+            )
+        if running.dns is not None:
+            dh, dp = running.dns.address
+            err.print(
+                f"DNS for {escape(running.options.domain)} on {dh}:{dp} (UDP and TCP) → "
+                f"{running.dns_zone.ipv4 if running.dns_zone else ''}"
             )
         h, a = running.admin_address
         err.print(

@@ -9,12 +9,16 @@ from typing import Any
 import click
 
 
-def _backend(app_dir: Path) -> Any:
-    """An hvac KV v2 client on the running node, or None to use the store directly."""
+def _backend(app_dir: Path, platform_dir: Path | None = None) -> Any:
+    """An hvac KV v2 client on the running node (or platform), else the store itself.
+
+    ``platform_dir`` is a platform's state folder (``overcast serve --state-dir``); a
+    stage's secrets live under ``<stage>/`` there (``dev/auth-service``).
+    """
     from overcast.control.app_loading import find_template, state_dir_for
     from overcast.control.node import read_node_file
 
-    state_dir = state_dir_for(find_template(app_dir))
+    state_dir = platform_dir if platform_dir is not None else state_dir_for(find_template(app_dir))
     node = read_node_file(state_dir)
     if node is None:
         from overcast.secrets import open_secrets
@@ -52,6 +56,15 @@ class _OneLineErrors(click.Group):
             raise click.ClickException(f"the node's Vault API refused: {exc}") from None
 
 
+_PLATFORM = click.option(
+    "--platform",
+    "platform_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A platform's state folder instead of an app's (stage secrets: <stage>/NAME).",
+)
+
+
 @click.group("secrets", cls=_OneLineErrors)
 def secrets() -> None:
     """Read and write the app's secrets (Vault KV v2 at secret/)."""
@@ -73,12 +86,14 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--stdin", "stdin_key", help="Read the value of KEY from standard input.")
 @click.option("--prompt", "prompt_keys", multiple=True, help="Prompt (hidden) for KEY.")
 @click.option("--app", "app_dir", type=click.Path(path_type=Path), default=Path("."))
+@_PLATFORM
 def put(
     path: str,
     pairs: tuple[str, ...],
     stdin_key: str | None,
     prompt_keys: tuple[str, ...],
     app_dir: Path,
+    platform_dir: Path | None,
 ) -> None:
     """Write a new version of PATH; values from --stdin/--prompt never touch the command line."""
     data = _parse_pairs(pairs)
@@ -88,7 +103,7 @@ def put(
         data[key] = click.prompt(key, hide_input=True, confirmation_prompt=True)
     if not data:
         raise click.UsageError("nothing to write: give KEY=VALUE, --stdin KEY or --prompt KEY")
-    _state, backend = _backend(app_dir)
+    _state, backend = _backend(app_dir, platform_dir)
     if hasattr(backend, "create_or_update_secret"):
         version = backend.create_or_update_secret(path=path, secret=data)["data"]["version"]
     else:
@@ -101,12 +116,15 @@ def put(
 @click.option("--field", help="Print only this key's value.")
 @click.option("--version", type=int, help="Read this version instead of the current one.")
 @click.option("--app", "app_dir", type=click.Path(path_type=Path), default=Path("."))
-def get(path: str, field: str | None, version: int | None, app_dir: Path) -> None:
+@_PLATFORM
+def get(
+    path: str, field: str | None, version: int | None, app_dir: Path, platform_dir: Path | None
+) -> None:
     """Show the secret at PATH."""
     from rich.console import Console
     from rich.table import Table
 
-    _state, backend = _backend(app_dir)
+    _state, backend = _backend(app_dir, platform_dir)
     if hasattr(backend, "read_secret_version"):
         body = backend.read_secret_version(
             path=path, version=version, raise_on_deleted_version=True
@@ -131,12 +149,13 @@ def get(path: str, field: str | None, version: int | None, app_dir: Path) -> Non
 @secrets.command("list")
 @click.argument("path", default="")
 @click.option("--app", "app_dir", type=click.Path(path_type=Path), default=Path("."))
-def list_cmd(path: str, app_dir: Path) -> None:
+@_PLATFORM
+def list_cmd(path: str, app_dir: Path, platform_dir: Path | None) -> None:
     """List secrets and folders under PATH."""
     from rich.console import Console
     from rich.table import Table
 
-    _state, backend = _backend(app_dir)
+    _state, backend = _backend(app_dir, platform_dir)
     if hasattr(backend, "list_secrets"):
         keys = backend.list_secrets(path=path)["data"]["keys"]
     else:
@@ -151,9 +170,10 @@ def list_cmd(path: str, app_dir: Path) -> None:
 @secrets.command("delete")
 @click.argument("path")
 @click.option("--app", "app_dir", type=click.Path(path_type=Path), default=Path("."))
-def delete(path: str, app_dir: Path) -> None:
+@_PLATFORM
+def delete(path: str, app_dir: Path, platform_dir: Path | None) -> None:
     """Soft-delete the current version of PATH (undelete through the Vault API)."""
-    _state, backend = _backend(app_dir)
+    _state, backend = _backend(app_dir, platform_dir)
     if hasattr(backend, "delete_latest_version_of_secret"):
         backend.delete_latest_version_of_secret(path=path)
     else:

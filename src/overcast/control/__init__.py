@@ -6,7 +6,11 @@ subset served on the admin port (``lambda_api``), the admin port's access contro
 ``access`` the gate in front of the Lambda API, ``permissions`` and
 ``function_credentials`` for each function's own key and Vault token), and the mapping
 from template specs to runtime configs (``app_loading``, which also resolves secret
-references); the edge in local mode (``local_edge``, ``edge_admin``); and the pure
-pieces of gradual deploys (``deployment_preference``, ``traffic_split``, ``rollout``).
+references); the edge in local mode (``local_edge``, ``edge_admin``); the platform of
+``overcast serve`` (``platform``, ``stage``, ``platform_invoker``, ``dns_responder``) and
+its deploy pipeline (``deploy_bundle`` built by the CLI, ``deploy_api`` on the admin
+port, ``deployer`` with ``deploy_store``, ``code_store``, ``static_sync``,
+``alias_router`` and ``deploy_alarms``), over the pure pieces of gradual deploys
+(``deployment_preference``, ``traffic_split``, ``rollout``).
 May import every other overcast package; nothing imports ``control`` but ``cli``.
 """

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ from overcast.control.code_store import CodeStore
 from overcast.control.deploy_api import DeployApi
 from overcast.control.deploy_store import DeployStore
 from overcast.control.deployer import Deployer, DeployerSettings
+from overcast.control.dns_responder import DnsResponder, DnsZone, start_dns_responder
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.node import NODE_FILE, PortInUseError, bind, uvicorn_server
@@ -74,6 +76,10 @@ class PlatformOptions:
     tick_s: float = 0.5
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    #: answer DNS for the platform domain on this port (UDP and TCP); None: no DNS
+    dns_port: int | None = None
+    #: the IPv4 address the platform's names resolve to (default: the listening address)
+    dns_address: str | None = None
 
 
 _MISDIRECTED = orjson.dumps(
@@ -133,6 +139,18 @@ class Platform:
         options = replace(options, state_dir=options.state_dir.resolve())
         self.options = options
         state = options.state_dir
+        self.dns: DnsResponder | None = None
+        # Checked before anything is bound, so a bad domain fails the start cleanly.
+        self.dns_zone = (
+            DnsZone(
+                domain=options.domain,
+                stages=options.stages,
+                custom_domains=tuple(options.custom_domains),
+                ipv4=options.dns_address or _ipv4_or_loopback(options.host),
+            )
+            if options.dns_port is not None
+            else None
+        )
         state.mkdir(parents=True, exist_ok=True)
         state.chmod(0o700)
         for name in options.stages:
@@ -227,6 +245,8 @@ class Platform:
         node_file = opts.state_dir / NODE_FILE
         try:
             await self.deployer.restore()
+            if self.dns_zone is not None and opts.dns_port is not None:
+                self.dns = await start_dns_responder(self.dns_zone, opts.host, opts.dns_port)
             await data_server.startup(sockets=[self._data_sock])
             await admin_server.startup(sockets=[self._admin_sock])
             self._write_node_file(node_file)
@@ -246,6 +266,8 @@ class Platform:
                 loop.remove_signal_handler(sig)
             with contextlib.suppress(FileNotFoundError):
                 node_file.unlink()
+            if self.dns is not None:
+                await self.dns.aclose()
             await self.deployer.aclose()
             self.store.close()
             self._release()
@@ -264,4 +286,17 @@ class Platform:
             "domain": self.options.domain,
             "stages": list(self.stages),
         }
+        if self.dns is not None:
+            info["dns_port"] = self.dns.address[1]
         atomic_write(path, json.dumps(info).encode())
+
+
+def _ipv4_or_loopback(host: str) -> str:
+    """The address names resolve to: the listening IPv4 address, else loopback."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "127.0.0.1"
+    if address.version != 4 or address.is_unspecified:
+        return "127.0.0.1"
+    return host

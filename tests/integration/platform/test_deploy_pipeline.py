@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 
 import boto3
+import dns.message
+import dns.query
+import dns.rcode
 import pytest
 from botocore.config import Config
 from platform_helpers import set_code
 
 from overcast.control.access_keys import KeyStore, read_credentials_file
-from process_helpers import RunningPlatform, start_platform
+from process_helpers import RunningPlatform, free_port, start_platform
 
 pytestmark = pytest.mark.slow
 
@@ -198,3 +201,20 @@ def test_boto3_invokes_a_stage_alias_and_a_version(
         client.invoke(FunctionName="Echo", Payload=b"{}", Qualifier="qa")
     names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
     assert names == ["Echo"]
+
+
+def test_the_platform_answers_dns_for_its_domain(tmp_path: Path) -> None:
+    port = free_port()
+    running = start_platform(tmp_path / "state", "--dns-port", str(port))
+    try:
+        for name in ("dev.example.test", "example.test", "www.example.test"):
+            reply = dns.query.udp(
+                dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=5
+            )
+            assert [r.to_text() for r in reply.answer[0]] == ["127.0.0.1"], name
+        unknown = dns.query.udp(
+            dns.message.make_query("nope.example.test", "A"), "127.0.0.1", port=port, timeout=5
+        )
+        assert unknown.rcode() == dns.rcode.NXDOMAIN
+    finally:
+        assert running.stop() in (0, 130), running.output()
