@@ -100,10 +100,12 @@ class RunningPlatform:
             env={**os.environ, **(env or {})},
         )
 
-    def cli_plain(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+    def cli_plain(
+        self, *args: str, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         """Run ``overcast ARGS`` as given (no --target/--state-dir added)."""
         return subprocess.run(
-            [*overcast_argv(), *args], capture_output=True, timeout=60, check=False
+            [*overcast_argv(), *args], input=input, capture_output=True, timeout=60, check=False
         )
 
     def deploy(self, app: Path, stage: str, *extra: str) -> str:

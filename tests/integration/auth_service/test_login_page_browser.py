@@ -1,7 +1,9 @@
 """examples/auth-service's login page in a real browser, on the dev stage's domain.
 
-`overcast up` serves the page from web/ through the edge and the API under /api/* on
-the same host (the edge strips /api, docs/edge.md). Headless Chromium — Debian's
+Twice: `overcast up` serves the page from web/ through the edge, and a platform
+(`overcast serve --domain auth.test`) serves it from the dev stage's bucket after
+`overcast deploy --stage dev`; either way the API is under /api/* on the same host
+(the edge strips /api, docs/edge.md). Headless Chromium — Debian's
 (/usr/bin/chromium), driven by Playwright — opens http://dev.auth.test:<port>/: the
 name resolves to 127.0.0.1 through Chromium's host resolver rules, so the edge picks
 the stage from the template's ``domain: auth.test``, not from the loopback fallback.
@@ -11,14 +13,18 @@ the stage from the template's ``domain: auth.test``, not from the loopback fallb
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_e2e_helpers import FAST, migrate, seeded_copy
+from auth_e2e_helpers import AUTH_SERVICE, FAST, migrate, seeded_copy
+
+from process_helpers import start_platform
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +56,62 @@ if not CHROMIUM.exists():
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def app(module_running_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    running = module_running_app(
-        seeded_copy(tmp_path_factory.mktemp("seeded")),
-        copy=False,
-        parameter_overrides=list(FAST),
+@pytest.fixture(scope="module", params=["up", "platform"])
+def app(
+    request: pytest.FixtureRequest,
+    module_running_app: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    if request.param == "up":
+        running = module_running_app(
+            seeded_copy(tmp_path_factory.mktemp("seeded")),
+            copy=False,
+            parameter_overrides=list(FAST),
+        )
+        assert migrate(running)["status"] == "migrated"
+        yield running
+        return
+    work = tmp_path_factory.mktemp("platform")
+    platform = start_platform(work / "state", "--domain", "auth.test")
+    try:
+        app_dir = work / AUTH_SERVICE.name
+        shutil.copytree(AUTH_SERVICE, app_dir, ignore=shutil.ignore_patterns(".overcast"))
+        # The dev stage's own secret: {{resolve:secretsmanager:auth-service...}} reads
+        # dev/auth-service on a platform.
+        put = platform.cli_plain(
+            "secrets",
+            "put",
+            "dev/auth-service",
+            "database_url=",
+            "--stdin",
+            "jwt_private_keys",
+            "--platform",
+            str(platform.state_dir),
+            input=_development_key_set(app_dir).encode(),
+        )
+        assert put.returncode == 0, put.stderr.decode()
+        overrides = [*FAST, f"StateDir={work / 'auth-dev'}"]
+        platform.deploy(app_dir, "dev", *(f"--parameter-overrides={o}" for o in overrides))
+        migrated = platform.client().request(
+            "POST", "/2015-03-31/functions/MigrateFunction/invocations?Qualifier=dev", b"{}"
+        )
+        assert migrated["status"] == "migrated", migrated
+        yield platform
+    finally:
+        assert platform.stop() in (0, 130), platform.output()
+
+
+def _development_key_set(app_dir: Path) -> str:
+    """A development signing key, made by the app's own seeding script."""
+    spec = importlib.util.spec_from_file_location(
+        "seed_dev_secrets", app_dir / "scripts" / "seed_dev_secrets.py"
     )
-    assert migrate(running)["status"] == "migrated"
-    return running
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    keys: str = module.development_key_set()
+    return keys
 
 
 @pytest.fixture(scope="module")
