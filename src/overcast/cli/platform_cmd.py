@@ -106,7 +106,10 @@ def _fail(exc: OvercastError) -> None:
     sys.exit(1)
 
 
-def _client(target: str | None, credentials: Path | None, state_dir: Path) -> PlatformClient:
+def platform_credentials(
+    target: str | None, credentials: Path | None, state_dir: Path
+) -> tuple[str, str, str]:
+    """(admin URL, key id, secret) of the platform the options and environment name."""
     from overcast.control.access_keys import KeyStore, read_credentials_file
 
     url = target or os.environ.get("OVERCAST_TARGET") or DEFAULT_TARGET
@@ -115,7 +118,11 @@ def _client(target: str | None, credentials: Path | None, state_dir: Path) -> Pl
     if not (key_id and secret):
         path = credentials or KeyStore(state_dir).admin_credentials_path
         key_id, secret = read_credentials_file(path)
-    return PlatformClient(url, key_id, secret)
+    return url, key_id, secret
+
+
+def _client(target: str | None, credentials: Path | None, state_dir: Path) -> PlatformClient:
+    return PlatformClient(*platform_credentials(target, credentials, state_dir))
 
 
 _TARGET = click.option("--target", default=None, help=f"Platform admin URL [{DEFAULT_TARGET}].")

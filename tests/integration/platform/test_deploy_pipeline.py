@@ -218,3 +218,16 @@ def test_the_platform_answers_dns_for_its_domain(tmp_path: Path) -> None:
         assert unknown.rcode() == dns.rcode.NXDOMAIN
     finally:
         assert running.stop() in (0, 130), running.output()
+
+
+def test_overcast_invoke_runs_a_stage_alias_on_the_platform(
+    overcast_platform: RunningPlatform, versioned_app: Path
+) -> None:
+    overcast_platform.deploy(versioned_app, "qa")
+    done = overcast_platform.cli("invoke", "Echo", "--stage", "qa")
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(json.loads(done.stdout)["body"])["stage"] == "qa"
+    assert "REPORT RequestId:" in done.stderr.decode()
+    missing = overcast_platform.cli("invoke", "Echo", "--stage", "prod")
+    assert missing.returncode == 1
+    assert "ResourceNotFoundException" in missing.stderr.decode()
