@@ -159,6 +159,12 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
 @click.option(
     "--stage-concurrency", multiple=True, metavar="STAGE=N", help="Concurrency cap of a stage."
 )
+@click.option(
+    "--stage-throttle",
+    multiple=True,
+    metavar="STAGE=RATE[:BURST]",
+    help="Requests per second (and burst) a stage accepts; more get 429.",
+)
 @click.option("--keep-alive", default=600.0, show_default=True, help="Idle seconds per instance.")
 @click.option(
     "--dns-port",
@@ -177,6 +183,7 @@ def serve(
     custom_domain: tuple[str, ...],
     artifacts: str,
     stage_concurrency: tuple[str, ...],
+    stage_throttle: tuple[str, ...],
     keep_alive: float,
     dns_port: int | None,
     dns_address: str | None,
@@ -184,6 +191,7 @@ def serve(
     """Run a platform that apps are deployed to with `overcast deploy`."""
     from overcast.cli.main import _run
     from overcast.control.platform import Platform, PlatformOptions
+    from overcast.gateway.throttle import ThrottleLimit
 
     try:
         options = PlatformOptions(
@@ -196,6 +204,10 @@ def serve(
             custom_domains=_pairs(custom_domain, "--custom-domain"),
             artifacts=artifacts,
             stage_concurrency={k: int(v) for k, v in _pairs(stage_concurrency, "").items()},
+            stage_throttle={
+                k: ThrottleLimit.parse(v)
+                for k, v in _pairs(stage_throttle, "--stage-throttle").items()
+            },
             idle_keepalive_s=keep_alive,
             dns_port=dns_port,
             dns_address=dns_address,

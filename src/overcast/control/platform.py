@@ -47,6 +47,7 @@ from overcast.control.stage import Stage
 from overcast.durable_files import atomic_write
 from overcast.edge.cache import ResponseCache
 from overcast.edge.hosts import HostTable
+from overcast.gateway.throttle import ThrottleLimit
 from overcast.secrets import open_secrets
 from overcast.storage import open_bucket
 
@@ -71,6 +72,8 @@ class PlatformOptions:
     artifacts: str = "artifacts"
     node_concurrency: int = 64
     stage_concurrency: Mapping[str, int] = field(default_factory=dict)
+    #: a stage's request rate limit (API Gateway stage throttling), by stage
+    stage_throttle: Mapping[str, ThrottleLimit] = field(default_factory=dict)
     idle_keepalive_s: float = 600.0
     graceful_timeout_s: float = 30.0
     tick_s: float = 0.5
@@ -159,7 +162,9 @@ class Platform:
         self.secrets = open_secrets(state)
         self.store = DeployStore(state / "deployments.sqlite3")
         self.code = CodeStore(open_bucket(options.artifacts, state / "buckets"), state / "code")
-        self.stages = {name: Stage(name) for name in options.stages}
+        self.stages = {
+            name: Stage(name, options.stage_throttle.get(name)) for name in options.stages
+        }
         self.edge_cache = ResponseCache()
         self.hosts = self._host_table()
         self.data_app = PlatformApp(self.stages, self.hosts)

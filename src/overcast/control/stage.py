@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -23,6 +25,7 @@ from overcast.asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 from overcast.control.alias_router import AliasRouter
 from overcast.control.deploy_store import Deployment
 from overcast.gateway import GatewayApp
+from overcast.gateway.throttle import ThrottleLimit, TokenBucket
 from overcast.runtime import Runtime
 from overcast.template import AppModel
 
@@ -77,18 +80,34 @@ class LiveDeployment:
 _NO_DEPLOYMENT = [(b"content-type", b"application/json")]
 
 
+_THROTTLED = [(b"content-type", b"application/json")]
+_THROTTLED_BODY = b'{"message":"Too Many Requests"}'
+
+
 class Stage:
     """The data path's entry for one stage: serves its current deployment."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        throttle: ThrottleLimit | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.name = name
         self.current: LiveDeployment | None = None
         #: the deployment being rolled out or rolled back, while one is
         self.busy: str | None = None
+        self._clock = clock
+        #: the stage's own rate limit (API Gateway stage throttling), if it has one
+        self.bucket = TokenBucket(throttle, clock()) if throttle is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await serve_lifespan(receive, send)
+            return
+        if self.bucket is not None and not self.bucket.take(self._clock()):
+            await send({"type": "http.response.start", "status": 429, "headers": _THROTTLED})
+            await send({"type": "http.response.body", "body": _THROTTLED_BODY})
             return
         live = self.current
         if live is None:

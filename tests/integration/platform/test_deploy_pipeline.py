@@ -231,3 +231,19 @@ def test_overcast_invoke_runs_a_stage_alias_on_the_platform(
     missing = overcast_platform.cli("invoke", "Echo", "--stage", "prod")
     assert missing.returncode == 1
     assert "ResourceNotFoundException" in missing.stderr.decode()
+
+
+def test_a_stage_throttle_answers_429_beyond_its_burst_and_spares_other_stages(
+    tmp_path: Path, versioned_app: Path
+) -> None:
+    running = start_platform(tmp_path / "state", "--stage-throttle", "dev=0.01:2")
+    try:
+        running.deploy(versioned_app, "dev")
+        running.deploy(versioned_app, "prod")
+        codes = [running.get("dev", "/whoami").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        refused = running.get("dev", "/whoami")
+        assert refused.json() == {"message": "Too Many Requests"}
+        assert [running.get("prod", "/whoami").status_code for _ in range(5)] == [200] * 5
+    finally:
+        assert running.stop() in (0, 130), running.output()
