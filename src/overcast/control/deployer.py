@@ -281,14 +281,14 @@ class Deployer:
                 hint="upload them first (PUT /overcast/artifacts/<sha256>); `overcast deploy` does",
             )
         base = self.settings.state_dir / "apps" / stage
-        raw = parse_yaml(request.template, request.template_name)
-        overrides = dict(request.parameter_overrides)
-        declared = raw.get("Parameters") if isinstance(raw, Mapping) else None
-        if isinstance(declared, Mapping):
-            for name in ("Stage", "StageName", "Environment"):
-                if name in declared and name not in overrides:
-                    overrides[name] = stage
         try:
+            raw = parse_yaml(request.template, request.template_name)
+            overrides = dict(request.parameter_overrides)
+            declared = raw.get("Parameters") if isinstance(raw, Mapping) else None
+            if isinstance(declared, Mapping):
+                for name in ("Stage", "StageName", "Environment"):
+                    if name in declared and name not in overrides:
+                        overrides[name] = stage
             model = load_template(
                 request.template,
                 filename=f"{stage}:{request.template_name}",
@@ -391,6 +391,11 @@ class Deployer:
         except asyncio.CancelledError:
             self.store.finish(record.id, FAILED, "the platform stopped")
             raise
+        except Exception as exc:
+            # A bug here must cost this deployment, never the platform or the stage.
+            logger.exception("deployment %s of %s failed", record.id, stage.name)
+            self.store.finish(record.id, FAILED, f"internal error: {exc!r}")
+            return
         try:
             await self._sync_static(stage.name, prepared, new)
         except OvercastError as exc:

@@ -13,6 +13,7 @@ import pytest
 from botocore.config import Config
 from platform_helpers import set_code
 
+from overcast.cli.platform_cmd import PlatformClientError
 from overcast.control.access_keys import KeyStore, read_credentials_file
 from process_helpers import RunningPlatform, free_port, start_platform
 
@@ -247,3 +248,26 @@ def test_a_stage_throttle_answers_429_beyond_its_burst_and_spares_other_stages(
         assert [running.get("prod", "/whoami").status_code for _ in range(5)] == [200] * 5
     finally:
         assert running.stop() in (0, 130), running.output()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"not json", 400, "InvalidRequestContentException"),
+        (b'{"template": "a: [unclosed"}', 400, "InvalidTemplateException"),
+        (b'{"template": "Resources: {}", "unknown": 1}', 400, "InvalidRequestContentException"),
+        (b'{"template": "x", "code": {".": "nope"}}', 400, "InvalidParameterValueException"),
+    ],
+)
+def test_bad_deploy_requests_get_aws_shaped_errors_and_change_nothing(
+    overcast_platform: RunningPlatform, body: bytes, status: int, code: str
+) -> None:
+    client = overcast_platform.client()
+    with pytest.raises(PlatformClientError) as refused:
+        client.request("POST", "/overcast/stages/dev/deployments", body)
+    assert (refused.value.status, refused.value.code) == (status, code)
+    history = client.request("GET", "/overcast/stages/dev/deployments")
+    assert history == {"Deployments": [], "Current": None}
+    with pytest.raises(PlatformClientError) as unknown:
+        client.request("POST", "/overcast/stages/staging/deployments", b"{}")
+    assert unknown.value.status == 404
