@@ -64,6 +64,7 @@ __all__ = ["SAM_TRANSFORM", "load_template", "parse_parameter_overrides", "pseud
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
+BUDGET_TYPE = "AWS::Budgets::Budget"
 BUCKET_TYPE = "AWS::S3::Bucket"
 
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-anatomy.html
@@ -332,6 +333,7 @@ class _Loader:
         events: list[tuple[str, EventSpec]] = []
         apis: dict[str, ApiSpec] = {}
         alarms: dict[str, Mapping[str, Any]] = {}
+        budgets: dict[str, Mapping[str, Any]] = {}
         buckets: list[str] = []
         for resource in self.resources.values():
             if resource.dropped_by is not None:
@@ -342,7 +344,9 @@ class _Loader:
             elif resource.type in _API_TYPES:
                 apis[resource.logical_id] = self._api(resource)
             elif resource.type == ALARM_TYPE:
-                alarms[resource.logical_id] = self._alarm(resource)
+                alarms[resource.logical_id] = self._plain_properties(resource)
+            elif resource.type == BUDGET_TYPE:
+                budgets[resource.logical_id] = self._plain_properties(resource)
             elif resource.type == BUCKET_TYPE:
                 buckets.append(resource.logical_id)
             else:
@@ -370,6 +374,7 @@ class _Loader:
             },
             warnings=self.log.as_tuple(),
             alarms=alarms,
+            budgets=budgets,
             buckets=tuple(buckets),
         )
 
@@ -513,8 +518,9 @@ class _Loader:
             arn=ArnContext(self.pseudo["AWS::Partition"], self.region, self.account_id),
         )
 
-    def _alarm(self, resource: _Resource) -> Mapping[str, Any]:
-        """An alarm's Properties, resolved (deploys watch the ones a preference names)."""
+    def _plain_properties(self, resource: _Resource) -> Mapping[str, Any]:
+        """A resource's Properties, resolved, as plain data for the package that reads them
+        (alarms: deploys and ``overcast.observe``; budgets: ``overcast.observe.budgets``)."""
         props = self._resolved(resource.properties)
         return {str(k): plain(v) for k, v in props.items()}
 

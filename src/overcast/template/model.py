@@ -195,6 +195,8 @@ class AppModel:
     warnings: tuple[TemplateWarning, ...] = ()
     #: ``AWS::CloudWatch::Alarm`` resources by logical ID: their resolved Properties
     alarms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``AWS::Budgets::Budget`` resources by logical ID: their resolved Properties
+    budgets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: logical IDs of ``AWS::S3::Bucket`` resources
     buckets: tuple[str, ...] = ()
 

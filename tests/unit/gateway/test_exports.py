@@ -23,8 +23,10 @@ def test_public_surface_is_exactly_the_documented_one() -> None:
         "jwt_authorizer",
         "lambda_authorizer",
         "messages",
+        "recording",
         "responses",
         "route_table",
+        "throttle",
     }
     assert public - modules == set(gateway.__all__)
 
