@@ -1,0 +1,496 @@
+"""The dashboard's ASGI app, mounted on the admin port under ``/dashboard/``.
+
+==============================================================  ===============================
+``GET  /dashboard/login`` / ``POST /dashboard/login``           sign in with an admin key
+``POST /dashboard/logout``                                      sign out (CSRF token)
+``GET  /dashboard/``                                            overview: stages, functions, cost
+``GET  /dashboard/functions/<stage>/<function>``                charts and live log tail
+``GET  /dashboard/alarms`` / ``GET /dashboard/deployments``     alarms; deployments, rollback
+``GET  /dashboard/static/<file>``                               page script, style, Plotly
+``GET  /dashboard/api/overview?window=<s>``                     JSON behind the overview
+``GET  /dashboard/api/stages/<s>/functions/<f>/metrics``        a function's series (JSON)
+``GET  /dashboard/api/stages/<s>/functions/<f>/logs``           its log lines (text/event-stream)
+``GET  /dashboard/api/alarms`` / ``.../api/deployments``        alarms; every stage's history
+``POST /dashboard/api/stages/<s>/rollback``                     roll back (``X-CSRF-Token``)
+==============================================================  ===============================
+
+Pages without a session redirect to the sign-in form; the API answers 401. A session
+is a random token in an HttpOnly, SameSite=Strict cookie scoped to ``/dashboard``,
+looked up in a server-side table (:mod:`overcast.dashboard.sessions`). State changes
+(rollback, sign-out) need the session's CSRF token and, when the browser names one,
+the dashboard's own Origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import orjson
+
+from overcast.asgi import Receive, Scope, Send, serve_lifespan
+from overcast.dashboard import api_json, pages, sse
+from overcast.dashboard.assets import Assets
+from overcast.dashboard.http import (
+    Request,
+    clear_cookie,
+    parse_form,
+    read_body,
+    redirect,
+    respond,
+    respond_html,
+    respond_json,
+    session_cookie,
+)
+from overcast.dashboard.sessions import Identity, Session, SessionTable
+from overcast.dashboard.source import (
+    DashboardSource,
+    LogLine,
+    RollbackRefused,
+    UnknownFunction,
+    UnknownStage,
+)
+
+#: ``(access key id, secret) → who signed in``, or None for a wrong or unknown key.
+#: It should compare secrets in constant time (``hmac.compare_digest``) and admit
+#: only the roles that may watch the platform.
+Authenticate = Callable[[str, str], Identity | None]
+
+PREFIX = "/dashboard"
+_STAGE = r"[A-Za-z_][A-Za-z0-9_]*"
+_FUNCTION = r"[A-Za-z0-9_.-]{1,140}"
+_FUNCTION_PAGE = re.compile(rf"^/dashboard/functions/({_STAGE})/({_FUNCTION})$")
+_METRICS = re.compile(rf"^/dashboard/api/stages/({_STAGE})/functions/({_FUNCTION})/metrics$")
+_LOGS = re.compile(rf"^/dashboard/api/stages/({_STAGE})/functions/({_FUNCTION})/logs$")
+_STAGE_DEPLOYMENTS = re.compile(rf"^/dashboard/api/stages/({_STAGE})/deployments$")
+_ROLLBACK = re.compile(rf"^/dashboard/api/stages/({_STAGE})/rollback$")
+__all__ = ["Authenticate", "DashboardApp", "DashboardSettings", "pick_step"]
+
+_STATIC = re.compile(r"^/dashboard/static/([A-Za-z0-9_.-]+)$")
+
+_MAX_FORM_BYTES = 8 * 1024
+_MIN_WINDOW_S, _MAX_WINDOW_S, _DEFAULT_WINDOW_S = 60, 31 * 86400, 900
+#: points a chart aims for; the step is rounded up to one of _STEPS
+_POINTS = 90
+_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSettings:
+    """Knobs of the dashboard; the defaults suit a person watching a platform."""
+
+    session_ttl_s: float = 12 * 3600.0
+    session_idle_s: float = 2 * 3600.0
+    max_sessions: int = 1000
+    #: log streams open at once; more get 503 (each holds a task and a file poller)
+    max_log_streams: int = 32
+    #: lines from before the page opened that the log tail starts with
+    log_backlog_s: float = 120.0
+    heartbeat_s: float = 15.0
+    #: failed sign-ins per client address allowed within ``login_window_s``
+    login_failures: int = 10
+    login_window_s: float = 60.0
+
+
+def pick_step(window_s: int) -> int:
+    """A bucket size giving about ``_POINTS`` points over ``window_s`` seconds."""
+    wanted = max(1, math.ceil(window_s / _POINTS))
+    return next((step for step in _STEPS if step >= wanted), _STEPS[-1])
+
+
+class _LoginThrottle:
+    """Counts recent failed sign-ins per client address (guessing secrets stays slow)."""
+
+    def __init__(self, limit: int, window_s: float, clock: Callable[[], float]) -> None:
+        self._limit = limit
+        self._window_s = window_s
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, client: str) -> bool:
+        with self._lock:
+            recent = self._recent(client)
+            return recent is not None and len(recent) >= self._limit
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            recent = self._recent(client)
+            if recent is None:
+                if len(self._failures) >= 10_000:  # bounded: forget the whole table
+                    self._failures.clear()
+                recent = self._failures[client] = deque()
+            recent.append(self._clock())
+
+    def _recent(self, client: str) -> deque[float] | None:
+        recent = self._failures.get(client)
+        if recent is None:
+            return None
+        horizon = self._clock() - self._window_s
+        while recent and recent[0] < horizon:
+            recent.popleft()
+        if not recent:
+            del self._failures[client]
+            return None
+        return recent
+
+
+class DashboardApp:
+    """The dashboard: pages, JSON API, log stream and static files under ``/dashboard/``."""
+
+    def __init__(
+        self,
+        source: DashboardSource,
+        authenticate: Authenticate,
+        settings: DashboardSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source
+        self.settings = settings or DashboardSettings()
+        self.sessions = SessionTable(
+            ttl_s=self.settings.session_ttl_s,
+            idle_s=self.settings.session_idle_s,
+            max_sessions=self.settings.max_sessions,
+            clock=clock,
+        )
+        self._authenticate = authenticate
+        self._clock = clock
+        self._assets = Assets()
+        self._throttle = _LoginThrottle(
+            self.settings.login_failures, self.settings.login_window_s, clock
+        )
+        self._log_streams = 0
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        """Whether ``path`` belongs to the dashboard (for the admin app's dispatch)."""
+        return path == PREFIX or path.startswith(PREFIX + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await serve_lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request.from_scope(scope)
+        try:
+            await self._dispatch(request, scope, receive, send)
+        except (UnknownStage, UnknownFunction) as exc:
+            await self._not_found(request, send, exc.message)
+
+    async def _dispatch(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = request.path, request.method
+        if path == PREFIX:
+            await redirect(send, PREFIX + "/")
+            return
+        if path.startswith("/dashboard/static/"):
+            match = _STATIC.match(path)
+            await self._static(request, send, match.group(1) if match else "")
+            return
+        if path == "/dashboard/login":
+            if method == "POST":
+                await self._login(request, scope, receive, send)
+            else:
+                await respond_html(send, 200, pages.login_page(next_path=_safe_next(request)))
+            return
+        session = self.sessions.get(request.session_token)
+        api = path.startswith("/dashboard/api/")
+        if session is None:
+            if api:
+                await respond_json(send, 401, {"message": "Sign in first"})
+            else:
+                await redirect(send, "/dashboard/login?next=" + _quote_path(path))
+            return
+        if path == "/dashboard/logout" and method == "POST":
+            await self._logout(request, receive, send, session)
+            return
+        if api:
+            await self._api(request, scope, receive, send, session)
+            return
+        if method not in ("GET", "HEAD"):
+            await respond_html(send, 405, pages.message_page("Method Not Allowed", method))
+            return
+        await self._page(request, send, session)
+
+    # -- pages -----------------------------------------------------------------------
+
+    async def _page(self, request: Request, send: Send, session: Session) -> None:
+        path = request.path
+        if path == "/dashboard/":
+            await respond_html(send, 200, pages.overview_page(session))
+        elif path == "/dashboard/alarms":
+            await respond_html(send, 200, pages.alarms_page(session))
+        elif path == "/dashboard/deployments":
+            await respond_html(send, 200, pages.deployments_page(session))
+        elif match := _FUNCTION_PAGE.match(path):
+            stage, function = match.group(1), match.group(2)
+            if function not in await self.source.functions(stage):
+                raise UnknownFunction(f"stage {stage} runs no function {function}")
+            await respond_html(send, 200, pages.function_page(session, stage, function))
+        else:
+            await self._not_found(request, send, "No such page")
+
+    async def _not_found(self, request: Request, send: Send, message: str) -> None:
+        if request.path.startswith("/dashboard/api/"):
+            await respond_json(send, 404, {"message": message})
+        else:
+            await respond_html(send, 404, pages.message_page("Not Found", message))
+
+    async def _static(self, request: Request, send: Send, name: str) -> None:
+        asset = self._assets.get(name)
+        if asset is None or request.method not in ("GET", "HEAD"):
+            await respond(send, 404, b"Not Found", "text/plain; charset=utf-8")
+            return
+        headers = [(b"etag", asset.etag.encode()), (b"cache-control", b"no-cache")]
+        if request.headers.get("if-none-match") == asset.etag:
+            await respond(send, 304, b"", asset.content_type, headers, cacheable=True)
+            return
+        body = asset.body
+        headers.append((b"vary", b"accept-encoding"))
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body = asset.gzipped
+            headers.append((b"content-encoding", b"gzip"))
+        if request.method == "HEAD":
+            headers.append((b"content-length", str(len(body)).encode()))
+            body = b""
+        await respond(send, 200, body, asset.content_type, headers, cacheable=True)
+
+    # -- signing in and out ------------------------------------------------------------
+
+    async def _login(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        body = await read_body(receive, _MAX_FORM_BYTES)
+        if body is None:
+            await respond_html(send, 413, pages.login_page(error="That form was too large."))
+            return
+        form = parse_form(body)
+        next_path = _safe_next_value(form.get("next", ""))
+        if not request.same_origin():
+            await respond_html(
+                send,
+                403,
+                pages.login_page(error="Cross-site sign-in refused.", next_path=next_path),
+            )
+            return
+        if self._throttle.blocked(address):
+            await respond_html(
+                send,
+                429,
+                pages.login_page(
+                    error="Too many failed attempts; wait a minute.", next_path=next_path
+                ),
+            )
+            return
+        key_id = form.get("access_key_id", "").strip()
+        secret = form.get("secret_access_key", "")
+        identity = self._authenticate(key_id, secret) if key_id and secret else None
+        if identity is None:
+            self._throttle.failed(address)
+            await respond_html(
+                send,
+                401,
+                pages.login_page(error="Unknown access key or wrong secret.", next_path=next_path),
+            )
+            return
+        session = self.sessions.create(identity)
+        cookie = session_cookie(
+            session.token, int(self.settings.session_ttl_s), secure=scope.get("scheme") == "https"
+        )
+        await redirect(send, next_path, [cookie])
+
+    async def _logout(
+        self, request: Request, receive: Receive, send: Send, session: Session
+    ) -> None:
+        body = await read_body(receive, _MAX_FORM_BYTES) or b""
+        offered = parse_form(body).get("csrf") or request.headers.get("x-csrf-token")
+        if not request.same_origin() or not session.csrf_matches(offered):
+            await respond_html(send, 403, pages.message_page("Forbidden", "Missing CSRF token."))
+            return
+        self.sessions.end(session.token)
+        await redirect(send, "/dashboard/login", [clear_cookie()])
+
+    # -- the JSON API ----------------------------------------------------------------
+
+    async def _api(
+        self, request: Request, scope: Scope, receive: Receive, send: Send, session: Session
+    ) -> None:
+        path, method = request.path, request.method
+        if match := _ROLLBACK.match(path):
+            if method != "POST":
+                await respond_json(send, 405, {"message": "Use POST"})
+                return
+            await self._rollback(request, receive, send, session, match.group(1))
+            return
+        if method != "GET":
+            await respond_json(send, 405, {"message": "Use GET"})
+            return
+        if path == "/dashboard/api/overview":
+            await respond_json(send, 200, await self._overview(_window(request)))
+        elif match := _METRICS.match(path):
+            stage, function = match.group(1), match.group(2)
+            await respond_json(send, 200, await self._metrics(stage, function, _window(request)))
+        elif match := _LOGS.match(path):
+            await self._logs(request, receive, send, match.group(1), match.group(2))
+        elif path == "/dashboard/api/alarms":
+            alarms = await self.source.alarms()
+            await respond_json(send, 200, {"alarms": [api_json.alarm_json(a) for a in alarms]})
+        elif path == "/dashboard/api/deployments":
+            await respond_json(send, 200, await self._all_deployments(session))
+        elif match := _STAGE_DEPLOYMENTS.match(path):
+            await respond_json(send, 200, await self._stage_deployments(session, match.group(1)))
+        elif path == "/dashboard/api/stages":
+            stages = await self.source.stages()
+            await respond_json(send, 200, {"stages": [api_json.stage_json(s) for s in stages]})
+        else:
+            await respond_json(send, 404, {"message": "Unknown API path"})
+
+    async def _overview(self, window_s: int) -> dict[str, object]:
+        now = self._clock()
+        since, until, step = _span(now, window_s)
+        stages = await self.source.stages()
+
+        async def one_stage(stage_name: str) -> tuple[list[dict[str, object]], dict[str, object]]:
+            names = await self.source.functions(stage_name)
+            series = await asyncio.gather(
+                *(
+                    self.source.metrics(stage_name, n, since=since, until=until, step_s=step)
+                    for n in names
+                )
+            )
+            cost = await self.source.cost(stage_name, now=now)
+            rows = [{"name": s.function, **api_json.totals_json(s.totals)} for s in series]
+            return rows, api_json.cost_json(cost)
+
+        results = await asyncio.gather(*(one_stage(s.name) for s in stages))
+        return {
+            "generated": now,
+            "window_s": window_s,
+            "stages": [
+                {**api_json.stage_json(stage), "functions": rows, "cost": cost}
+                for stage, (rows, cost) in zip(stages, results, strict=True)
+            ],
+        }
+
+    async def _metrics(self, stage: str, function: str, window_s: int) -> dict[str, object]:
+        now = self._clock()
+        since, until, step = _span(now, window_s)
+        series = await self.source.metrics(stage, function, since=since, until=until, step_s=step)
+        return {
+            "generated": now,
+            "window_s": window_s,
+            "since": since,
+            "until": until,
+            **api_json.series_json(series),
+        }
+
+    async def _stage_deployments(self, session: Session, stage: str) -> dict[str, object]:
+        history = await self.source.deployments(stage)
+        current = next((d.id for d in history if d.current), None)
+        return {
+            "stage": stage,
+            "current": current,
+            "can_rollback": session.identity.may_rollback(stage),
+            "deployments": [api_json.deployment_json(d) for d in history],
+        }
+
+    async def _all_deployments(self, session: Session) -> dict[str, object]:
+        stages = await self.source.stages()
+        each = await asyncio.gather(*(self._stage_deployments(session, s.name) for s in stages))
+        return {"stages": list(each)}
+
+    async def _rollback(
+        self, request: Request, receive: Receive, send: Send, session: Session, stage: str
+    ) -> None:
+        body = await read_body(receive, _MAX_FORM_BYTES) or b""
+        offered = request.headers.get("x-csrf-token") or parse_form(body).get("csrf")
+        if not request.same_origin() or not session.csrf_matches(offered):
+            await respond_json(send, 403, {"message": "Missing or wrong CSRF token"})
+            return
+        if not session.identity.may_rollback(stage):
+            await respond_json(send, 403, {"message": f"This key may not roll back stage {stage}"})
+            return
+        try:
+            deployment = await self.source.rollback(stage, actor=session.identity.access_key_id)
+        except RollbackRefused as exc:
+            await respond_json(send, 409, {"message": _error_message(exc)})
+            return
+        await respond_json(send, 202, {"deployment": api_json.deployment_json(deployment)})
+
+    async def _logs(
+        self, request: Request, receive: Receive, send: Send, stage: str, function: str
+    ) -> None:
+        if function not in await self.source.functions(stage):
+            raise UnknownFunction(f"stage {stage} runs no function {function}")
+        if self._log_streams >= self.settings.max_log_streams:
+            await respond_json(send, 503, {"message": "Too many log streams open"})
+            return
+        since_ms = _resume_from(request)
+        if since_ms is None:
+            since_ms = int((self._clock() - self.settings.log_backlog_s) * 1000)
+        lines = self.source.tail_logs(stage, function, since_ms=since_ms)
+        self._log_streams += 1
+        try:
+            await sse.stream_events(
+                send, receive, lines, _log_event, heartbeat_s=self.settings.heartbeat_s
+            )
+        finally:
+            self._log_streams -= 1
+
+
+def _error_message(exc: RollbackRefused) -> str:
+    return exc.message + (f" ({exc.hint})" if exc.hint else "")
+
+
+def _log_event(line: LogLine) -> bytes:
+    return sse.frame(
+        orjson.dumps(api_json.log_json(line)).decode(),
+        event="log",
+        event_id=str(line.timestamp_ms),
+    )
+
+
+def _resume_from(request: Request) -> int | None:
+    """Where a reconnecting EventSource left off (its ``Last-Event-ID``), else None."""
+    last = request.headers.get("last-event-id", "")
+    # The id is the last line's timestamp: resume just after it.
+    return int(last) + 1 if last.isdigit() else None
+
+
+def _window(request: Request) -> int:
+    raw = request.query.get("window", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return _DEFAULT_WINDOW_S
+    return min(max(value, _MIN_WINDOW_S), _MAX_WINDOW_S)
+
+
+def _span(now: float, window_s: int) -> tuple[float, float, int]:
+    """(since, until, step): whole buckets, the last one holding ``now``."""
+    step = pick_step(window_s)
+    until = (math.floor(now / step) + 1) * step
+    return float(until - window_s - step), float(until), step
+
+
+def _safe_next(request: Request) -> str:
+    return _safe_next_value(request.query.get("next", ""))
+
+
+def _safe_next_value(value: str) -> str:
+    """Only paths of the dashboard itself: never another site (an open redirect)."""
+    if value.startswith("/dashboard/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/dashboard/"
+
+
+def _quote_path(path: str) -> str:
+    return quote(path, safe="/")

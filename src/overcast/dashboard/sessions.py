@@ -1,0 +1,122 @@
+"""Signed-in browsers: a server-side table of random session tokens with an expiry.
+
+The cookie carries only the token (``secrets.token_urlsafe``, 256 bits); who it
+belongs to, its CSRF token and when it ends live here, in memory, so a restart signs
+everybody out and logging out really ends the session. Sessions end ``ttl_s`` after
+sign-in, or ``idle_s`` after the last request, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who signed in: what the injected authenticator says about an admin key."""
+
+    access_key_id: str
+    #: whether the key may roll stages back at all
+    can_rollback: bool = True
+    #: the stages the key may act on; empty = every stage (as ``AccessKey.stages``)
+    stages: tuple[str, ...] = ()
+
+    def may_rollback(self, stage: str) -> bool:
+        """Whether this key may roll ``stage`` back."""
+        return self.can_rollback and (not self.stages or stage in self.stages)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One signed-in browser."""
+
+    token: str
+    identity: Identity
+    csrf_token: str
+    created: float
+    last_seen: float
+    expires: float
+
+    def csrf_matches(self, offered: str | None) -> bool:
+        """Constant-time check of a CSRF token sent with a state-changing request."""
+        return offered is not None and hmac.compare_digest(
+            offered.encode(), self.csrf_token.encode()
+        )
+
+
+class SessionTable:
+    """Tokens → sessions, bounded in size; safe to use from several threads."""
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = 12 * 3600.0,
+        idle_s: float = 2 * 3600.0,
+        max_sessions: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.idle_s = idle_s
+        self.max_sessions = max_sessions
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def create(self, identity: Identity) -> Session:
+        """Start a session for ``identity``; the oldest ones make room when the table is full."""
+        now = self._clock()
+        session = Session(
+            token=secrets.token_urlsafe(32),
+            identity=identity,
+            csrf_token=secrets.token_urlsafe(32),
+            created=now,
+            last_seen=now,
+            expires=now + self.ttl_s,
+        )
+        with self._lock:
+            self._prune(now)
+            while len(self._sessions) >= self.max_sessions:
+                oldest = min(self._sessions.values(), key=lambda s: s.last_seen)
+                del self._sessions[oldest.token]
+            self._sessions[session.token] = session
+        return session
+
+    def get(self, token: str | None) -> Session | None:
+        """The live session of ``token`` (touching its idle timer), else None."""
+        if not token:
+            return None
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is None:
+                return None
+            if now >= session.expires or now - session.last_seen >= self.idle_s:
+                del self._sessions[token]
+                return None
+            session = replace(session, last_seen=now)
+            self._sessions[token] = session
+            return session
+
+    def end(self, token: str | None) -> None:
+        """Forget a session (logout); unknown tokens are ignored."""
+        if token:
+            with self._lock:
+                self._sessions.pop(token, None)
+
+    def _prune(self, now: float) -> None:
+        dead = [
+            token
+            for token, s in self._sessions.items()
+            if now >= s.expires or now - s.last_seen >= self.idle_s
+        ]
+        for token in dead:
+            del self._sessions[token]
