@@ -1,14 +1,20 @@
 """The contract between callers of functions (gateway, Lambda API) and the runtime.
 
-It owns only data types and one protocol; it imports nothing from overcast but
-``errors``. The gateway and the admin API depend on :class:`Invoker`, never on the
-runtime's processes, and the runtime implements it.
+It owns only data types and two protocols; it imports nothing from overcast but
+``errors`` (and msgspec, for the one struct built on every invocation). The gateway
+and the admin API depend on :class:`Invoker`, never on the runtime's processes, and
+the runtime implements it. The runtime reports each finished invocation to an
+:class:`InvocationRecorder` (``overcast.observe`` implements it), so that neither
+knows the other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
+
+import msgspec
 
 from overcast.errors import OvercastError
 
@@ -32,6 +38,9 @@ class InvokeRequest:
     client_context: str | None = None  # base64 JSON, as the Invoke API carries it
     want_log_tail: bool = False
     timeout_cap_s: float | None = None
+    #: the kind of API Gateway API that sent it (``"http"`` or ``"rest"``), None for a
+    #: direct invoke; only metering reads it (each kind has its own request price)
+    api_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,4 +115,39 @@ class Invoker(Protocol):
 
     def function_names(self) -> list[str]:
         """Names of the functions this invoker can run."""
+        ...
+
+
+class InvocationReport(msgspec.Struct, frozen=True):
+    """What one finished (or throttled) invocation cost in time and memory.
+
+    The fields of its REPORT line, plus what metering needs: ``billed_ms`` is the
+    REPORT line's Billed Duration exactly; ``init_duration_ms`` is set on a cold
+    start; ``throttled`` invocations never ran (all times are 0). A msgspec struct,
+    not a dataclass: one is built per invocation, and it is ten times cheaper.
+    """
+
+    function_name: str
+    version: str
+    stage: str
+    duration_ms: float
+    billed_ms: int
+    memory_mb: int
+    max_memory_used_mb: int = 0
+    init_duration_ms: float | None = None
+    error: bool = False
+    timed_out: bool = False
+    throttled: bool = False
+    api_kind: str | None = None
+
+
+class InvocationRecorder(Protocol):
+    """Where the runtime reports invocations (metrics and cost); must not block.
+
+    Called on the event loop as each invocation settles: implementations only touch
+    memory (no I/O, no awaits) and leave storage to a background task.
+    """
+
+    def record_invocation(self, report: InvocationReport) -> Decimal | None:
+        """Count one invocation; return its price in US dollars, or None if unpriced."""
         ...

@@ -19,7 +19,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from overcast.cli.platform_cmd import deploy, deployments, rollback, serve
+from overcast.cli import observe_cmd
+from overcast.cli.platform_cmd import (
+    alarms,
+    api_keys,
+    budget,
+    deploy,
+    deployments,
+    rollback,
+    serve,
+)
 from overcast.cli.secrets_cmd import secrets as secrets_group
 from overcast.errors import OvercastError
 from overcast.runtime import LogStore
@@ -88,6 +97,14 @@ def cli() -> None:
     "--concurrency", default=64, show_default=True, help="Node-wide limit on concurrent instances."
 )
 @click.option("--no-watch", is_flag=True, help="Do not reload function code when it changes.")
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="NAME=VALUE[:PLAN]",
+    help="Accept an x-api-key on routes with ApiKeyRequired (PLAN: a usage plan's logical "
+    "ID or name; default: each API's own plan).",
+)
 def up(
     app_dir: Path,
     port: int,
@@ -97,6 +114,7 @@ def up(
     keep_alive: float,
     concurrency: int,
     no_watch: bool,
+    api_keys: tuple[str, ...],
 ) -> None:
     """Run the SAM app in APP_DIR until Ctrl-C."""
     from overcast.control.app_loading import (
@@ -108,9 +126,11 @@ def up(
         state_dir_for,
     )
     from overcast.control.node import Node, NodeOptions
+    from overcast.gateway import parse_api_key
     from overcast.runtime import prepare_dependencies
 
     try:
+        keys = tuple(parse_api_key(text) for text in api_keys)
         model = load_app(app_dir, _overrides(parameter_overrides))
         for warning in [*map(str, model.warnings), *interpreter_warnings(model)]:
             err.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -128,6 +148,7 @@ def up(
                 watch_code=not no_watch,
                 idle_keepalive_s=keep_alive,
                 node_concurrency=concurrency,
+                api_keys=keys,
             ),
         )
 
@@ -637,8 +658,9 @@ def keys_revoke(key_id: str, app_dir: Path, platform_dir: Path | None) -> None:
 
 
 cli.add_command(secrets_group)
-for _command in (serve, deploy, rollback, deployments):
+for _command in (serve, deploy, rollback, deployments, budget, alarms, api_keys):
     cli.add_command(_command)
+observe_cmd.register(cli)
 
 
 def main() -> None:

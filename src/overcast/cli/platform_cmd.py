@@ -19,6 +19,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,37 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     metavar="STAGE=RATE[:BURST]",
     help="Requests per second (and burst) a stage accepts; more get 429.",
 )
+@click.option(
+    "--budget-cap",
+    multiple=True,
+    metavar="STAGE=USD/day|month",
+    help="Hard spend limit of a stage; its requests get 429 once reached.",
+)
+@click.option(
+    "--pricing-alarm",
+    multiple=True,
+    metavar="STAGE=USD",
+    help="Alarm when a stage's estimated charges this month exceed USD.",
+)
+@click.option(
+    "--alarm-webhook",
+    multiple=True,
+    metavar="URL",
+    help="POST alarm state changes here, signed with $OVERCAST_WEBHOOK_SECRET.",
+)
+@click.option("--smtp", default=None, metavar="HOST[:PORT]", help="Mail alarm changes via SMTP.")
+@click.option("--smtp-starttls", is_flag=True, help="Use STARTTLS with --smtp.")
+@click.option("--alarm-email-from", default="overcast@localhost", show_default=True)
+@click.option("--alarm-email-to", multiple=True, metavar="ADDRESS", help="Who gets alarm mail.")
+@click.option(
+    "--alarm-interval", default=10.0, show_default=True, help="Seconds between alarm checks."
+)
+@click.option(
+    "--client-rate",
+    default=None,
+    metavar="RATE[:BURST]",
+    help="Requests per second each client address may send (429 beyond).",
+)
 @click.option("--keep-alive", default=600.0, show_default=True, help="Idle seconds per instance.")
 @click.option(
     "--dns-port",
@@ -184,6 +216,15 @@ def serve(
     artifacts: str,
     stage_concurrency: tuple[str, ...],
     stage_throttle: tuple[str, ...],
+    budget_cap: tuple[str, ...],
+    pricing_alarm: tuple[str, ...],
+    alarm_webhook: tuple[str, ...],
+    smtp: str | None,
+    smtp_starttls: bool,
+    alarm_email_from: str,
+    alarm_email_to: tuple[str, ...],
+    alarm_interval: float,
+    client_rate: str | None,
     keep_alive: float,
     dns_port: int | None,
     dns_address: str | None,
@@ -191,7 +232,9 @@ def serve(
     """Run a platform that apps are deployed to with `overcast deploy`."""
     from overcast.cli.main import _run
     from overcast.control.platform import Platform, PlatformOptions
+    from overcast.gateway import ClientLimit
     from overcast.gateway.throttle import ThrottleLimit
+    from overcast.observe.spend import parse_cap
 
     try:
         options = PlatformOptions(
@@ -208,12 +251,20 @@ def serve(
                 k: ThrottleLimit.parse(v)
                 for k, v in _pairs(stage_throttle, "--stage-throttle").items()
             },
+            budget_caps={k: parse_cap(v) for k, v in _pairs(budget_cap, "--budget-cap").items()},
+            pricing_alarms={
+                k: Decimal(v) for k, v in _pairs(pricing_alarm, "--pricing-alarm").items()
+            },
+            webhooks=_webhooks(alarm_webhook),
+            emails=_emails(smtp, smtp_starttls, alarm_email_from, alarm_email_to),
+            alarm_interval_s=alarm_interval,
+            client_limit=ClientLimit.parse(client_rate) if client_rate else None,
             idle_keepalive_s=keep_alive,
             dns_port=dns_port,
             dns_address=dns_address,
         )
         platform = Platform(options)
-    except (OvercastError, ValueError) as exc:
+    except (OvercastError, ValueError, ArithmeticError) as exc:
         _fail(exc if isinstance(exc, OvercastError) else OvercastError(str(exc)))
         return
 
@@ -254,6 +305,43 @@ def serve(
     except KeyboardInterrupt:
         sys.exit(130)
     err.print("[dim]stopped cleanly[/]")
+
+
+def _webhooks(urls: tuple[str, ...]) -> tuple[Any, ...]:
+    from overcast.observe.notify import WebhookTarget
+
+    if not urls:
+        return ()
+    secret = os.environ.get("OVERCAST_WEBHOOK_SECRET", "")
+    if not secret:
+        raise OvercastError(
+            "--alarm-webhook needs a signing secret in OVERCAST_WEBHOOK_SECRET",
+            hint="export OVERCAST_WEBHOOK_SECRET=... (the receiver checks X-Overcast-Signature)",
+        )
+    return tuple(WebhookTarget(url, secret) for url in urls)
+
+
+def _emails(smtp: str | None, starttls: bool, sender: str, to: tuple[str, ...]) -> tuple[Any, ...]:
+    from overcast.observe.notify import SmtpTarget
+
+    if smtp is None:
+        if to:
+            raise OvercastError("--alarm-email-to needs --smtp HOST[:PORT]")
+        return ()
+    if not to:
+        raise OvercastError("--smtp needs at least one --alarm-email-to ADDRESS")
+    host, _, port = smtp.partition(":")
+    return (
+        SmtpTarget(
+            host,
+            sender,
+            to,
+            port=int(port) if port else 25,
+            starttls=starttls,
+            username=os.environ.get("OVERCAST_SMTP_USER"),
+            password=os.environ.get("OVERCAST_SMTP_PASSWORD"),
+        ),
+    )
 
 
 def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
@@ -453,3 +541,133 @@ def deployments(
             current, item["DeploymentId"], item["Kind"], item["Status"], created, versions, note
         )
     Console(highlight=False, soft_wrap=True).print(table)
+
+
+@click.command()
+@_STAGE
+@_TARGET
+@_CREDENTIALS
+@_STATE
+@click.option("--lift", is_flag=True, help="Lift the cap until its period ends (admin keys).")
+def budget(
+    stage: str, target: str | None, credentials: Path | None, state_dir: Path, lift: bool
+) -> None:
+    """Show a stage's spend against its budget cap, or lift the cap."""
+    try:
+        client = _client(target, credentials, state_dir)
+        quoted = urllib.parse.quote(stage, safe="")
+        path = f"/overcast/stages/{quoted}/budget" + ("/lift" if lift else "")
+        answer = client.request("POST" if lift else "GET", path)
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    table = Table(title=f"budget of {stage}", title_justify="left")
+    for column in ("cap", "spent this period", "in flight (reserved)", "state"):
+        table.add_column(column)
+    cap = f"${answer['Cap']}/{answer['Period']}" if answer["Cap"] else "none"
+    state = "[red]reached: 429[/]" if answer["Reached"] else "open"
+    if answer["Lifted"]:
+        state = "lifted until the period ends"
+    table.add_row(cap, f"${answer['Spent']}", f"${answer['Reserved']}", state)
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+@click.command()
+@_TARGET
+@_CREDENTIALS
+@_STATE
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def alarms(target: str | None, credentials: Path | None, state_dir: Path, as_json: bool) -> None:
+    """List every alarm and budget of a platform with its state."""
+    try:
+        answer = _client(target, credentials, state_dir).request("GET", "/overcast/alarms")
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return
+    table = Table(title="alarms", title_justify="left")
+    for column in ("stage", "alarm", "state", "since", "reason"):
+        table.add_column(column)
+    colours = {"ALARM": "red", "OK": "green", "INSUFFICIENT_DATA": "yellow"}
+    for item in answer["Alarms"]:
+        state = item["StateValue"]
+        since = time.strftime("%H:%M:%S", time.localtime(item["StateUpdatedTimestamp"]))
+        table.add_row(
+            item["Stage"] or "",
+            item["AlarmName"],
+            f"[{colours.get(state, 'white')}]{state}[/]",
+            since,
+            escape(item["StateReason"]),
+        )
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+@click.group("api-keys")
+def api_keys() -> None:
+    """API keys for routes with ApiKeyRequired (API Gateway usage plans) on a platform."""
+
+
+_PLATFORM_DIR = click.option(
+    "--platform",
+    "platform_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help="The platform's state folder.",
+)
+
+
+@api_keys.command("create")
+@click.argument("name")
+@click.option("--plan", default=None, help="Usage plan (logical id, e.g. MyApiUsagePlan).")
+@_PLATFORM_DIR
+def api_keys_create(name: str, plan: str | None, platform_dir: Path) -> None:
+    """Issue a key; its value is printed once, on stdout (clients send it as x-api-key)."""
+    from overcast.control.api_key_store import FileApiKeyStore
+
+    try:
+        key, value = FileApiKeyStore(platform_dir).create(name, plan)
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(
+        f"[green]Created[/] API key {key.key_id} ({escape(name)}); the value is shown only now"
+    )
+    sys.stdout.write(value + "\n")
+
+
+@api_keys.command("list")
+@_PLATFORM_DIR
+def api_keys_list(platform_dir: Path) -> None:
+    """Show the platform's API keys (never their values)."""
+    from overcast.control.api_key_store import FileApiKeyStore
+
+    try:
+        issued = FileApiKeyStore(platform_dir).all()
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    table = Table(title="API keys", title_justify="left")
+    for column in ("id", "name", "usage plan", "created"):
+        table.add_column(column)
+    for key in issued:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(key.created))
+        table.add_row(key.key_id, escape(key.name), key.usage_plan or "any", created)
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+@api_keys.command("revoke")
+@click.argument("key_id")
+@_PLATFORM_DIR
+def api_keys_revoke(key_id: str, platform_dir: Path) -> None:
+    """Delete an API key; the platform refuses it from the next request on."""
+    from overcast.control.api_key_store import FileApiKeyStore
+
+    try:
+        key = FileApiKeyStore(platform_dir).revoke(key_id)
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(f"[green]Revoked[/] API key {key.key_id} ({escape(key.name)})")

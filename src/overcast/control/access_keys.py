@@ -45,7 +45,14 @@ _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _READ_ACTIONS = frozenset(
     {"lambda:ListFunctions", "lambda:GetFunction", "lambda:GetFunctionConfiguration"}
 )
-_DEPLOY_READ_ACTIONS = frozenset({"overcast:ListDeployments", "overcast:GetDeployment"})
+_DEPLOY_READ_ACTIONS = frozenset(
+    {
+        "overcast:ListDeployments",
+        "overcast:GetDeployment",
+        "overcast:GetBudget",
+        "overcast:ListAlarms",
+    }
+)
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS,
     "deployer": _READ_ACTIONS

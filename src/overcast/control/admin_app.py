@@ -1,6 +1,8 @@
-"""The admin port's ASGI app: health, and the Lambda API behind SigV4 access control.
+"""The admin port's ASGI app: health, metrics, and the Lambda API behind SigV4 access control.
 
 ``/health`` stays open (load balancers and ``overcast up``'s readiness wait use it);
+so does ``/metrics`` (Prometheus text): scrapers cannot sign SigV4, and the admin
+port listens on loopback unless told otherwise (docs/metrics.md says how to guard it);
 ``/v1/`` belongs to the secrets API, which authenticates Vault tokens itself, so it is
 passed through untouched; every Lambda API request must be signed by an overcast key
 whose role allows the operation. So must every edge invalidation
@@ -8,6 +10,8 @@ whose role allows the operation. So must every edge invalidation
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import orjson
 
@@ -18,9 +22,12 @@ from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import LambdaApi
+from overcast.dashboard import DashboardApp
 from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
 
 _VAULT_PREFIX = "/v1/"
+#: Prometheus' text exposition format, version 0.0.4 (what prometheus_client writes)
+METRICS_CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
 class AdminApp:
@@ -33,12 +40,19 @@ class AdminApp:
         secrets_app: ASGIApp | None = None,
         edge_admin: EdgeAdmin | None = None,
         deploy_api: DeployApi | None = None,
+        *,
+        metrics: Callable[[], bytes] | None = None,
+        dashboard: DashboardApp | None = None,
     ) -> None:
         self._lambda = lambda_api
+        #: the web dashboard under ``/dashboard/`` (it signs people in itself)
+        self.dashboard = dashboard
         self._access = access
         self.secrets_app = secrets_app
         self.edge_admin = edge_admin
         self.deploy_api = deploy_api
+        #: renders ``/metrics``; None when metrics are off (then ``/metrics`` is 404)
+        self.metrics = metrics
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -52,6 +66,14 @@ class AdminApp:
             status = 200 if self.ready else 503
             body = orjson.dumps({"status": "ok" if self.ready else "starting"})
             await send_response(send, status, body, [(b"content-type", b"application/json")])
+            return
+        if path == "/metrics" and self.metrics is not None:
+            await send_response(
+                send, 200, self.metrics(), [(b"content-type", METRICS_CONTENT_TYPE)]
+            )
+            return
+        if self.dashboard is not None and self.dashboard.handles(path):
+            await self.dashboard(scope, receive, send)
             return
         if path.startswith(_VAULT_PREFIX) and self.secrets_app is not None:
             await self.secrets_app(scope, receive, send)

@@ -10,26 +10,32 @@ Every request is SigV4-signed by an overcast key (``access``); the actions are
 ``POST /overcast/artifacts/missing``       ``{"Digests": [...]}`` → ``{"Missing": [...]}``
 ``PUT  /overcast/artifacts/<sha256>``      the artifact's bytes → 201
 ``GET  /overcast/stages``                  stages, their current deployment and hosts
+``GET  /overcast/alarms``                  every alarm and budget with its state
 ``POST /overcast/stages/<s>/deployments``  a deploy request → 202 and the deployment
 ``GET  /overcast/stages/<s>/deployments``  the stage's history, newest first
 ``GET  /overcast/stages/<s>/deployments/<id>``  one deployment, with live weights
 ``POST /overcast/stages/<s>/rollback``     → 202 and the rollback deployment
+``GET  /overcast/stages/<s>/budget``       spend against the stage's budget cap
+``POST /overcast/stages/<s>/budget/lift``  lift the cap until the period ends (admin)
 =========================================  ==========================================
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 import orjson
 
 from overcast.control.access import AccessControl, Denied
+from overcast.control.alarm_watch import AlarmRecord
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
 from overcast.control.code_store import CodeStoreError, is_digest
 from overcast.control.deployer import Deployer, DeployError
 from overcast.errors import OvercastError
+from overcast.observe.spend import SpendMeter
 
 PREFIX = "/overcast/"
 MAX_ARTIFACT_BYTES = 250 * 1024 * 1024
@@ -39,6 +45,7 @@ _ARTIFACT = re.compile(r"^/overcast/artifacts/([0-9a-f]{64})$")
 _DEPLOYMENTS = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments$")
 _DEPLOYMENT = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments/(d-[A-Z0-9]+)$")
 _ROLLBACK = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/rollback$")
+_BUDGET = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/budget(/lift)?$")
 _JSON = (b"content-type", b"application/json")
 
 
@@ -53,11 +60,18 @@ class DeployApi:
         self,
         deployer: Deployer,
         access: AccessControl,
+        *,
         region: str,
         account_id: str,
         hosts: Callable[[], Mapping[str, str]],
+        spend: SpendMeter | None = None,
+        alarms: Callable[[], Sequence[AlarmRecord]] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._deployer = deployer
+        self._alarms = alarms
+        self._spend = spend
+        self._clock = clock
         self._access = access
         self._region = region
         self._account_id = account_id
@@ -78,6 +92,8 @@ class DeployApi:
             return "overcast:UploadArtifact", "*", MAX_ARTIFACT_BYTES
         if path == "/overcast/stages" and method == "GET":
             return "overcast:ListDeployments", "*", 0
+        if path == "/overcast/alarms" and method == "GET":
+            return "overcast:ListAlarms", "*", 0
         if match := _DEPLOYMENTS.match(path):
             if method == "POST":
                 return "overcast:Deploy", self.stage_arn(match.group(1)), MAX_REQUEST_BYTES
@@ -87,6 +103,12 @@ class DeployApi:
             return "overcast:GetDeployment", self.stage_arn(match.group(1)), 0
         if (match := _ROLLBACK.match(path)) and method == "POST":
             return "overcast:Rollback", self.stage_arn(match.group(1)), 0
+        if match := _BUDGET.match(path):
+            arn = self.stage_arn(match.group(1))
+            if match.group(2) and method == "POST":
+                return "overcast:LiftBudgetCap", arn, 0
+            if not match.group(2) and method == "GET":
+                return "overcast:GetBudget", arn, 0
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,6 +168,21 @@ class DeployApi:
             return 201, {"Digest": digest, "Size": len(body)}
         if path == "/overcast/stages":
             return 200, {"Stages": self._stages()}
+        if path == "/overcast/alarms":
+            records = self._alarms() if self._alarms is not None else []
+            return 200, {
+                "Alarms": [
+                    {
+                        "AlarmName": r.name,
+                        "Stage": r.stage,
+                        "StateValue": str(r.state),
+                        "StateReason": r.reason,
+                        "StateUpdatedTimestamp": r.updated,
+                        "Description": r.description,
+                    }
+                    for r in records
+                ]
+            }
         if match := _DEPLOYMENTS.match(path):
             stage = match.group(1)
             if method == "POST":
@@ -173,7 +210,38 @@ class DeployApi:
         if match := _ROLLBACK.match(path):
             record = await deployer.rollback(match.group(1))
             return 202, record.summary()
+        if match := _BUDGET.match(path):
+            return 200, self._budget(match.group(1), lift=bool(match.group(2)))
         raise DeployError("Unknown operation", status=404, code="UnknownOperationException")
+
+    def _budget(self, stage: str, *, lift: bool) -> dict[str, object]:
+        self._deployer.stage_named(stage)  # 404 for an unknown stage
+        spend = self._spend
+        if spend is None:
+            raise DeployError(
+                "spend is not metered on this platform (OVERCAST_METRICS=off)",
+                status=409,
+                code="ResourceConflictException",
+            )
+        now = self._clock()
+        lifted_until = None
+        if lift:
+            try:
+                lifted_until = spend.lift(stage, now)
+            except OvercastError as exc:
+                raise DeployError(str(exc), status=409, code="ResourceConflictException") from exc
+        status = spend.status(stage, now)
+        return {
+            "Stage": stage,
+            "Cap": str(status.cap.limit) if status.cap is not None else None,
+            "Period": status.cap.period.value if status.cap is not None else None,
+            "Spent": str(status.spent),
+            "Reserved": str(status.reserved),
+            "PeriodStart": status.period_start,
+            "Reached": status.reached,
+            "Lifted": status.lifted,
+            "LiftedUntil": lifted_until,
+        }
 
     def _stages(self) -> list[dict[str, object]]:
         hosts = self._hosts()

@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 
 from overcast.errors import OvercastError
+from overcast.sqlite_wal import open_wal
 
 IN_PROGRESS = "InProgress"
 SUCCEEDED = "Succeeded"
@@ -112,13 +113,9 @@ class DeployStore:
     """Versions, deployments and aliases in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_wal(path, _SCHEMA)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()

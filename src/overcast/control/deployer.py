@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,10 @@ from overcast.control.static_sync import sync_static
 from overcast.edge import EdgeApp, EdgeConfig, StageOrigins, edge_config_from_template
 from overcast.edge.cache import ResponseCache
 from overcast.errors import OvercastError
-from overcast.gateway import GatewayApp
+from overcast.gateway import ApiKeyStore, ClientLimit, GatewayApp, UsageLedger
 from overcast.observe.alarms import AlarmState
+from overcast.observe.pricing import GatewayKind, PriceBook, worst_case_cost
+from overcast.observe.recorder import Metrics
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.secrets.references import Lookup
 from overcast.storage import Bucket, open_bucket
@@ -128,8 +131,19 @@ class Deployer:
         on_switch: Callable[[], None] = lambda: None,
         extra_hosts: Callable[[str], Mapping[str, str]] = lambda stage: {},
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
+        api_keys: ApiKeyStore | None = None,
+        client_limit: ClientLimit | None = None,
     ) -> None:
         self.settings = settings
+        #: usage-plan keys every stage's gateways check, and per-client rate limits
+        self.api_keys = api_keys
+        self.client_limit = client_limit
+        # One usage ledger per stage, kept across deployments: a redeploy must not
+        # hand every key a fresh quota.
+        self._usage: dict[str, UsageLedger] = {}
+        #: where every deployment's runtime and gateway record (None: not recorded)
+        self.metrics = metrics
         self.store = store
         self.code = code
         self.stages = stages
@@ -521,14 +535,24 @@ class Deployer:
                 ),
                 idle_keepalive_s=settings.idle_keepalive_s,
                 watch_code=False,
+                stage=stage_name,
             ),
             configs,
+            recorder=self.metrics,
         )
         await runtime.start()
         router = AliasRouter(
             {c.name: FunctionRoute(primary=Target(runtime, c.version)) for c in configs}
         )
-        gateway = GatewayApp(model, router)
+        routes = self.metrics.route_recorder(stage_name) if self.metrics is not None else None
+        gateway = GatewayApp(
+            model,
+            router,
+            recorder=routes,
+            api_keys=self.api_keys,
+            usage=self._usage.setdefault(stage_name, UsageLedger()),
+            client_limit=self.client_limit,
+        )
         app: Any = gateway
         static = None
         if prepared.static_bucket is not None:
@@ -555,6 +579,21 @@ class Deployer:
             gateway=gateway,
             app=app,
             static=prepared.request.static,
+            worst_case=self._worst_case(stage_name, model),
+        )
+
+    def _worst_case(self, stage_name: str, model: AppModel) -> Decimal:
+        """The most one request to this deployment can cost (for budget caps)."""
+        prices = self.metrics.prices if self.metrics is not None else PriceBook()
+        kinds = {api.kind for api in model.apis.values()}
+        gateway = GatewayKind.REST_API if "rest" in kinds else GatewayKind.HTTP_API
+        authorizers = any(api.authorizers for api in model.apis.values())
+        return worst_case_cost(
+            ((s.name, s.memory_mb, s.timeout_s) for s in model.functions.values()),
+            stage=stage_name,
+            gateway=gateway,
+            prices=prices,
+            invocations_per_request=2 if authorizers else 1,
         )
 
     def _static_bucket(self, stage: str, logical_id: str) -> Bucket:

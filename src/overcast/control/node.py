@@ -36,12 +36,15 @@ from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.errors import OvercastError
-from overcast.gateway import GatewayApp
+from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
+from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.secrets import open_secrets
 from overcast.template import AppModel
 
 NODE_FILE = "node.json"
+#: the stage label of a node's metrics (``overcast up`` has no stages)
+LOCAL_STAGE = "local"
 
 
 class PortInUseError(OvercastError):
@@ -61,6 +64,8 @@ class NodeOptions:
     node_concurrency: int = 64
     graceful_timeout_s: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
+    #: (value, key) pairs accepted on REST routes with ApiKeyRequired
+    api_keys: tuple[tuple[str, ApiKey], ...] = ()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -118,6 +123,8 @@ class Node:
         options.state_dir.mkdir(parents=True, exist_ok=True)
         options.state_dir.chmod(0o700)
         self.secrets = open_secrets(options.state_dir)
+        #: invocation and route metrics, and their store; None when OVERCAST_METRICS=off
+        self.metrics = MetricsService.from_environ(options.state_dir, os.environ)
         # Bound first: each function's credentials name the admin port, which may be 0.
         self._data_sock = bind(options.host, options.port)
         try:
@@ -137,6 +144,7 @@ class Node:
             self._data_sock.close()
             self._admin_sock.close()
             raise
+        recorder = self.metrics.metrics if self.metrics is not None else None
         self.runtime = Runtime(
             RuntimeConfig(
                 state_dir=str(options.state_dir),
@@ -145,14 +153,21 @@ class Node:
                 node_concurrency=options.node_concurrency,
                 idle_keepalive_s=options.idle_keepalive_s,
                 watch_code=options.watch_code,
+                stage=LOCAL_STAGE,
             ),
             runtime_functions(
                 model,
                 lambda: secret_lookup(options.state_dir, self.secrets.store),
                 environments,
             ),
+            recorder=recorder,
         )
-        self.gateway = GatewayApp(model, self.runtime)
+        self.gateway = GatewayApp(
+            model,
+            self.runtime,
+            recorder=recorder.route_recorder(LOCAL_STAGE) if recorder is not None else None,
+            api_keys=InMemoryApiKeyStore(options.api_keys),
+        )
         # Apps without edge metadata keep the gateway on the data port: no edge cost.
         self.edge: EdgeApp | None = (
             build_local_edge(self.edge_config, self.gateway, template_path.parent)
@@ -172,6 +187,7 @@ class Node:
                 if self.edge is not None
                 else None
             ),
+            metrics=recorder.exposition if recorder is not None else None,
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
@@ -209,8 +225,13 @@ class Node:
                 group.create_task(data_server.main_loop())
                 group.create_task(admin_server.main_loop())
                 renewer = group.create_task(self._renew_credentials())
+                flusher = (
+                    group.create_task(self.metrics.run()) if self.metrics is not None else None
+                )
                 await self._stop.wait()
                 renewer.cancel()
+                if flusher is not None:
+                    flusher.cancel()
                 data_server.should_exit = True
                 admin_server.should_exit = True
             # Phase 2: stop accepting, let in-flight requests finish (bounded by uvicorn).
@@ -226,6 +247,9 @@ class Node:
                 node_file.unlink()
             # Phase 3: no worker outlives the node, nor do the credentials it handed out.
             await self.runtime.aclose()
+            if self.metrics is not None:
+                # After the runtime: invocations that ended while it drained are counted.
+                await self.metrics.aclose()
             self._release()
 
     def _release(self) -> None:

@@ -23,8 +23,10 @@ import json
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -33,8 +35,11 @@ from overcast.asgi import Receive, Scope, Send, serve_lifespan
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
+from overcast.control.alarm_watch import AlarmWatch
+from overcast.control.api_key_store import FileApiKeyStore
 from overcast.control.app_loading import secret_lookup
 from overcast.control.code_store import CodeStore
+from overcast.control.dashboard_source import PlatformDashboardSource, key_authenticator
 from overcast.control.deploy_api import DeployApi
 from overcast.control.deploy_store import DeployStore
 from overcast.control.deployer import Deployer, DeployerSettings
@@ -44,12 +49,19 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.node import NODE_FILE, PortInUseError, bind, uvicorn_server
 from overcast.control.platform_invoker import PlatformInvoker
 from overcast.control.stage import Stage
+from overcast.dashboard import DashboardApp
 from overcast.durable_files import atomic_write
 from overcast.edge.cache import ResponseCache
 from overcast.edge.hosts import HostTable
+from overcast.errors import OvercastError
+from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
+from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
+from overcast.observe.service import MetricsService
+from overcast.observe.spend import BudgetCap, CapPeriod, SpendMeter, period_start
 from overcast.secrets import open_secrets
 from overcast.storage import open_bucket
+from overcast.template import AppModel
 
 logger = logging.getLogger("overcast.control.platform")
 
@@ -74,6 +86,16 @@ class PlatformOptions:
     stage_concurrency: Mapping[str, int] = field(default_factory=dict)
     #: a stage's request rate limit (API Gateway stage throttling), by stage
     stage_throttle: Mapping[str, ThrottleLimit] = field(default_factory=dict)
+    #: a stage's hard spend limit per day or month, by stage
+    budget_caps: Mapping[str, BudgetCap] = field(default_factory=dict)
+    #: a pricing alarm (EstimatedCharges this month above USD) per stage
+    pricing_alarms: Mapping[str, Decimal] = field(default_factory=dict)
+    #: where alarm state changes are sent
+    webhooks: tuple[WebhookTarget, ...] = ()
+    emails: tuple[SmtpTarget, ...] = ()
+    alarm_interval_s: float = 10.0
+    #: a rate limit per client address on every stage (AWS WAF's rate-based rule's part)
+    client_limit: ClientLimit | None = None
     idle_keepalive_s: float = 600.0
     graceful_timeout_s: float = 30.0
     tick_s: float = 0.5
@@ -162,8 +184,21 @@ class Platform:
         self.secrets = open_secrets(state)
         self.store = DeployStore(state / "deployments.sqlite3")
         self.code = CodeStore(open_bucket(options.artifacts, state / "buckets"), state / "code")
+        #: every stage's spend this day and month, against its budget cap if it has one
+        self.spend = SpendMeter(dict(options.budget_caps))
+        #: every stage's invocation and route metrics; None when OVERCAST_METRICS=off
+        self.metrics = MetricsService.from_environ(state, os.environ, spend=self.spend)
+        if self.metrics is None and options.budget_caps:
+            raise OvercastError(
+                "budget caps need spend metering, which OVERCAST_METRICS=off turns off",
+                hint="unset OVERCAST_METRICS, or drop --budget-cap",
+            )
+        unknown = sorted(set(options.budget_caps) - set(options.stages))
+        if unknown:
+            raise OvercastError(f"--budget-cap names no stage of this platform: {unknown}")
         self.stages = {
-            name: Stage(name, options.stage_throttle.get(name)) for name in options.stages
+            name: Stage(name, options.stage_throttle.get(name), spend=self.spend)
+            for name in options.stages
         }
         self.edge_cache = ResponseCache()
         self.hosts = self._host_table()
@@ -185,6 +220,29 @@ class Platform:
             self.edge_cache,
             lookup=lambda: secret_lookup(state, self.secrets.store),
             extra_hosts=self._hosts_of,
+            metrics=self.metrics.metrics if self.metrics is not None else None,
+            api_keys=FileApiKeyStore(state),
+            client_limit=options.client_limit,
+        )
+        self.notifier = (
+            Notifier(options.webhooks, options.emails)
+            if options.webhooks or options.emails
+            else None
+        )
+        self.alarms = (
+            AlarmWatch(
+                self.metrics.metrics,
+                self.spend,
+                self._current_models,
+                busy=self._busy,
+                notifier=self.notifier,
+                pricing_alarms=options.pricing_alarms,
+                interval_s=options.alarm_interval_s,
+                region=options.region,
+                account_id=options.account_id,
+            )
+            if self.metrics is not None
+            else None
         )
         self.keys = KeyStore(state)
         access = AccessControl(self.keys, options.account_id)
@@ -204,9 +262,25 @@ class Platform:
             deploy_api=DeployApi(
                 self.deployer,
                 access,
-                options.region,
-                options.account_id,
-                lambda: self.hosts.hosts,
+                region=options.region,
+                account_id=options.account_id,
+                hosts=lambda: self.hosts.hosts,
+                spend=self.spend if self.metrics is not None else None,
+                alarms=self.alarms.records if self.alarms is not None else None,
+            ),
+            metrics=self.metrics.metrics.exposition if self.metrics is not None else None,
+            dashboard=DashboardApp(
+                PlatformDashboardSource(
+                    stages=self.stages,
+                    hosts=lambda: self.hosts.hosts,
+                    store=self.store,
+                    deployer=self.deployer,
+                    spend=self.spend,
+                    watch=self.alarms,
+                    metrics_store=self.metrics.store if self.metrics is not None else None,
+                    state_dir=state,
+                ),
+                key_authenticator(self.keys),
             ),
         )
         self._data_sock = bind(options.host, options.port)
@@ -249,6 +323,8 @@ class Platform:
             loop.add_signal_handler(sig, self._stop.set)
         node_file = opts.state_dir / NODE_FILE
         try:
+            if self.metrics is not None:
+                await asyncio.to_thread(self._seed_spend)
             await self.deployer.restore()
             if self.dns_zone is not None and opts.dns_port is not None:
                 self.dns = await start_dns_responder(self.dns_zone, opts.host, opts.dns_port)
@@ -261,7 +337,16 @@ class Platform:
             async with asyncio.TaskGroup() as group:
                 group.create_task(data_server.main_loop())
                 group.create_task(admin_server.main_loop())
+                background = []
+                if self.metrics is not None:
+                    background.append(group.create_task(self.metrics.run()))
+                if self.alarms is not None:
+                    background.append(group.create_task(self.alarms.run()))
+                if self.notifier is not None:
+                    background.append(group.create_task(self.notifier.run()))
                 await self._stop.wait()
+                for task in background:
+                    task.cancel()
                 data_server.should_exit = True
                 admin_server.should_exit = True
             await asyncio.gather(data_server.shutdown(), admin_server.shutdown())
@@ -274,8 +359,48 @@ class Platform:
             if self.dns is not None:
                 await self.dns.aclose()
             await self.deployer.aclose()
+            if self.metrics is not None:
+                # After every deployment retired: their last invocations are counted.
+                await self.metrics.aclose()
             self.store.close()
             self._release()
+
+    def _current_models(self) -> dict[str, tuple[str, AppModel] | None]:
+        """Each stage's current deployment id and app (what its alarms come from)."""
+        return {
+            name: (stage.current.record.id, stage.current.model)
+            if stage.current is not None
+            else None
+            for name, stage in self.stages.items()
+        }
+
+    def _busy(self) -> dict[tuple[str, str], int]:
+        """Instances running an invocation now, per (stage, function)."""
+        out: dict[tuple[str, str], int] = {}
+        for name, stage in self.stages.items():
+            live = stage.current
+            if live is None:
+                continue
+            for function in live.router.routes:
+                out[name, function] = live.runtime.busy_count(function)
+        return out
+
+    def _seed_spend(self) -> None:
+        """Start each stage's meter from the spend already stored this day and month."""
+        if self.metrics is None:
+            return
+        now = time.time()
+        day_start = period_start(CapPeriod.DAY, now)
+        month_start = period_start(CapPeriod.MONTH, now)
+        for stage in self.stages:
+            day = self.metrics.store.totals_by_function(since=day_start, until=now, stage=stage)
+            month = self.metrics.store.totals_by_function(since=month_start, until=now, stage=stage)
+            self.spend.seed(
+                stage,
+                sum((t.cost for t in day.values()), Decimal(0)),
+                sum((t.cost for t in month.values()), Decimal(0)),
+                now,
+            )
 
     def _release(self) -> None:
         self._data_sock.close()

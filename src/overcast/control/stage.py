@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import orjson
 
@@ -26,6 +27,7 @@ from overcast.control.alias_router import AliasRouter
 from overcast.control.deploy_store import Deployment
 from overcast.gateway import GatewayApp
 from overcast.gateway.throttle import ThrottleLimit, TokenBucket
+from overcast.observe.spend import SpendMeter
 from overcast.runtime import Runtime
 from overcast.template import AppModel
 
@@ -47,6 +49,8 @@ class LiveDeployment:
     app: ASGIApp
     #: static site manifest (key → sha256) this deployment serves, if any
     static: dict[str, str] | None = None
+    #: the most one request can cost here (what a budget cap reserves per request)
+    worst_case: Decimal = Decimal(0)
     inflight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     retired: bool = False
@@ -92,8 +96,13 @@ class Stage:
         name: str,
         throttle: ThrottleLimit | None = None,
         clock: Callable[[], float] = time.monotonic,
+        spend: SpendMeter | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
+        #: the platform's spend meter, when this stage has a budget cap
+        self.spend = spend if spend is not None and name in spend.caps else None
+        self._wall_clock = wall_clock
         self.current: LiveDeployment | None = None
         #: the deployment being rolled out or rolled back, while one is
         self.busy: str | None = None
@@ -117,7 +126,30 @@ class Stage:
             await send({"type": "http.response.start", "status": 503, "headers": _NO_DEPLOYMENT})
             await send({"type": "http.response.body", "body": body})
             return
-        await live.serve(scope, receive, send)
+        spend = self.spend
+        if spend is None:
+            await live.serve(scope, receive, send)
+            return
+        worst = live.worst_case
+        if not spend.admit(self.name, worst, self._wall_clock()):
+            await self._over_budget(spend, send)
+            return
+        try:
+            await live.serve(scope, receive, send)
+        finally:
+            spend.release(self.name, worst)
+
+    async def _over_budget(self, spend: SpendMeter, send: Send) -> None:
+        status = spend.status(self.name, self._wall_clock())
+        body = orjson.dumps(
+            {
+                "message": f"Budget cap reached: stage {self.name} has spent "
+                f"${status.spent:.6f} of its {status.cap} cap; requests are refused until "
+                "the period rolls over or an admin lifts the cap (overcast budget lift)"
+            }
+        )
+        await send({"type": "http.response.start", "status": 429, "headers": _THROTTLED})
+        await send({"type": "http.response.body", "body": body})
 
     def switch(self, live: LiveDeployment | None) -> LiveDeployment | None:
         """Make ``live`` current; returns the deployment it replaced (to retire)."""

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from overcast.asgi import Receive, Scope, Send, serve_lifespan
+from overcast.gateway.api_keys import ApiKeyStore
 from overcast.gateway.authorizers import Authorizers
+from overcast.gateway.client_limit import ClientLimit, ClientLimiter
 from overcast.gateway.cors import (
     apply_http_cors,
     http_preflight,
@@ -27,8 +29,10 @@ from overcast.gateway.error_responses import Fault, error_response
 from overcast.gateway.events import build_event, dump_event, extended_request_id
 from overcast.gateway.jwks_cache import JwksCache
 from overcast.gateway.messages import HttpRequest, HttpResponse
+from overcast.gateway.recording import UNMATCHED, RouteRecorder
 from overcast.gateway.responses import map_function_response
-from overcast.gateway.route_table import Route, RouteMatch, RouteTable
+from overcast.gateway.route_limits import RouteLimits, UsageLedger, needs_limits
+from overcast.gateway.route_table import Route, RouteMatch, RouteMiss, RouteTable
 from overcast.ids import request_id as new_request_id
 from overcast.invoke import (
     MAX_SYNC_PAYLOAD_BYTES,
@@ -94,8 +98,22 @@ class GatewayApp:
         id_factory: Callable[[], str] = new_request_id,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         jwks: JwksCache | None = None,
+        recorder: RouteRecorder | None = None,
+        api_keys: ApiKeyStore | None = None,
+        usage: UsageLedger | None = None,
+        client_limit: ClientLimit | None = None,
     ) -> None:
+        """Serve ``model``'s APIs through ``invoker``.
+
+        ``api_keys`` answers REST routes with ``ApiKeyRequired`` (none: every such
+        request is refused 403); ``usage`` keeps per-key throttle and quota state
+        (pass one that outlives this app to keep quotas across deployments);
+        ``client_limit`` adds a token bucket per client address (AWS WAF's
+        rate-based rule, not an API Gateway feature).
+        """
         self._model = model
+        #: told of every answered request (per-route metrics); None: nobody
+        self.recorder = recorder
         self._invoker = invoker
         self._clock = clock
         self._id_factory = id_factory
@@ -111,6 +129,14 @@ class GatewayApp:
         self.authorizers: Authorizers | None = None
         if any(route.spec.authorizer is not None for route in self.route_table.routes):
             self.authorizers = Authorizers(model, self._call, jwks=jwks, clock=clock)
+        # Decided once: an app without throttles, API keys or a client limit pays
+        # one ``is None`` test per request for all of it.
+        self.limits: RouteLimits | None = None
+        if needs_limits(self.route_table.routes):
+            self.limits = RouteLimits(
+                self.route_table.routes, clock(), api_keys=api_keys, ledger=usage
+            )
+        self.client_limiter = ClientLimiter(client_limit) if client_limit is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -158,13 +184,24 @@ class GatewayApp:
             time_epoch_ms=int(self._clock() * 1000),
             request_id=request_id,
         )
+        started = time.perf_counter() if self.recorder is not None else 0.0
+        resolved = self.route_table.resolve(method, raw_path)
         try:
-            response = await self._respond(request, receive)
+            response = await self._respond(request, resolved, receive)
         except Exception:  # noqa: BLE001 - a gateway bug must cost one response, not the server
             _log.exception("gateway failed on %s %s", method, raw_path)
             response = error_response(Fault.INVOKE_FAILED, self.route_table.miss_kind, request_id)
         if response is None:
             return  # the client went away while sending its body
+        recorder = self.recorder
+        if recorder is not None:
+            if isinstance(resolved, RouteMatch):
+                api, route = resolved.route.api.logical_id, resolved.route.route_key
+            else:
+                api, route = "", UNMATCHED
+            recorder.record_request(
+                api, route, response.status, (time.perf_counter() - started) * 1000.0
+            )
         await send(
             {
                 "type": "http.response.start",
@@ -179,8 +216,14 @@ class GatewayApp:
             {"type": "http.response.body", "body": b"" if method == "HEAD" else response.body}
         )
 
-    async def _respond(self, request: HttpRequest, receive: Receive) -> HttpResponse | None:
-        resolved = self.route_table.resolve(request.method, request.raw_path)
+    async def _respond(
+        self, request: HttpRequest, resolved: RouteMatch | RouteMiss, receive: Receive
+    ) -> HttpResponse | None:
+        clients = self.client_limiter
+        if clients is not None and not clients.take(request.source_ip, self._clock()):
+            # In front of everything, as AWS WAF sits in front of API Gateway.
+            kind = resolved.route.api.kind if isinstance(resolved, RouteMatch) else resolved.kind
+            return error_response(Fault.THROTTLED, kind, request.request_id)
         if request.method == "OPTIONS":
             answer = self._options(request)
             if answer is not None:
@@ -189,6 +232,15 @@ class GatewayApp:
             return error_response(Fault.NO_ROUTE, resolved.kind, request.request_id)
         api = resolved.route.api
         ext_id = extended_request_id(request.request_id) if api.kind == "rest" else ""
+        limits = self.limits
+        if limits is not None:
+            # Before the authorizer and the body: a refused request costs no invocation.
+            fault = limits.check(resolved.route, request, self._clock())
+            if fault is not None:
+                refused = error_response(fault, api.kind, request.request_id, ext_id)
+                if api.kind == "http" and api.cors is not None:
+                    return apply_http_cors(refused, api.cors, request.header("origin"))
+                return refused
         authorizer: dict[str, Any] | None = None
         if resolved.route.spec.authorizer is not None and self.authorizers is not None:
             # Before the body is read: an unauthorised client never uploads it.
@@ -270,7 +322,7 @@ class GatewayApp:
             return error_response(Fault.REQUEST_TOO_LARGE, kind, request_id, ext_id)
         cap = integration_timeout_s(route)
         invocation = InvokeRequest(
-            function_name=route.function_name, payload=payload, timeout_cap_s=cap
+            function_name=route.function_name, payload=payload, timeout_cap_s=cap, api_kind=kind
         )
         try:
             result = await self._call(invocation, cap)

@@ -30,6 +30,9 @@ class Fault(enum.Enum):
     LAMBDA_THROTTLED = "lambda_throttled"
     INVOKE_FAILED = "invoke_failed"  # the function could not be invoked at all
     REQUEST_TOO_LARGE = "request_too_large"
+    THROTTLED = "throttled"  # a route, usage plan or client bucket is empty
+    QUOTA_EXCEEDED = "quota_exceeded"  # the API key's usage plan quota is spent
+    INVALID_API_KEY = "invalid_api_key"  # ApiKeyRequired and no (valid) x-api-key
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,25 @@ _SHAPES: Final[dict[tuple[ApiKind, Fault], _Shape]] = {
     ("http", Fault.LAMBDA_THROTTLED): _HTTP_INTERNAL,
     ("http", Fault.INVOKE_FAILED): _HTTP_INTERNAL,
     ("http", Fault.REQUEST_TOO_LARGE): _Shape(413, b'{"message":"Request Entity Too Large"}'),
+    # THROTTLED (429), QUOTA_EXCEEDED (429) and INVALID_API_KEY (403) gateway
+    # responses (REST, types page above); their messages, "Too Many Requests" and
+    # "Limit Exceeded": https://repost.aws/knowledge-center/api-gateway-429-limit
+    # and a missing or unknown x-api-key answered {"message":"Forbidden"}:
+    # https://stackoverflow.com/questions/39061041/using-an-api-key-in-amazon-api-gateway
+    ("rest", Fault.THROTTLED): _Shape(
+        429, b'{"message":"Too Many Requests"}', b"TooManyRequestsException"
+    ),
+    ("rest", Fault.QUOTA_EXCEEDED): _Shape(
+        429, b'{"message":"Limit Exceeded"}', b"LimitExceededException"
+    ),
+    ("rest", Fault.INVALID_API_KEY): _Shape(403, b'{"message":"Forbidden"}', b"ForbiddenException"),
+    # HTTP APIs: 429 with the same message and no error-type header.
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+    ("http", Fault.THROTTLED): _Shape(429, b'{"message":"Too Many Requests"}'),
+    # HTTP APIs have no API keys or usage plans; these two only answer a REST-shaped
+    # refusal when a miss (no API kind) is what a limit refused.
+    ("http", Fault.QUOTA_EXCEEDED): _Shape(429, b'{"message":"Limit Exceeded"}'),
+    ("http", Fault.INVALID_API_KEY): _Shape(403, b'{"message":"Forbidden"}'),
 }
 
 

@@ -15,3 +15,7 @@ class RouteConflictError(GatewayError):
 
 class InvalidRouteError(GatewayError):
     """A route path API Gateway would not accept (e.g. a greedy variable not at the end)."""
+
+
+class InvalidApiKeyOptionError(GatewayError):
+    """An API key given on the command line is not NAME=VALUE[:PLAN]."""

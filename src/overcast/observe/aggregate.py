@@ -12,6 +12,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -73,6 +74,9 @@ class Totals:
     duration_ms: float = 0.0
     max_memory_mb: int = 0
     buckets: tuple[int, ...] = field(default_factory=_empty_buckets)
+    #: sum of Billed Duration (ms), and of the invocations' prices in US dollars
+    billed_ms: int = 0
+    cost: Decimal = Decimal(0)
 
     def merged(self, other: Totals) -> Totals:
         """Both spans as one: counts add, max memory is the larger."""
@@ -85,6 +89,8 @@ class Totals:
             duration_ms=self.duration_ms + other.duration_ms,
             max_memory_mb=max(self.max_memory_mb, other.max_memory_mb),
             buckets=tuple(a + b for a, b in zip(self.buckets, other.buckets, strict=True)),
+            billed_ms=self.billed_ms + other.billed_ms,
+            cost=self.cost + other.cost,
         )
 
     def percentile(self, q: float) -> float | None:
@@ -130,8 +136,10 @@ class _Counts:
     """Mutable twin of :class:`Totals`, only ever touched under the aggregator's lock."""
 
     __slots__ = (
+        "billed_ms",
         "buckets",
         "cold_starts",
+        "cost",
         "duration_ms",
         "errors",
         "init_duration_ms",
@@ -149,6 +157,8 @@ class _Counts:
         self.duration_ms = 0.0
         self.max_memory_mb = 0
         self.buckets = [0] * (len(DURATION_BUCKETS_MS) + 1)
+        self.billed_ms = 0
+        self.cost = Decimal(0)
 
     def add(
         self,
@@ -157,7 +167,14 @@ class _Counts:
         throttled: bool,
         init_duration_ms: float | None,
         max_memory_mb: int,
+        *,
+        billed_ms: int,
+        cost: Decimal | None,
     ) -> None:
+        if cost is not None:
+            # Before the throttle check: a throttled request that came through an API
+            # still pays the API's request price.
+            self.cost += cost
         if throttled:
             # A throttled request never ran: no invocation, no duration (as in Lambda).
             self.throttles += 1
@@ -168,6 +185,7 @@ class _Counts:
             self.cold_starts += 1
             self.init_duration_ms += init_duration_ms
         self.duration_ms += duration_ms
+        self.billed_ms += billed_ms
         self.max_memory_mb = max(self.max_memory_mb, max_memory_mb)
         self.buckets[bisect.bisect_left(DURATION_BUCKETS_MS, duration_ms)] += 1
 
@@ -181,6 +199,8 @@ class _Counts:
             self.duration_ms,
             self.max_memory_mb,
             tuple(self.buckets),
+            self.billed_ms,
+            self.cost,
         )
 
 
@@ -205,8 +225,14 @@ class Aggregator:
         throttled: bool = False,
         init_duration_ms: float | None = None,
         max_memory_mb: int = 0,
+        billed_ms: int = 0,
+        cost: Decimal | None = None,
     ) -> None:
-        """Count one invocation finishing at ``at`` (epoch s); a cold start has init time."""
+        """Count one invocation finishing at ``at`` (epoch s); a cold start has init time.
+
+        ``cost`` (US dollars) is added even for a throttled request; ``billed_ms`` is
+        the invocation's Billed Duration.
+        """
         start = int(at // self.period_seconds) * self.period_seconds
         with self._lock:
             for counts in (
@@ -214,7 +240,15 @@ class Aggregator:
                 self._periods.get((key, start))
                 or self._periods.setdefault((key, start), _Counts()),
             ):
-                counts.add(duration_ms, error, throttled, init_duration_ms, max_memory_mb)
+                counts.add(
+                    duration_ms,
+                    error,
+                    throttled,
+                    init_duration_ms,
+                    max_memory_mb,
+                    billed_ms=billed_ms,
+                    cost=cost,
+                )
 
     def totals(self) -> dict[SeriesKey, Totals]:
         """A snapshot of every series' totals since this aggregator started."""
@@ -273,6 +307,14 @@ class AggregatorCollector(Collector):
             "init_duration_seconds": (
                 "Time spent in init on cold starts.",
                 lambda t: t.init_duration_ms / 1000,
+            ),
+            "billed_duration_seconds": (
+                "Billed Duration (1 ms granularity, Init included).",
+                lambda t: t.billed_ms / 1000,
+            ),
+            "cost_usd": (
+                "Price of the invocations (Lambda + API Gateway), US dollars.",
+                lambda t: float(t.cost),
             ),
         }
         for name, (doc, get) in counters.items():

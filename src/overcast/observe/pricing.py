@@ -7,7 +7,7 @@ price (HTTP APIs and REST APIs are priced differently; direct invokes pay none).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
@@ -21,8 +21,11 @@ __all__ = [
     "InvocationCost",
     "PriceBook",
     "PriceTable",
+    "UnitPrice",
     "billed_ms",
     "price_invocation",
+    "unit_price",
+    "worst_case_cost",
 ]
 
 _MILLION = Decimal(1_000_000)
@@ -128,6 +131,41 @@ def price_invocation(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class UnitPrice:
+    """An invocation's price as a linear function of its billed milliseconds.
+
+    Built once per (memory size, gateway, price table) so that pricing an invocation
+    on the data path is one multiplication and two additions; :func:`price_invocation`
+    is the reference it must agree with to the last digit.
+    """
+
+    per_ms: Decimal
+    request: Decimal
+    gateway: Decimal
+
+    def total(self, billed: int) -> Decimal:
+        """The price of an invocation billed ``billed`` ms (already rounded up)."""
+        return self.per_ms * billed + self.request + self.gateway
+
+
+def unit_price(
+    memory_mb: int,
+    *,
+    gateway: GatewayKind = GatewayKind.NONE,
+    prices: PriceTable = DEFAULT_PRICES,
+) -> UnitPrice:
+    """The :class:`UnitPrice` of invocations with ``memory_mb`` configured memory."""
+    if memory_mb <= 0:
+        raise InvalidPriceError(f"memory {memory_mb} MB must be positive")
+    # GB-s per billed ms is memory / 1024 / 1000; both divisions are exact in decimal.
+    return UnitPrice(
+        per_ms=prices.per_gb_second * Decimal(memory_mb) / 1024 / 1000,
+        request=prices.per_request,
+        gateway=prices.gateway_per_request(gateway),
+    )
+
+
 def _frozen(mapping: Mapping[str, PriceTable] | None) -> Mapping[str, PriceTable]:
     return MappingProxyType(dict(mapping or {}))
 
@@ -154,3 +192,25 @@ class PriceBook:
             if key in self.per_function:
                 return self.per_function[key]
         return self.per_stage.get(stage, self.default)
+
+
+def worst_case_cost(
+    functions: Iterable[tuple[str, int, float]],
+    *,
+    stage: str,
+    gateway: GatewayKind,
+    prices: PriceBook,
+    invocations_per_request: int = 1,
+) -> Decimal:
+    """The most one request can cost: the dearest function run for its whole Timeout.
+
+    ``functions`` are (name, memory MB, timeout s). ``invocations_per_request`` is 2
+    when a Lambda authorizer may run before the function.
+    """
+    worst = Decimal(0)
+    for name, memory_mb, timeout_s in functions:
+        table = prices.table_for(stage, name)
+        unit = unit_price(memory_mb, gateway=gateway, prices=table)
+        cost = unit.total(billed_ms(Decimal(str(timeout_s)) * 1000))
+        worst = max(worst, cost)
+    return worst * invocations_per_request

@@ -39,6 +39,8 @@ class RuntimeConfig:
     ``max_pids`` bounds the processes and threads of one instance (Lambda's documented
     quota is 1024, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
     ``preload_modules`` are imported by every zygote on top of the runtime itself.
+    ``stage`` labels the runtime's metrics: ``local`` under ``overcast up``, the
+    stage's name on a platform.
     """
 
     state_dir: str
@@ -53,3 +55,4 @@ class RuntimeConfig:
     max_pids: int = 1024
     use_cgroups: bool = True
     preload_modules: tuple[str, ...] = ()
+    stage: str = "local"

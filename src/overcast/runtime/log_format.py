@@ -7,12 +7,18 @@ Billed Duration: 3072 ms\\tMemory Size: 128 MB\\tMax Memory Used: 21 MB\\t``, wi
 https://github.com/alexa-samples/skill-sample-nodejs-smarthome-switch/issues/18,
 https://github.com/open-telemetry/opentelemetry-lambda/pull/2011; field meanings:
 https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html).
+
+overcast appends one field of its own at the very end, when the invocation was
+priced: ``Cost: 0.0000002021 USD\t`` (US dollars, 10 decimal places; see
+docs/metrics.md). Lambda's fields keep their order and format, so parsers of
+Lambda's REPORT lines read overcast's unchanged.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from decimal import Decimal
 
 
 def start_line(request_id: str, version: str = "$LATEST") -> str:
@@ -40,8 +46,13 @@ def report_line(
     memory_size_mb: int,
     max_memory_used_mb: int,
     init_duration_ms: float | None = None,
+    *,
+    cost_usd: Decimal | None = None,
 ) -> str:
-    """The REPORT line; ``init_duration_ms`` only on the instance's first invocation."""
+    """The REPORT line; ``init_duration_ms`` only on the instance's first invocation.
+
+    ``cost_usd`` (when the invocation was priced) becomes the last field.
+    """
     line = (
         f"REPORT RequestId: {request_id}\t"
         f"Duration: {duration_ms:.2f} ms\t"
@@ -51,6 +62,8 @@ def report_line(
     )
     if init_duration_ms is not None:
         line += f"Init Duration: {init_duration_ms:.2f} ms\t"
+    if cost_usd is not None:
+        line += f"Cost: {cost_usd:.10f} USD\t"
     return line
 
 

@@ -19,11 +19,14 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 
 from overcast.ids import request_id as new_request_id
 from overcast.invoke import (
     MAX_SYNC_PAYLOAD_BYTES,
     FunctionNotFoundError,
+    InvocationRecorder,
+    InvocationReport,
     InvokeRequest,
     InvokeResult,
     RequestTooLargeError,
@@ -37,6 +40,7 @@ from overcast.runtime.deps import deps_dir_for, is_installed, prepare_dependenci
 from overcast.runtime.errors import ZygoteError
 from overcast.runtime.instance import Failure, Instance, Outcome, WorkerProtocol
 from overcast.runtime.log_format import (
+    billed_duration_ms,
     end_line,
     kb_to_mb,
     log_group_name,
@@ -70,8 +74,16 @@ class Runtime:
     #: runs to its end and its instance is settled as usual (``overcast.invoke``).
     cancel_safe = True
 
-    def __init__(self, config: RuntimeConfig, functions: Sequence[FunctionConfig]) -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        functions: Sequence[FunctionConfig],
+        *,
+        recorder: InvocationRecorder | None = None,
+    ) -> None:
         self.config = config
+        #: told of every finished or throttled invocation (metrics, cost); None: nobody
+        self.recorder = recorder
         self._functions = {function.name: function for function in functions}
         self._pools = {function.name: Pool(function) for function in functions}
         self.logs = LogStore(config.state_dir)
@@ -162,7 +174,11 @@ class Runtime:
         instance = pool.take_idle()
         if instance is not None:
             return await self._start(pool, instance, request, None)
-        instance = self._reserve(pool)
+        try:
+            instance = self._reserve(pool)
+        except ThrottledError:
+            self._record_throttle(config, request)
+            raise
         # A cold start spans several awaits: its own task, owned by the runtime, keeps
         # it whole when the caller stops waiting (see ``cancel_safe``).
         task = self._loop.create_task(self._cold_invoke(pool, instance, request))
@@ -236,6 +252,13 @@ class Runtime:
     def instance_count(self, name: str) -> int:
         pool = self._pools.get(name)
         return pool.size if pool is not None else 0
+
+    def busy_count(self, name: str) -> int:
+        """Instances of ``name`` running an invocation now (its concurrency)."""
+        pool = self._pools.get(name)
+        if pool is None:
+            return 0
+        return sum(1 for i in pool.instances if i.state is State.BUSY or i.state is State.STARTING)
 
     def instance_pids(self, name: str) -> list[int]:
         pool = self._pools.get(name)
@@ -490,14 +513,23 @@ class Runtime:
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         if isinstance(outcome, InitFailed):
             payload = outcome.error
-            lines = [
-                end_line(request_id),
-                report_line(request_id, outcome.init_duration_ms, config.memory_mb, 0),
-            ]
+            # As Lambda reports it, Duration is the failed Init's; metrics also count
+            # it as a cold start.
+            report = self._report(
+                config,
+                request,
+                request_id,
+                duration_ms=outcome.init_duration_ms,
+                max_used_mb=0,
+                init_duration_ms=None,
+                error=True,
+                metered_init_ms=outcome.init_duration_ms,
+            )
+            lines = [end_line(request_id), report]
             timed_out = False
         else:
             payload, lines, timed_out = self._failure_result(
-                instance, outcome, request_id, elapsed_ms
+                instance, outcome, request_id, elapsed_ms, request=request
             )
         return await self._finish(
             instance,
@@ -566,12 +598,14 @@ class Runtime:
                 function_error = "Unhandled"
             lines = [
                 end_line(request_id),
-                report_line(
+                self._report(
+                    config,
+                    invocation.request,
                     request_id,
-                    outcome.duration_ms,
-                    config.memory_mb,
-                    kb_to_mb(outcome.max_rss_kb),
-                    invocation.init_duration_ms,
+                    duration_ms=outcome.duration_ms,
+                    max_used_mb=kb_to_mb(outcome.max_rss_kb),
+                    init_duration_ms=invocation.init_duration_ms,
+                    error=function_error is not None,
                 ),
             ]
             if instance.apply(Event.RELEASE) is State.IDLE and not self._closing:
@@ -587,7 +621,12 @@ class Runtime:
         instance.kill()
         self._forget(instance)
         payload, lines, timed_out = self._failure_result(
-            instance, outcome, request_id, elapsed_ms, invocation.init_duration_ms
+            instance,
+            outcome,
+            request_id,
+            elapsed_ms,
+            invocation.init_duration_ms,
+            request=invocation.request,
         )
         self._complete(invocation, payload, "Unhandled", lines, timed_out=timed_out)
 
@@ -598,6 +637,8 @@ class Runtime:
         request_id: str,
         elapsed_ms: float,
         init_duration_ms: float | None = None,
+        *,
+        request: InvokeRequest,
     ) -> tuple[bytes, list[str], bool]:
         config = instance.config
         used = None
@@ -605,7 +646,16 @@ class Runtime:
             used = self._cgroups.max_usage_mb(instance.group)
         if failure.oom:
             used = config.memory_mb
-        report = report_line(request_id, elapsed_ms, config.memory_mb, used or 0, init_duration_ms)
+        report = self._report(
+            config,
+            request,
+            request_id,
+            duration_ms=elapsed_ms,
+            max_used_mb=used or 0,
+            init_duration_ms=init_duration_ms,
+            error=True,
+            timed_out=failure.timed_out,
+        )
         if failure.timed_out:
             message = lambda_errors.timeout_message(request_id, config.timeout_s)
             payload = lambda_errors.error_json({"errorMessage": message})
@@ -619,6 +669,67 @@ class Runtime:
             lambda_errors.exit_error_log(request_id, failure.exit_code, failure.signal),
         ]
         return payload, lines, False
+
+    def _report(
+        self,
+        config: FunctionConfig,
+        request: InvokeRequest,
+        request_id: str,
+        *,
+        duration_ms: float,
+        max_used_mb: int,
+        init_duration_ms: float | None,
+        error: bool,
+        timed_out: bool = False,
+        metered_init_ms: float | None = None,
+    ) -> str:
+        """The REPORT line, after telling the recorder (whose price ends the line).
+
+        ``metered_init_ms`` is an Init time the metrics count although the line does
+        not show it as Init Duration (a failed Init).
+        """
+        recorder = self.recorder
+        cost: Decimal | None = None
+        if recorder is not None:
+            report = InvocationReport(
+                function_name=config.name,
+                version=config.version,
+                stage=self.config.stage,
+                duration_ms=duration_ms,
+                billed_ms=billed_duration_ms(duration_ms, init_duration_ms),
+                memory_mb=config.memory_mb,
+                max_memory_used_mb=max_used_mb,
+                init_duration_ms=init_duration_ms if metered_init_ms is None else metered_init_ms,
+                error=error,
+                timed_out=timed_out,
+                api_kind=request.api_kind,
+            )
+            try:
+                cost = recorder.record_invocation(report)
+            except Exception:  # a metrics bug must not cost the invocation
+                logger.exception("the invocation recorder failed on %s", config.name)
+        return report_line(
+            request_id, duration_ms, config.memory_mb, max_used_mb, init_duration_ms, cost_usd=cost
+        )
+
+    def _record_throttle(self, config: FunctionConfig, request: InvokeRequest) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        report = InvocationReport(
+            function_name=config.name,
+            version=config.version,
+            stage=self.config.stage,
+            duration_ms=0.0,
+            billed_ms=0,
+            memory_mb=config.memory_mb,
+            throttled=True,
+            api_kind=request.api_kind,
+        )
+        try:
+            recorder.record_invocation(report)
+        except Exception:  # a metrics bug must not change the answer
+            logger.exception("the invocation recorder failed on %s", config.name)
 
     def _complete(
         self,

@@ -7,10 +7,11 @@ reference pages:
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-httpapiauth.html
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-apiauth.html
 
-overcast runs JWT authorizers (HTTP APIs) and Lambda authorizers (both API kinds).
-Cognito user pools, IAM and API keys are not run: defining them warns, and a route
-that would be guarded by one is refused at load, so no route is ever served open
-by mistake.
+overcast runs JWT authorizers (HTTP APIs) and Lambda authorizers (both API kinds),
+and REST API keys (``ApiKeyRequired``) with their usage plan (see ``throttling``).
+Cognito user pools and IAM are not run: defining them warns, and a route that
+would be guarded by one is refused at load, so no route is ever served open by
+mistake.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from overcast.template.model import (
     LambdaPayloadType,
     Location,
     PayloadFormat,
+    UsagePlanSpec,
 )
+from overcast.template.throttling import parse_usage_plan
 from overcast.template.yaml_loader import LocatedDict, key_location
 
 __all__ = [
@@ -65,7 +68,9 @@ _REST_AUTH_KEYS: Final = frozenset(
         "UsagePlan",
     }
 )  # fmt: skip
-_REST_AUTH_RUN: Final = frozenset({"Authorizers", "DefaultAuthorizer"})
+_REST_AUTH_RUN: Final = frozenset(
+    {"Authorizers", "DefaultAuthorizer", "ApiKeyRequired", "UsagePlan"}
+)
 # Keys that only grant API Gateway permissions on AWS: nothing to do locally.
 _PERMISSION_KEYS: Final = frozenset(
     {"FunctionInvokeRole", "EnableFunctionDefaultPermissions", "DisableFunctionDefaultPermissions"}
@@ -101,6 +106,10 @@ class ApiAuth:
     authorizers: Mapping[str, AuthorizerSpec]
     default_authorizer: str | None = None
     unsupported: frozenset[str] = frozenset()
+    #: REST ``ApiKeyRequired``: every route needs an API key unless its event says no
+    api_key_required: bool = False
+    #: REST ``UsagePlan`` unless absent or ``CreateUsagePlan: NONE``
+    usage_plan: UsagePlanSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +119,8 @@ class EventAuth:
     authorizer: str | None
     scopes: tuple[str, ...] | None
     location: Location | None
+    #: REST ``ApiKeyRequired`` of the event; None: the API's setting applies
+    api_key_required: bool | None = None
 
 
 def function_name_from_arn(arn: str) -> str | None:
@@ -204,8 +215,26 @@ def _function(props: LocatedDict, what: str, loc: Location | None) -> str:
 # -- API Auth --------------------------------------------------------------------
 
 
-def parse_api_auth(owner: str, kind: ApiKind, props: LocatedDict, log: WarningLog) -> ApiAuth:
-    """The resolved ``Auth`` property of an ``HttpApi`` (``http``) or ``Api`` (``rest``)."""
+def _flag(auth: LocatedDict, key: str, what: str) -> bool | None:
+    if key not in auth or auth[key] is None:
+        return None
+    value = auth[key]
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise InvalidTemplateError(
+            f"{what} {key} must be true or false, got {value!r}", location=auth.key_location(key)
+        )
+    return value
+
+
+def parse_api_auth(
+    owner: str, kind: ApiKind, props: LocatedDict, log: WarningLog, *, logical_id: str = ""
+) -> ApiAuth:
+    """The resolved ``Auth`` property of an ``HttpApi`` (``http``) or ``Api`` (``rest``).
+
+    ``logical_id`` names the usage plan SAM would create (``<logical_id>UsagePlan``).
+    """
     auth = props.get("Auth")
     if auth is None:
         return ApiAuth({})
@@ -268,7 +297,15 @@ def parse_api_auth(owner: str, kind: ApiKind, props: LocatedDict, log: WarningLo
                 "in 'Authorizers'",
                 location=auth.key_location("DefaultAuthorizer"),
             )
-    return ApiAuth(authorizers, default, frozenset(unsupported))
+    if kind == "http":
+        return ApiAuth(authorizers, default, frozenset(unsupported))
+    return ApiAuth(
+        authorizers,
+        default,
+        frozenset(unsupported),
+        api_key_required=_flag(auth, "ApiKeyRequired", f"{owner} Auth") or False,
+        usage_plan=parse_usage_plan(owner, logical_id or owner, auth, log),
+    )
 
 
 def _http_authorizer(
@@ -464,7 +501,10 @@ def parse_event_auth(
                 location=auth.key_location(key),
                 hint="use " + ", ".join(sorted(allowed)),
             )
-        if key not in _HTTP_EVENT_AUTH_KEYS and auth[key] not in (None, False):
+        if key not in _HTTP_EVENT_AUTH_KEYS | {"ApiKeyRequired"} and auth[key] not in (
+            None,
+            False,
+        ):
             log.warn(
                 f"{what}: Auth {key} is not supported by overcast; it is ignored",
                 auth.key_location(key),
@@ -477,7 +517,8 @@ def parse_event_auth(
             f"{what} Auth AuthorizationScopes",
             auth.key_location("AuthorizationScopes"),
         )
-    return EventAuth(authorizer, scopes, loc)
+    api_key = _flag(auth, "ApiKeyRequired", f"{what} Auth") if kind == "rest" else None
+    return EventAuth(authorizer, scopes, loc, api_key_required=api_key)
 
 
 def route_auth(

@@ -9,6 +9,7 @@ APIs. Outputs are not read: nothing overcast runs depends on them.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,6 +58,12 @@ from overcast.template.sam_resources import (
     plain,
     unsupported_properties,
     warn_unsupported,
+)
+from overcast.template.throttling import (
+    check_plan_conflicts,
+    route_throttle,
+    rule_target,
+    unused_rules,
 )
 from overcast.template.yaml_loader import LocatedDict, parse_yaml
 
@@ -359,7 +366,9 @@ class _Loader:
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
         self._check_authorizer_functions(apis, functions)
+        apis = self._share_usage_plans(apis)
         routes = self._routes(events, apis)
+        self._warn_unused_throttle_rules(apis, routes)
         return AppModel(
             template_path=self.filename,
             stack_name=self.stack_name,
@@ -607,7 +616,7 @@ class _Loader:
         )
 
     def _api_auth(self, owner: str, logical_id: str, kind: ApiKind, props: LocatedDict) -> ApiAuth:
-        auth = parse_api_auth(owner, kind, props, self.log)
+        auth = parse_api_auth(owner, kind, props, self.log, logical_id=logical_id)
         self.unsupported_authorizers[logical_id] = auth.unsupported
         return auth
 
@@ -663,6 +672,34 @@ class _Loader:
                         "FunctionArn: !GetAtt MyAuthorizer.Arn",
                     )
 
+    def _share_usage_plans(self, apis: dict[str, ApiSpec]) -> dict[str, ApiSpec]:
+        """APIs with ``CreateUsagePlan: SHARED`` share one plan (SAM's ServerlessUsagePlan)."""
+        plans = check_plan_conflicts(
+            (api.usage_plan for api in apis.values() if api.usage_plan is not None), self.log
+        )
+        return {
+            name: (
+                dataclasses.replace(api, usage_plan=plans[api.usage_plan.logical_id])
+                if api.usage_plan is not None
+                else api
+            )
+            for name, api in apis.items()
+        }
+
+    def _warn_unused_throttle_rules(
+        self, apis: Mapping[str, ApiSpec], routes: tuple[RouteSpec, ...]
+    ) -> None:
+        for api in apis.values():
+            if not api.throttle_rules:
+                continue
+            own = [route for route in routes if route.api == api.logical_id]
+            for rule in unused_rules(api.throttle_rules, own):
+                self.log.warn(
+                    f"API '{api.logical_id}': throttling for {rule_target(rule, api.kind)} "
+                    "matches no route of the API; it has no effect",
+                    rule.location,
+                )
+
     def _routes(
         self, events: list[tuple[str, EventSpec]], apis: Mapping[str, ApiSpec]
     ) -> tuple[RouteSpec, ...]:
@@ -688,20 +725,32 @@ class _Loader:
                 apis[api_name],
                 self.unsupported_authorizers.get(api_name, frozenset()),
             )
-            routes.append(
-                RouteSpec(
-                    api=api_name,
-                    method=event.method,
-                    path=event.path,
-                    function=function,
-                    event_name=event.name,
-                    payload_format=event.payload_format,
-                    timeout_ms=event.timeout_ms,
-                    location=event.location,
-                    authorizer=authorizer,
-                    authorization_scopes=scopes,
-                )
+            api = apis[api_name]
+            key_required = api.api_key_required
+            if event.auth is not None and event.auth.api_key_required is not None:
+                key_required = event.auth.api_key_required
+            route = RouteSpec(
+                api=api_name,
+                method=event.method,
+                path=event.path,
+                function=function,
+                event_name=event.name,
+                payload_format=event.payload_format,
+                timeout_ms=event.timeout_ms,
+                location=event.location,
+                authorizer=authorizer,
+                authorization_scopes=scopes,
+                api_key_required=key_required,
             )
+            if api.throttle_rules:
+                throttle = route_throttle(
+                    f"Function '{function}' event '{event.name}' throttling",
+                    route,
+                    api.throttle_rules,
+                    self.log,
+                )
+                route = dataclasses.replace(route, throttle=throttle)
+            routes.append(route)
         return tuple(routes)
 
     def _check_event_api(

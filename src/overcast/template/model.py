@@ -136,6 +136,69 @@ class LambdaAuthorizerSpec:
 
 AuthorizerSpec = JwtAuthorizerSpec | LambdaAuthorizerSpec
 
+QuotaPeriod = Literal["DAY", "WEEK", "MONTH"]
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleSettings:
+    """API Gateway throttling: ``rate_limit`` requests per second, ``burst_limit`` at once.
+
+    A zero in either blocks every request, as on API Gateway.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+    """
+
+    rate_limit: float
+    burst_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleRule:
+    """One throttling entry of an API, before it is applied to routes.
+
+    REST ``MethodSettings``: ``resource_path`` is the decoded path (``/users/{id}``)
+    or ``/*`` (every resource), ``http_method`` a method or ``*``. HTTP APIs:
+    ``DefaultRouteSettings`` is ``("/*", "*")`` and a ``RouteSettings`` key
+    ``"GET /x"`` is ``("/x", "GET")`` (``$default`` is ``("$default", "ANY")``).
+    A None limit was not written: a less specific rule supplies it.
+    """
+
+    resource_path: str
+    http_method: str
+    rate_limit: float | None = None
+    burst_limit: int | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSettings:
+    """A usage plan's quota: ``limit`` requests per calendar ``period`` (UTC).
+
+    ``offset`` is subtracted from the limit in the first period only.
+    https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html
+    """
+
+    limit: int
+    period: QuotaPeriod
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePlanSpec:
+    """The usage plan SAM creates for a REST API's ``Auth.UsagePlan``.
+
+    ``logical_id`` is SAM's name for it: ``<Api>UsagePlan`` (PER_API) or
+    ``ServerlessUsagePlan`` (SHARED, one plan for every API that says SHARED);
+    ``name`` is its UsagePlanName, else the logical ID. Throttle and quota apply
+    per API key.
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-apiusageplan.html
+    """
+
+    logical_id: str
+    name: str
+    throttle: ThrottleSettings | None = None
+    quota: QuotaSettings | None = None
+    location: Location | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class ApiSpec:
@@ -156,6 +219,13 @@ class ApiSpec:
     location: Location | None = None
     authorizers: Mapping[str, AuthorizerSpec] = field(default_factory=dict)  # by name
     default_authorizer: str | None = None
+    #: REST ``MethodSettings`` / HTTP ``DefaultRouteSettings`` and ``RouteSettings``
+    #: throttling entries (already applied to each route's ``RouteSpec.throttle``)
+    throttle_rules: tuple[ThrottleRule, ...] = ()
+    #: REST ``Auth.ApiKeyRequired``: routes need an ``x-api-key`` unless their event says no
+    api_key_required: bool = False
+    #: REST ``Auth.UsagePlan`` (not NONE): per-key throttle and quota
+    usage_plan: UsagePlanSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +248,10 @@ class RouteSpec:
     # API's DefaultAuthorizer and ``Authorizer: NONE`` already applied; None = open.
     authorizer: str | None = None
     authorization_scopes: tuple[str, ...] = ()
+    #: the route's own throttle (REST MethodSettings, HTTP RouteSettings); None = none
+    throttle: ThrottleSettings | None = None
+    #: REST: a request needs a valid ``x-api-key`` (event Auth.ApiKeyRequired, else the API's)
+    api_key_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from overcast.template.model import (
     PayloadFormat,
 )
 from overcast.template.policies import ArnContext, parse_policies
+from overcast.template.throttling import parse_http_route_settings, parse_method_settings
 from overcast.template.yaml_loader import LocatedDict, key_location
 
 __all__ = [
@@ -77,11 +78,13 @@ FUNCTION_PROPERTIES: Final = frozenset(
     }
 )  # fmt: skip
 REST_API_PROPERTIES: Final = frozenset(
-    {"StageName", "Cors", "Variables", "BinaryMediaTypes", "Name", "Description", "Auth"}
-)
+    {"StageName", "Cors", "Variables", "BinaryMediaTypes", "Name", "Description", "Auth",
+     "MethodSettings"}
+)  # fmt: skip
 HTTP_API_PROPERTIES: Final = frozenset(
-    {"StageName", "CorsConfiguration", "StageVariables", "Name", "Description", "Auth"}
-)
+    {"StageName", "CorsConfiguration", "StageVariables", "Name", "Description", "Auth",
+     "DefaultRouteSettings", "RouteSettings"}
+)  # fmt: skip
 _REST_EVENT_PROPERTIES: Final = frozenset({"Path", "Method", "RestApiId", "Auth"})
 _HTTP_EVENT_PROPERTIES: Final = frozenset(
     {"Path", "Method", "ApiId", "PayloadFormatVersion", "TimeoutInMillis", "Auth"}
@@ -495,7 +498,7 @@ def build_rest_api(
     """
     owner = f"Api '{logical_id}'"
     if auth is None:
-        auth = parse_api_auth(owner, "rest", props, log)
+        auth = parse_api_auth(owner, "rest", props, log, logical_id=logical_id)
     stage = _text(props, "StageName", f"{owner} StageName")
     if stage is None:
         raise InvalidTemplateError(
@@ -518,6 +521,9 @@ def build_rest_api(
         location=location,
         authorizers=auth.authorizers,
         default_authorizer=auth.default_authorizer,
+        throttle_rules=parse_method_settings(owner, props),
+        api_key_required=auth.api_key_required,
+        usage_plan=auth.usage_plan,
     )
 
 
@@ -573,6 +579,7 @@ def build_http_api(
         location=location,
         authorizers=auth.authorizers,
         default_authorizer=auth.default_authorizer,
+        throttle_rules=parse_http_route_settings(owner, props),
     )
 
 

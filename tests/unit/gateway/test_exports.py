@@ -12,7 +12,9 @@ def test_every_exported_name_exists_and_is_listed_once() -> None:
 def test_public_surface_is_exactly_the_documented_one() -> None:
     public = {name for name in vars(gateway) if not name.startswith("_")}
     modules = {
+        "api_keys",
         "asgi",
+        "client_limit",
         "auth_responses",
         "authorizers",
         "cors",
@@ -23,8 +25,10 @@ def test_public_surface_is_exactly_the_documented_one() -> None:
         "jwt_authorizer",
         "lambda_authorizer",
         "messages",
+        "quota",
         "recording",
         "responses",
+        "route_limits",
         "route_table",
         "throttle",
     }

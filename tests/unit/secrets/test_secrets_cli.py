@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 def test_put_from_stdin_then_get_list_delete(tmp_path: Path) -> None:
     app = tmp_path / "app"
     source = next(p for p in sorted(EXAMPLES.iterdir()) if (p / "template.yaml").exists())
-    shutil.copytree(source, app)
+    shutil.copytree(source, app, ignore=shutil.ignore_patterns(".overcast"))
     runner = CliRunner()
     result = runner.invoke(
         secrets,
@@ -37,7 +37,7 @@ def test_put_from_stdin_then_get_list_delete(tmp_path: Path) -> None:
 def test_a_missing_secret_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
     app = tmp_path / "app"
     source = next(p for p in sorted(EXAMPLES.iterdir()) if (p / "template.yaml").exists())
-    shutil.copytree(source, app)
+    shutil.copytree(source, app, ignore=shutil.ignore_patterns(".overcast"))
     result = CliRunner().invoke(secrets, ["get", "nothing/here", "--app", str(app)])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: no secret at 'nothing/here'"

@@ -92,12 +92,12 @@ def test_other_event_types_warn_and_are_skipped() -> None:
 def test_unsupported_event_properties_warn() -> None:
     model = load_resources(
         events(
-            "E:\n  Type: Api\n  Properties: {Path: /x, Method: get, Auth: {ApiKeyRequired: true}}\n"
+            "E:\n  Type: Api\n"
+            "  Properties: {Path: /x, Method: get, Auth: {InvokeRole: CALLER_CREDENTIALS}}\n"
         )
     )
     assert messages(model) == [
-        "Function 'Hello' event 'E': Auth ApiKeyRequired is not supported by overcast; "
-        "it is ignored"
+        "Function 'Hello' event 'E': Auth InvokeRole is not supported by overcast; it is ignored"
     ]
 
 

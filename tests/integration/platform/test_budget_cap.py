@@ -1,0 +1,69 @@
+"""A scripted billing attack against a capped stage ends with spend under the cap."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from process_helpers import start_platform
+
+pytestmark = pytest.mark.slow
+
+CAP = Decimal("0.00005")  # about forty requests of the versioned app at its real cost
+
+
+def test_a_flood_from_many_clients_stops_at_the_cap_and_an_admin_can_lift_it(
+    tmp_path: Path, versioned_app: Path
+) -> None:
+    running = start_platform(tmp_path / "state", "--budget-cap", f"dev={CAP}/day")
+    try:
+        running.deploy(versioned_app, "dev")
+        running.deploy(versioned_app, "prod")
+        statuses: Counter[int] = Counter()
+        messages: set[str] = set()
+        lock = threading.Lock()
+
+        def attacker() -> None:
+            # Each attacker is its own client with its own connections.
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{running.port}",
+                headers={"Host": running.host("dev")},
+                timeout=30,
+            ) as client:
+                refused_in_a_row = 0
+                while refused_in_a_row < 20:
+                    response = client.get("/whoami")
+                    with lock:
+                        statuses[response.status_code] += 1
+                        if response.status_code == 429:
+                            messages.add(response.json()["message"])
+                    refused_in_a_row = refused_in_a_row + 1 if response.status_code == 429 else 0
+
+        attackers = [threading.Thread(target=attacker) for _ in range(8)]
+        for thread in attackers:
+            thread.start()
+        for thread in attackers:
+            thread.join(timeout=120)
+        assert set(statuses) == {200, 429}, statuses
+        assert statuses[200] > 10
+        assert any("Budget cap reached: stage dev" in m for m in messages), messages
+
+        client = running.client()
+        budget = client.request("GET", "/overcast/stages/dev/budget")
+        assert budget["Reached"] is True, str(budget)
+        assert Decimal(budget["Spent"]) <= CAP
+        assert Decimal(budget["Reserved"]) == 0
+        # the cap is the stage's own: prod keeps serving
+        assert running.get("prod", "/whoami").status_code == 200
+        assert running.get("dev", "/whoami").status_code == 429
+
+        lifted = running.cli("budget", "--stage", "dev", "--lift")
+        assert lifted.returncode == 0, lifted.stderr.decode()
+        assert running.get("dev", "/whoami").status_code == 200
+    finally:
+        assert running.stop() in (0, 130), running.output()
