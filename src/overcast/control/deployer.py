@@ -570,6 +570,7 @@ class Deployer:
                 {stage_name: StageOrigins(api=gateway, static=static)},
                 cache=self.edge_cache,
                 extra_hosts=self.extra_hosts(stage_name),
+                recorder=self.metrics.edge if self.metrics is not None else None,
             )
         return LiveDeployment(
             record=record,

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from overcast.edge import EdgeApp, EdgeConfig, StageOrigins, StaticInfo, edge_config_from_template
 from overcast.edge.origins import ASGIApp
+from overcast.edge.recording import EdgeRecorder
 from overcast.storage import (
     InvalidKeyError,
     NoSuchKeyError,
@@ -117,7 +118,12 @@ def read_edge_config(template_path: Path) -> EdgeConfig | None:
     return edge_config_from_template(raw)
 
 
-def build_local_edge(config: EdgeConfig, api: ASGIApp, template_dir: Path) -> EdgeApp:
+def build_local_edge(
+    config: EdgeConfig,
+    api: ASGIApp,
+    template_dir: Path,
+    recorder: EdgeRecorder | None = None,
+) -> EdgeApp:
     """An edge serving every configured stage from ``api`` and its ``static_dir``.
 
     Loopback host names reach :attr:`EdgeConfig.loopback_stage`; every other host is
@@ -133,4 +139,4 @@ def build_local_edge(config: EdgeConfig, api: ASGIApp, template_dir: Path) -> Ed
         origins[name] = StageOrigins(api=api, static=static)
     local = config.loopback_stage
     extra = dict.fromkeys(LOOPBACK_HOSTS, local) if local is not None else {}
-    return EdgeApp(config, origins, extra_hosts=extra)
+    return EdgeApp(config, origins, extra_hosts=extra, recorder=recorder)

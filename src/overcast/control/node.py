@@ -170,7 +170,12 @@ class Node:
         )
         # Apps without edge metadata keep the gateway on the data port: no edge cost.
         self.edge: EdgeApp | None = (
-            build_local_edge(self.edge_config, self.gateway, template_path.parent)
+            build_local_edge(
+                self.edge_config,
+                self.gateway,
+                template_path.parent,
+                recorder=self.metrics.metrics.edge if self.metrics is not None else None,
+            )
             if self.edge_config is not None
             else None
         )

@@ -50,6 +50,7 @@ from overcast.edge.origins import (
     StageOrigins,
     StaticOrigin,
 )
+from overcast.edge.recording import EdgeRecorder
 
 log = logging.getLogger("overcast.edge")
 
@@ -88,10 +89,13 @@ class EdgeApp:
         cache: ResponseCache | None = None,
         clock: Callable[[], float] = time.time,
         extra_hosts: Mapping[str, str] | None = None,
+        recorder: EdgeRecorder | None = None,
     ) -> None:
         """``extra_hosts`` maps further host names to stages (``overcast up`` maps the
-        loopback names to its local stage); they join the table, never widen a match."""
+        loopback names to its local stage); they join the table, never widen a match.
+        ``recorder`` is told of each response (cache hit or miss, size)."""
         self.config = config
+        self.recorder = recorder
         self.cache = cache if cache is not None else ResponseCache()
         self._clock = clock
         self._stages: dict[str, _Stage] = {}
@@ -167,6 +171,8 @@ class EdgeApp:
             if entry is not None:
                 response = _Response(entry.status, list(entry.headers), entry.body)
                 response.headers.append((b"age", str(max(int(now - entry.stored_at), 0)).encode()))
+                if self.recorder is not None:
+                    self.recorder.record_edge(stage.edge.name, True, len(response.body))
                 await self._reply(
                     send,
                     response,
@@ -208,6 +214,8 @@ class EdgeApp:
                         path=path,
                     ),
                 )
+        if self.recorder is not None:
+            self.recorder.record_edge(stage.edge.name, False, len(response.body))
         await self._reply(
             send, response, req_headers, method=method, is_static=is_static, x_cache=X_CACHE_MISS
         )

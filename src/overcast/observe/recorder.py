@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from overcast.invoke import InvocationReport
 from overcast.observe.aggregate import Aggregator, AggregatorCollector, SeriesKey
+from overcast.observe.edge_metrics import EdgeCollector, EdgeCounters
 from overcast.observe.pricing import GatewayKind, PriceBook, UnitPrice, unit_price
 from overcast.observe.routes import RouteAggregator, RouteCollector, StageRoutes
 from overcast.observe.spend import SpendMeter
@@ -49,6 +50,9 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(AggregatorCollector(self.aggregator))
         self.registry.register(RouteCollector(self.routes))
+        #: the edge's responses per stage (``overcast.edge.recording.EdgeRecorder``)
+        self.edge = EdgeCounters()
+        self.registry.register(EdgeCollector(self.edge))
 
     def record_invocation(self, report: InvocationReport) -> Decimal:
         """Price and count one finished (or throttled) invocation; returns its price."""

@@ -7,9 +7,11 @@ import json
 import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from overcast.edge import DictBucket, EdgeApp, ResponseCache, StageOrigins, parse_edge_config
 from overcast.edge.origins import Message, Receive, Scope, Send
+from overcast.observe.recorder import Metrics
 
 EDGE = {
     "domain": "example.test",
@@ -277,3 +279,23 @@ def test_lifespan_is_acknowledged(edge: Edge) -> None:
 
     asyncio.run(edge.app({"type": "lifespan"}, receive, send))
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_every_response_is_recorded_as_a_hit_or_a_miss_with_its_size(edge: Edge) -> None:
+    metrics = Metrics()
+    edge.app.recorder = metrics.edge
+    first = edge.get("/api/cached")
+    second = edge.get("/api/cached")
+    edge.get("/index.html", host="prod.example.test")
+    assert metrics.edge.snapshot() == {
+        "dev": (1, 1, len(first.content) + len(second.content)),
+        "prod": (0, 1, len(INDEX) + len(b"prod")),
+    }
+    families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
+    samples = {
+        (s.labels["stage"], s.labels.get("result")): s.value
+        for s in families["overcast_edge_requests"].samples
+        if s.name.endswith("_total")
+    }
+    assert samples[("dev", "hit")] == 1.0
+    assert samples[("prod", "miss")] == 1.0

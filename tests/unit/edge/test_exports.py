@@ -20,5 +20,6 @@ def test_public_surface_is_exactly_the_documented_one() -> None:
         "errors",
         "hosts",
         "origins",
+        "recording",
     }
     assert public - modules == set(edge.__all__)

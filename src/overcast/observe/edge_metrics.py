@@ -1,0 +1,62 @@
+"""Edge (CloudFront's part) counters: requests by cache result, and bytes sent, per stage.
+
+Memory only, as every recorder on the data path: two integer additions per response
+under a lock. Exposed on ``/metrics`` as ``overcast_edge_requests_total{stage,result}``
+(``hit`` / ``miss``) and ``overcast_edge_bytes_total{stage}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["EdgeCollector", "EdgeCounters"]
+
+
+class EdgeCounters:
+    """Implements ``overcast.edge.recording.EdgeRecorder``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # stage → [hits, misses, bytes]
+        self._counts: dict[str, list[int]] = {}
+
+    def record_edge(self, stage: str, hit: bool, body_bytes: int) -> None:
+        with self._lock:
+            counts = self._counts.get(stage)
+            if counts is None:
+                counts = self._counts[stage] = [0, 0, 0]
+            counts[0 if hit else 1] += 1
+            counts[2] += body_bytes
+
+    def snapshot(self) -> dict[str, tuple[int, int, int]]:
+        """stage → (hits, misses, bytes) since start."""
+        with self._lock:
+            return {stage: (c[0], c[1], c[2]) for stage, c in self._counts.items()}
+
+
+class EdgeCollector(Collector):
+    """Prometheus view of :class:`EdgeCounters`."""
+
+    def __init__(self, counters: EdgeCounters, prefix: str = "overcast") -> None:
+        self._counters = counters
+        self._prefix = prefix
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        requests = CounterMetricFamily(
+            f"{self._prefix}_edge_requests",
+            "Responses sent by the edge, by cache result",
+            labels=["stage", "result"],
+        )
+        sent = CounterMetricFamily(
+            f"{self._prefix}_edge_bytes", "Body bytes sent by the edge", labels=["stage"]
+        )
+        for stage, (hits, misses, size) in sorted(self._counters.snapshot().items()):
+            requests.add_metric([stage, "hit"], hits)
+            requests.add_metric([stage, "miss"], misses)
+            sent.add_metric([stage], size)
+        yield requests
+        yield sent
