@@ -192,6 +192,12 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     "--alarm-interval", default=10.0, show_default=True, help="Seconds between alarm checks."
 )
 @click.option(
+    "--prices",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML price table (per stage / function); default AWS's published prices.",
+)
+@click.option(
     "--client-rate",
     default=None,
     metavar="RATE[:BURST]",
@@ -224,6 +230,7 @@ def serve(
     alarm_email_from: str,
     alarm_email_to: tuple[str, ...],
     alarm_interval: float,
+    prices: Path | None,
     client_rate: str | None,
     keep_alive: float,
     dns_port: int | None,
@@ -234,6 +241,7 @@ def serve(
     from overcast.control.platform import Platform, PlatformOptions
     from overcast.gateway import ClientLimit
     from overcast.gateway.throttle import ThrottleLimit
+    from overcast.observe.price_file import load_price_book
     from overcast.observe.spend import parse_cap
 
     try:
@@ -259,6 +267,7 @@ def serve(
             emails=_emails(smtp, smtp_starttls, alarm_email_from, alarm_email_to),
             alarm_interval_s=alarm_interval,
             client_limit=ClientLimit.parse(client_rate) if client_rate else None,
+            prices=load_price_book(prices) if prices is not None else None,
             idle_keepalive_s=keep_alive,
             dns_port=dns_port,
             dns_address=dns_address,

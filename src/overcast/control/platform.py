@@ -57,6 +57,7 @@ from overcast.errors import OvercastError
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
 from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
+from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
 from overcast.observe.spend import BudgetCap, CapPeriod, SpendMeter, period_start
 from overcast.secrets import open_secrets
@@ -94,6 +95,8 @@ class PlatformOptions:
     webhooks: tuple[WebhookTarget, ...] = ()
     emails: tuple[SmtpTarget, ...] = ()
     alarm_interval_s: float = 10.0
+    #: unit prices (default: AWS's published ones; OVERCAST_PRICES names a file too)
+    prices: PriceBook | None = None
     #: a rate limit per client address on every stage (AWS WAF's rate-based rule's part)
     client_limit: ClientLimit | None = None
     idle_keepalive_s: float = 600.0
@@ -187,7 +190,9 @@ class Platform:
         #: every stage's spend this day and month, against its budget cap if it has one
         self.spend = SpendMeter(dict(options.budget_caps))
         #: every stage's invocation and route metrics; None when OVERCAST_METRICS=off
-        self.metrics = MetricsService.from_environ(state, os.environ, spend=self.spend)
+        self.metrics = MetricsService.from_environ(
+            state, os.environ, prices=options.prices, spend=self.spend
+        )
         if self.metrics is None and options.budget_caps:
             raise OvercastError(
                 "budget caps need spend metering, which OVERCAST_METRICS=off turns off",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from overcast.observe.errors import ObserveError
 from overcast.observe.metrics_store import STORE_FILE, MetricsStore
+from overcast.observe.price_file import load_price_book
 from overcast.observe.pricing import PriceBook
 from overcast.observe.recorder import Metrics
 from overcast.observe.spend import SpendMeter
@@ -87,6 +88,8 @@ class MetricsService:
         """The service as the environment asks for it, or None when metrics are off."""
         if not metrics_enabled(environ):
             return None
+        if prices is None and environ.get("OVERCAST_PRICES"):
+            prices = load_price_book(Path(environ["OVERCAST_PRICES"]))
         return cls(state_dir, prices=prices, flush_every_s=_flush_every(environ), spend=spend)
 
     def flush(self) -> int:
