@@ -581,13 +581,22 @@ def budget(
     Console(highlight=False, soft_wrap=True).print(table)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @_TARGET
 @_CREDENTIALS
 @_STATE
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def alarms(target: str | None, credentials: Path | None, state_dir: Path, as_json: bool) -> None:
-    """List every alarm and budget of a platform with its state."""
+@click.pass_context
+def alarms(
+    ctx: click.Context,
+    target: str | None,
+    credentials: Path | None,
+    state_dir: Path,
+    as_json: bool,
+) -> None:
+    """List every alarm and budget of a platform with its state (or put/delete one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         answer = _client(target, credentials, state_dir).request("GET", "/overcast/alarms")
     except OvercastError as exc:
@@ -680,3 +689,75 @@ def api_keys_revoke(key_id: str, platform_dir: Path) -> None:
         _fail(exc)
         return
     err.print(f"[green]Revoked[/] API key {key.key_id} ({escape(key.name)})")
+
+
+@alarms.command("put")
+@click.argument("name")
+@_STAGE
+@click.option("--metric", required=True, help="AWS/Lambda metric: Errors, Invocations, ...")
+@click.option("--function", default=None, help="FunctionName dimension (default: all).")
+@click.option("--namespace", default="AWS/Lambda", show_default=True)
+@click.option("--statistic", default="Sum", show_default=True)
+@click.option("--period", default=60, show_default=True, help="Seconds per datapoint.")
+@click.option("--evaluation-periods", default=1, show_default=True)
+@click.option("--threshold", type=float, required=True)
+@click.option("--comparison", default="GreaterThanThreshold", show_default=True)
+@click.option("--treat-missing-data", default="missing", show_default=True)
+@_TARGET
+@_CREDENTIALS
+@_STATE
+def alarms_put(
+    name: str,
+    stage: str,
+    metric: str,
+    function: str | None,
+    namespace: str,
+    statistic: str,
+    period: int,
+    evaluation_periods: int,
+    threshold: float,
+    comparison: str,
+    treat_missing_data: str,
+    target: str | None,
+    credentials: Path | None,
+    state_dir: Path,
+) -> None:
+    """Define (or replace) alarm NAME on a stage, as CloudWatch's PutMetricAlarm does."""
+    body: dict[str, object] = {
+        "AlarmName": name,
+        "Stage": stage,
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Statistic": statistic,
+        "Period": period,
+        "EvaluationPeriods": evaluation_periods,
+        "Threshold": threshold,
+        "ComparisonOperator": comparison,
+        "TreatMissingData": treat_missing_data,
+    }
+    if function is not None:
+        body["Dimensions"] = [{"Name": "FunctionName", "Value": function}]
+    try:
+        client = _client(target, credentials, state_dir)
+        client.request("POST", "/overcast/alarms", json.dumps(body).encode())
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(f"[green]Put[/] alarm {escape(name)} on stage {stage}")
+
+
+@alarms.command("delete")
+@click.argument("name")
+@_TARGET
+@_CREDENTIALS
+@_STATE
+def alarms_delete(name: str, target: str | None, credentials: Path | None, state_dir: Path) -> None:
+    """Delete alarm NAME defined on the platform (template alarms go with their deploy)."""
+    try:
+        _client(target, credentials, state_dir).request(
+            "DELETE", f"/overcast/alarms/{urllib.parse.quote(name, safe='')}"
+        )
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(f"[green]Deleted[/] alarm {escape(name)}")

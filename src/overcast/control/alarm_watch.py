@@ -91,6 +91,7 @@ class AlarmWatch:
         busy: Callable[[], Mapping[tuple[str, str], int]] = dict,
         notifier: Notifier | None = None,
         pricing_alarms: Mapping[str, Decimal] | None = None,
+        defined: Callable[[], Mapping[str, Mapping[str, TemplateAlarm]]] = dict,
         interval_s: float = DEFAULT_INTERVAL_S,
         region: str = "us-east-1",
         account_id: str = "123456789012",
@@ -102,6 +103,8 @@ class AlarmWatch:
         self.notifier = notifier
         self.interval_s = interval_s
         self._deployments = deployments
+        #: alarms defined on the platform (PutMetricAlarm), by stage and name
+        self._defined = defined
         self._busy = busy
         self._region = region
         self._account_id = account_id
@@ -138,6 +141,10 @@ class AlarmWatch:
                 self._evaluate_budget(stage, budget, now)
         for stage, alarm in self._pricing.items():
             changes.extend(self._evaluate(stage, alarm, None, now))
+        for stage, alarms in self._defined().items():
+            rules = self._rules.get(stage)
+            for alarm in alarms.values():
+                changes.extend(self._evaluate(stage, alarm, rules, now))
         return changes
 
     def records(self) -> list[AlarmRecord]:

@@ -11,6 +11,8 @@ Every request is SigV4-signed by an overcast key (``access``); the actions are
 ``PUT  /overcast/artifacts/<sha256>``      the artifact's bytes → 201
 ``GET  /overcast/stages``                  stages, their current deployment and hosts
 ``GET  /overcast/alarms``                  every alarm and budget with its state
+``POST /overcast/alarms``                  define an alarm (PutMetricAlarm's fields + Stage)
+``DELETE /overcast/alarms/<name>``         delete a defined alarm
 ``POST /overcast/stages/<s>/deployments``  a deploy request → 202 and the deployment
 ``GET  /overcast/stages/<s>/deployments``  the stage's history, newest first
 ``GET  /overcast/stages/<s>/deployments/<id>``  one deployment, with live weights
@@ -25,16 +27,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import unquote
 
 import msgspec
 import orjson
 
 from overcast.control.access import AccessControl, Denied
+from overcast.control.alarm_book import AlarmBook
 from overcast.control.alarm_watch import AlarmRecord
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
 from overcast.control.code_store import CodeStoreError, is_digest
 from overcast.control.deployer import Deployer, DeployError
 from overcast.errors import OvercastError
+from overcast.observe.alarm_specs import TemplateAlarm
 from overcast.observe.spend import SpendMeter
 
 PREFIX = "/overcast/"
@@ -45,6 +50,7 @@ _ARTIFACT = re.compile(r"^/overcast/artifacts/([0-9a-f]{64})$")
 _DEPLOYMENTS = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments$")
 _DEPLOYMENT = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments/(d-[A-Z0-9]+)$")
 _ROLLBACK = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/rollback$")
+_ALARM = re.compile(r"^/overcast/alarms/([^/]+)$")
 _BUDGET = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/budget(/lift)?$")
 _JSON = (b"content-type", b"application/json")
 
@@ -66,10 +72,12 @@ class DeployApi:
         hosts: Callable[[], Mapping[str, str]],
         spend: SpendMeter | None = None,
         alarms: Callable[[], Sequence[AlarmRecord]] | None = None,
+        alarm_book: AlarmBook | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._deployer = deployer
         self._alarms = alarms
+        self._alarm_book = alarm_book
         self._spend = spend
         self._clock = clock
         self._access = access
@@ -94,6 +102,10 @@ class DeployApi:
             return "overcast:ListDeployments", "*", 0
         if path == "/overcast/alarms" and method == "GET":
             return "overcast:ListAlarms", "*", 0
+        if path == "/overcast/alarms" and method == "POST":
+            return "overcast:PutMetricAlarm", "*", MAX_REQUEST_BYTES
+        if (match := _ALARM.match(path)) and method == "DELETE":
+            return "overcast:DeleteAlarms", "*", 0
         if match := _DEPLOYMENTS.match(path):
             if method == "POST":
                 return "overcast:Deploy", self.stage_arn(match.group(1)), MAX_REQUEST_BYTES
@@ -168,6 +180,16 @@ class DeployApi:
             return 201, {"Digest": digest, "Size": len(body)}
         if path == "/overcast/stages":
             return 200, {"Stages": self._stages()}
+        if path == "/overcast/alarms" and method == "POST":
+            return 201, {"AlarmName": self._put_alarm(body).name}
+        if match := _ALARM.match(path):
+            if self._alarm_book is None:
+                raise DeployError("alarms are off (OVERCAST_METRICS=off)", status=409)
+            try:
+                self._alarm_book.delete(unquote(match.group(1)))
+            except OvercastError as exc:
+                raise DeployError(str(exc), status=404, code="ResourceNotFound") from exc
+            return 200, {}
         if path == "/overcast/alarms":
             records = self._alarms() if self._alarms is not None else []
             return 200, {
@@ -213,6 +235,21 @@ class DeployApi:
         if match := _BUDGET.match(path):
             return 200, self._budget(match.group(1), lift=bool(match.group(2)))
         raise DeployError("Unknown operation", status=404, code="UnknownOperationException")
+
+    def _put_alarm(self, body: bytes) -> TemplateAlarm:
+        if self._alarm_book is None:
+            raise DeployError("alarms are off (OVERCAST_METRICS=off)", status=409)
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise DeployError(f"invalid JSON: {exc}", code="InvalidParameterInput") from exc
+        if not isinstance(parsed, dict):
+            raise DeployError("the body must be a JSON object", code="InvalidParameterInput")
+        try:
+            return self._alarm_book.put(parsed)
+        except OvercastError as exc:
+            message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
+            raise DeployError(message, code="InvalidParameterValue") from exc
 
     def _budget(self, stage: str, *, lift: bool) -> dict[str, object]:
         self._deployer.stage_named(stage)  # 404 for an unknown stage

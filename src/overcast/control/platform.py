@@ -35,6 +35,7 @@ from overcast.asgi import Receive, Scope, Send, serve_lifespan
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
+from overcast.control.alarm_book import AlarmBook
 from overcast.control.alarm_watch import AlarmWatch
 from overcast.control.api_key_store import FileApiKeyStore
 from overcast.control.app_loading import secret_lookup
@@ -234,6 +235,8 @@ class Platform:
             if options.webhooks or options.emails
             else None
         )
+        #: alarms defined with `overcast alarms put` (CloudWatch's PutMetricAlarm)
+        self.alarm_book = AlarmBook(state, options.stages)
         self.alarms = (
             AlarmWatch(
                 self.metrics.metrics,
@@ -242,6 +245,7 @@ class Platform:
                 busy=self._busy,
                 notifier=self.notifier,
                 pricing_alarms=options.pricing_alarms,
+                defined=lambda: self.alarm_book.alarms,
                 interval_s=options.alarm_interval_s,
                 region=options.region,
                 account_id=options.account_id,
@@ -272,6 +276,7 @@ class Platform:
                 hosts=lambda: self.hosts.hosts,
                 spend=self.spend if self.metrics is not None else None,
                 alarms=self.alarms.records if self.alarms is not None else None,
+                alarm_book=self.alarm_book,
             ),
             metrics=self.metrics.metrics.exposition if self.metrics is not None else None,
             dashboard=DashboardApp(

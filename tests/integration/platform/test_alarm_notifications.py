@@ -134,3 +134,50 @@ def test_a_broken_version_raises_its_alarm_and_notifies_by_webhook_and_mail(
     assert any("EchoErrors" in str(m["Subject"]) and "ALARM" in str(m["Subject"]) for m in mails), [
         m["Subject"] for m in mails
     ]
+
+
+def test_alarms_defined_with_the_cli_are_evaluated_kept_and_deleted(
+    tmp_path: Path, versioned_app: Path
+) -> None:
+    running = start_platform(tmp_path / "state", "--alarm-interval", "0.5")
+    try:
+        running.deploy(versioned_app, "dev")
+        put = running.cli(
+            "alarms", "put", "Busy", "--stage", "dev", "--metric", "Invocations",
+            "--function", "Echo", "--period", "1", "--threshold", "2",
+            "--treat-missing-data", "notBreaching",
+        )  # fmt: skip
+        assert put.returncode == 0, put.stderr.decode()
+        bad = running.cli(
+            "alarms", "put", "Broken", "--stage", "dev", "--metric", "Invocations",
+            "--threshold", "1", "--comparison", "MoreOrLess",
+        )  # fmt: skip
+        assert bad.returncode == 1
+        assert "ComparisonOperator" in bad.stderr.decode()
+        deadline = time.monotonic() + 30
+        state = ""
+        while time.monotonic() < deadline and state != "ALARM":
+            for _ in range(5):
+                running.get("dev", "/whoami")
+            alarms = running.client().request("GET", "/overcast/alarms")["Alarms"]
+            state = next((a["StateValue"] for a in alarms if a["AlarmName"] == "Busy"), "")
+        assert state == "ALARM"
+    finally:
+        assert running.stop() in (0, 130), running.output()
+    again = start_platform(tmp_path / "state", "--alarm-interval", "0.5")
+    try:
+        names = [
+            a["AlarmName"] for a in again.client().request("GET", "/overcast/alarms")["Alarms"]
+        ]
+        deadline = time.monotonic() + 10
+        while "Busy" not in names and time.monotonic() < deadline:
+            time.sleep(0.5)
+            alarms = again.client().request("GET", "/overcast/alarms")["Alarms"]
+            names = [a["AlarmName"] for a in alarms]
+        assert "Busy" in names  # kept in the platform's state across a restart
+        deleted = again.cli("alarms", "delete", "Busy")
+        assert deleted.returncode == 0, deleted.stderr.decode()
+        missing = again.cli("alarms", "delete", "Busy")
+        assert missing.returncode == 1
+    finally:
+        assert again.stop() in (0, 130), again.output()
