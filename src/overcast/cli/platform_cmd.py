@@ -173,6 +173,12 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     help="Hard spend limit of a stage; its requests get 429 once reached.",
 )
 @click.option(
+    "--budget-fallback",
+    multiple=True,
+    metavar="STAGE=FILE",
+    help="Page a capped stage answers (with 429) instead of the message.",
+)
+@click.option(
     "--pricing-alarm",
     multiple=True,
     metavar="STAGE=USD",
@@ -223,6 +229,7 @@ def serve(
     stage_concurrency: tuple[str, ...],
     stage_throttle: tuple[str, ...],
     budget_cap: tuple[str, ...],
+    budget_fallback: tuple[str, ...],
     pricing_alarm: tuple[str, ...],
     alarm_webhook: tuple[str, ...],
     smtp: str | None,
@@ -260,6 +267,10 @@ def serve(
                 for k, v in _pairs(stage_throttle, "--stage-throttle").items()
             },
             budget_caps={k: parse_cap(v) for k, v in _pairs(budget_cap, "--budget-cap").items()},
+            budget_fallbacks={
+                k: _fallback_page(Path(v))
+                for k, v in _pairs(budget_fallback, "--budget-fallback").items()
+            },
             pricing_alarms={
                 k: Decimal(v) for k, v in _pairs(pricing_alarm, "--pricing-alarm").items()
             },
@@ -314,6 +325,19 @@ def serve(
     except KeyboardInterrupt:
         sys.exit(130)
     err.print("[dim]stopped cleanly[/]")
+
+
+def _fallback_page(path: Path) -> tuple[bytes, bytes]:
+    import mimetypes
+
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise OvercastError(f"--budget-fallback: cannot read {path}: {exc.strerror}") from exc
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/"):
+        kind += "; charset=utf-8"
+    return kind.encode(), body
 
 
 def _webhooks(urls: tuple[str, ...]) -> tuple[Any, ...]:

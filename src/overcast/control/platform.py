@@ -90,6 +90,8 @@ class PlatformOptions:
     stage_throttle: Mapping[str, ThrottleLimit] = field(default_factory=dict)
     #: a stage's hard spend limit per day or month, by stage
     budget_caps: Mapping[str, BudgetCap] = field(default_factory=dict)
+    #: a page (content type, body) a capped stage answers instead of the 429 message
+    budget_fallbacks: Mapping[str, tuple[bytes, bytes]] = field(default_factory=dict)
     #: a pricing alarm (EstimatedCharges this month above USD) per stage
     pricing_alarms: Mapping[str, Decimal] = field(default_factory=dict)
     #: where alarm state changes are sent
@@ -203,7 +205,12 @@ class Platform:
         if unknown:
             raise OvercastError(f"--budget-cap names no stage of this platform: {unknown}")
         self.stages = {
-            name: Stage(name, options.stage_throttle.get(name), spend=self.spend)
+            name: Stage(
+                name,
+                options.stage_throttle.get(name),
+                spend=self.spend,
+                budget_fallback=options.budget_fallbacks.get(name),
+            )
             for name in options.stages
         }
         self.edge_cache = ResponseCache()

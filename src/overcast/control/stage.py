@@ -95,14 +95,18 @@ class Stage:
         self,
         name: str,
         throttle: ThrottleLimit | None = None,
+        *,
         clock: Callable[[], float] = time.monotonic,
         spend: SpendMeter | None = None,
         wall_clock: Callable[[], float] = time.time,
+        budget_fallback: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.name = name
         #: the platform's spend meter, when this stage has a budget cap
         self.spend = spend if spend is not None and name in spend.caps else None
         self._wall_clock = wall_clock
+        #: (content type, body) answered instead of the message once the cap is reached
+        self.budget_fallback = budget_fallback
         self.current: LiveDeployment | None = None
         #: the deployment being rolled out or rolled back, while one is
         self.busy: str | None = None
@@ -140,6 +144,12 @@ class Stage:
             spend.release(self.name, worst)
 
     async def _over_budget(self, spend: SpendMeter, send: Send) -> None:
+        if self.budget_fallback is not None:
+            content_type, page = self.budget_fallback
+            headers = [(b"content-type", content_type), (b"cache-control", b"no-store")]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": page})
+            return
         status = spend.status(self.name, self._wall_clock())
         body = orjson.dumps(
             {

@@ -67,3 +67,23 @@ def test_a_flood_from_many_clients_stops_at_the_cap_and_an_admin_can_lift_it(
         assert running.get("dev", "/whoami").status_code == 200
     finally:
         assert running.stop() in (0, 130), running.output()
+
+
+def test_a_capped_stage_can_answer_a_configured_page_instead(
+    tmp_path: Path, versioned_app: Path
+) -> None:
+    page = tmp_path / "over-budget.html"
+    page.write_text("<h1>We are over budget today. Back tomorrow.</h1>")
+    running = start_platform(
+        tmp_path / "state",
+        "--budget-cap", "dev=0.000001/day",
+        "--budget-fallback", f"dev={page}",
+    )  # fmt: skip
+    try:
+        running.deploy(versioned_app, "dev")
+        refused = running.get("dev", "/whoami")
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "text/html; charset=utf-8"
+        assert "over budget today" in refused.text
+    finally:
+        assert running.stop() in (0, 130), running.output()
