@@ -57,6 +57,9 @@ def test_invocations_show_in_metrics_reports_and_the_cli(running_app) -> None:
     assert samples["overcast_api_5xx_errors_total", route] == 0
     unmatched = _series(stage="local", api="", route="$unmatched")
     assert samples["overcast_api_4xx_errors_total", unmatched] == 1
+    # Nothing runs between requests: the instance is warm and idle.
+    busy = _series(stage="local", function=FUNCTION)
+    assert samples["overcast_concurrent_executions", busy] == 0
 
     # Every REPORT line ends with its cost; together they are the metric's cost.
     logs = app.cli("logs", FUNCTION)

@@ -37,6 +37,7 @@ from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.errors import OvercastError
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
+from overcast.observe.edge_metrics import ConcurrencyCollector
 from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.secrets import open_secrets
@@ -162,6 +163,15 @@ class Node:
             ),
             recorder=recorder,
         )
+        if recorder is not None:
+            recorder.registry.register(
+                ConcurrencyCollector(
+                    lambda: {
+                        (LOCAL_STAGE, name): self.runtime.busy_count(name)
+                        for name in self.runtime.function_names()
+                    }
+                )
+            )
         self.gateway = GatewayApp(
             model,
             self.runtime,

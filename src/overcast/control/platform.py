@@ -57,6 +57,7 @@ from overcast.edge.hosts import HostTable
 from overcast.errors import OvercastError
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
+from overcast.observe.edge_metrics import ConcurrencyCollector
 from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
 from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
@@ -242,6 +243,8 @@ class Platform:
             if options.webhooks or options.emails
             else None
         )
+        if self.metrics is not None:
+            self.metrics.metrics.registry.register(ConcurrencyCollector(self._busy))
         #: alarms defined with `overcast alarms put` (CloudWatch's PutMetricAlarm)
         self.alarm_book = AlarmBook(state, options.stages)
         self.alarms = (

@@ -1,4 +1,6 @@
-"""Edge (CloudFront's part) counters: requests by cache result, and bytes sent, per stage.
+"""Edge (CloudFront's part) counters per stage, and the concurrency gauge.
+
+Edge: requests by cache result, and bytes sent, per stage.
 
 Memory only, as every recorder on the data path: two integer additions per response
 under a lock. Exposed on ``/metrics`` as ``overcast_edge_requests_total{stage,result}``
@@ -8,12 +10,12 @@ under a lock. Exposed on ``/metrics`` as ``overcast_edge_requests_total{stage,re
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["EdgeCollector", "EdgeCounters"]
+__all__ = ["ConcurrencyCollector", "EdgeCollector", "EdgeCounters"]
 
 
 class EdgeCounters:
@@ -60,3 +62,27 @@ class EdgeCollector(Collector):
             sent.add_metric([stage], size)
         yield requests
         yield sent
+
+
+class ConcurrencyCollector(Collector):
+    """``overcast_concurrent_executions{stage,function}``: instances busy at scrape time.
+
+    Lambda's ConcurrentExecutions, read when Prometheus scrapes (``busy`` is the
+    owner's count of running instances; it reads memory only).
+    """
+
+    def __init__(
+        self, busy: Callable[[], Mapping[tuple[str, str], int]], prefix: str = "overcast"
+    ) -> None:
+        self._busy = busy
+        self._prefix = prefix
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            f"{self._prefix}_concurrent_executions",
+            "Instances running an invocation now",
+            labels=["stage", "function"],
+        )
+        for (stage, function), count in sorted(self._busy().items()):
+            gauge.add_metric([stage, function], count)
+        yield gauge
