@@ -56,6 +56,14 @@ class SeriesKey:
     function: str
     version: str
     stage: str
+    # Hashed once: the key is looked up on every invocation.
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.function, self.version, self.stage)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 def _empty_buckets() -> tuple[int, ...]:
@@ -205,15 +213,21 @@ class _Counts:
 
 
 class Aggregator:
-    """Running totals and per-period rollups; safe to share between threads."""
+    """Per-period counts, and running totals folded from them; safe to share between threads.
+
+    The data path touches only the current period's counts (one dict lookup by period,
+    one by series); totals since start are the drained periods, folded when a flush
+    drains them, plus the periods still open — computed when someone asks (a scrape,
+    an alarm check), not per invocation.
+    """
 
     def __init__(self, period_seconds: int = 60) -> None:
         if period_seconds <= 0:
             raise ValueError("period_seconds must be positive")
         self.period_seconds = period_seconds
         self._lock = threading.Lock()
-        self._totals: dict[SeriesKey, _Counts] = {}
-        self._periods: dict[tuple[SeriesKey, int], _Counts] = {}
+        self._drained: dict[SeriesKey, Totals] = {}
+        self._periods: dict[int, dict[SeriesKey, _Counts]] = {}
 
     def record(
         self,
@@ -235,38 +249,49 @@ class Aggregator:
         """
         start = int(at // self.period_seconds) * self.period_seconds
         with self._lock:
-            for counts in (
-                self._totals.get(key) or self._totals.setdefault(key, _Counts()),
-                self._periods.get((key, start))
-                or self._periods.setdefault((key, start), _Counts()),
-            ):
-                counts.add(
-                    duration_ms,
-                    error,
-                    throttled,
-                    init_duration_ms,
-                    max_memory_mb,
-                    billed_ms=billed_ms,
-                    cost=cost,
-                )
+            period = self._periods.get(start)
+            if period is None:
+                period = self._periods[start] = {}
+            counts = period.get(key)
+            if counts is None:
+                counts = period[key] = _Counts()
+            counts.add(
+                duration_ms,
+                error,
+                throttled,
+                init_duration_ms,
+                max_memory_mb,
+                billed_ms=billed_ms,
+                cost=cost,
+            )
 
     def totals(self) -> dict[SeriesKey, Totals]:
         """A snapshot of every series' totals since this aggregator started."""
         with self._lock:
-            return {key: counts.frozen() for key, counts in self._totals.items()}
+            out = dict(self._drained)
+            for period in self._periods.values():
+                for key, counts in period.items():
+                    frozen = counts.frozen()
+                    seen = out.get(key)
+                    out[key] = frozen if seen is None else seen.merged(frozen)
+        return out
 
     def drain(self, now: float) -> list[PeriodRollup]:
         """Remove and return every period that ended at or before ``now``, oldest first."""
         with self._lock:
-            closed = [k for k in self._periods if k[1] + self.period_seconds <= now]
-            taken = [(k, self._periods.pop(k)) for k in closed]
-        return sorted(
-            (
+            closed = [start for start in self._periods if start + self.period_seconds <= now]
+            taken = [(start, self._periods.pop(start)) for start in closed]
+            rollups = [
                 PeriodRollup(key, start, self.period_seconds, counts.frozen())
-                for (key, start), counts in taken
-            ),
-            key=lambda r: (r.start, r.key),
-        )
+                for start, period in taken
+                for key, counts in period.items()
+            ]
+            for rollup in rollups:
+                seen = self._drained.get(rollup.key)
+                self._drained[rollup.key] = (
+                    rollup.totals if seen is None else seen.merged(rollup.totals)
+                )
+        return sorted(rollups, key=lambda r: (r.start, r.key))
 
 
 def downsample(rollups: Iterable[PeriodRollup], seconds: int) -> list[PeriodRollup]:
