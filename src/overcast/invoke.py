@@ -87,6 +87,13 @@ class ThrottledError(InvokeError):
         self.reason = reason
 
 
+class SpendCapReachedError(InvokeError):
+    """The function's budget cap refuses it until the period rolls over (overcast's own)."""
+
+    error_type = "TooManyRequestsException"
+    status = 429
+
+
 class RequestTooLargeError(InvokeError):
     error_type = "RequestTooLargeException"
     status = 413

@@ -20,8 +20,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
-from overcast.invoke import FunctionNotFoundError, InvokeError, Invoker, InvokeRequest, InvokeResult
+from overcast.invoke import (
+    FunctionNotFoundError,
+    InvokeError,
+    Invoker,
+    InvokeRequest,
+    InvokeResult,
+    SpendCapReachedError,
+)
+from overcast.observe.spend import SpendMeter
 
 #: samples kept per shifted version (one per invocation); enough for any alarm window
 MAX_SAMPLES = 100_000
@@ -66,8 +75,19 @@ class AliasRouter:
         *,
         draw: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
+        spend: SpendMeter | None = None,
+        stage: str = "",
+        worst_case: Mapping[str, Decimal] | None = None,
     ) -> None:
         self.routes: Mapping[str, FunctionRoute] = dict(routes)
+        # Functions with a budget cap of their own ("stage/function" in the meter's caps),
+        # and what one invocation of each may cost at most.
+        self._spend = spend
+        self._capped = {
+            name: (f"{stage}/{name}", (worst_case or {}).get(name, Decimal(0)))
+            for name in self.routes
+            if spend is not None and f"{stage}/{name}" in spend.caps
+        }
         self._draw = draw
         self._clock = clock
         #: outcomes of canary versions, by (function, version)
@@ -101,6 +121,21 @@ class AliasRouter:
         return route.primary
 
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
+        capped = self._capped.get(request.function_name)
+        if capped is None or self._spend is None:
+            return await self._invoke(request)
+        key, worst = capped
+        if not self._spend.admit(key, worst, self._clock()):
+            raise SpendCapReachedError(
+                f"Budget cap reached for {key}: requests are refused until the period "
+                "rolls over or an admin lifts the cap"
+            )
+        try:
+            return await self._invoke(request)
+        finally:
+            self._spend.release(key, worst)
+
+    async def _invoke(self, request: InvokeRequest) -> InvokeResult:
         route = self.routes.get(request.function_name)
         if route is None:
             raise FunctionNotFoundError(f"Function not found: {request.function_name}")

@@ -63,6 +63,7 @@ from overcast.gateway import ApiKeyStore, ClientLimit, GatewayApp, UsageLedger
 from overcast.observe.alarms import AlarmState
 from overcast.observe.pricing import GatewayKind, PriceBook, worst_case_cost
 from overcast.observe.recorder import Metrics
+from overcast.observe.spend import SpendMeter
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.secrets.references import Lookup
 from overcast.storage import Bucket, open_bucket
@@ -134,8 +135,11 @@ class Deployer:
         metrics: Metrics | None = None,
         api_keys: ApiKeyStore | None = None,
         client_limit: ClientLimit | None = None,
+        spend: SpendMeter | None = None,
     ) -> None:
         self.settings = settings
+        #: spend against budget caps (functions with a cap of their own are checked here)
+        self.spend = spend
         #: usage-plan keys every stage's gateways check, and per-client rate limits
         self.api_keys = api_keys
         self.client_limit = client_limit
@@ -542,7 +546,13 @@ class Deployer:
         )
         await runtime.start()
         router = AliasRouter(
-            {c.name: FunctionRoute(primary=Target(runtime, c.version)) for c in configs}
+            {c.name: FunctionRoute(primary=Target(runtime, c.version)) for c in configs},
+            spend=self.spend,
+            stage=stage_name,
+            worst_case={
+                spec.name: self._worst_case(stage_name, model, (spec.name,))
+                for spec in model.functions.values()
+            },
         )
         routes = self.metrics.route_recorder(stage_name) if self.metrics is not None else None
         gateway = GatewayApp(
@@ -583,14 +593,20 @@ class Deployer:
             worst_case=self._worst_case(stage_name, model),
         )
 
-    def _worst_case(self, stage_name: str, model: AppModel) -> Decimal:
-        """The most one request to this deployment can cost (for budget caps)."""
+    def _worst_case(
+        self, stage_name: str, model: AppModel, only: tuple[str, ...] | None = None
+    ) -> Decimal:
+        """The most one request to this deployment (or to the ``only`` functions) can cost."""
         prices = self.metrics.prices if self.metrics is not None else PriceBook()
         kinds = {api.kind for api in model.apis.values()}
         gateway = GatewayKind.REST_API if "rest" in kinds else GatewayKind.HTTP_API
         authorizers = any(api.authorizers for api in model.apis.values())
         return worst_case_cost(
-            ((s.name, s.memory_mb, s.timeout_s) for s in model.functions.values()),
+            (
+                (s.name, s.memory_mb, s.timeout_s)
+                for s in model.functions.values()
+                if only is None or s.name in only
+            ),
             stage=stage_name,
             gateway=gateway,
             prices=prices,

@@ -202,7 +202,9 @@ class Platform:
                 "budget caps need spend metering, which OVERCAST_METRICS=off turns off",
                 hint="unset OVERCAST_METRICS, or drop --budget-cap",
             )
-        unknown = sorted(set(options.budget_caps) - set(options.stages))
+        unknown = sorted(
+            key for key in options.budget_caps if key.split("/", 1)[0] not in options.stages
+        )
         if unknown:
             raise OvercastError(f"--budget-cap names no stage of this platform: {unknown}")
         self.stages = {
@@ -237,6 +239,7 @@ class Platform:
             metrics=self.metrics.metrics if self.metrics is not None else None,
             api_keys=FileApiKeyStore(state),
             client_limit=options.client_limit,
+            spend=self.spend,
         )
         self.notifier = (
             Notifier(options.webhooks, options.emails)

@@ -41,6 +41,7 @@ from overcast.invoke import (
     InvokeRequest,
     InvokeResult,
     RequestTooLargeError,
+    SpendCapReachedError,
     ThrottledError,
 )
 from overcast.template.model import ApiKind, AppModel
@@ -330,6 +331,8 @@ class GatewayApp:
             return error_response(Fault.INTEGRATION_TIMEOUT, kind, request_id, ext_id)
         except ThrottledError:
             return error_response(Fault.LAMBDA_THROTTLED, kind, request_id, ext_id)
+        except SpendCapReachedError:
+            return error_response(Fault.SPEND_CAPPED, kind, request_id, ext_id)
         except RequestTooLargeError:
             return error_response(Fault.REQUEST_TOO_LARGE, kind, request_id, ext_id)
         except InvokeError as exc:

@@ -33,6 +33,7 @@ class Fault(enum.Enum):
     THROTTLED = "throttled"  # a route, usage plan or client bucket is empty
     QUOTA_EXCEEDED = "quota_exceeded"  # the API key's usage plan quota is spent
     INVALID_API_KEY = "invalid_api_key"  # ApiKeyRequired and no (valid) x-api-key
+    SPEND_CAPPED = "spend_capped"  # the function's budget cap is reached (overcast's own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,12 @@ _SHAPES: Final[dict[tuple[ApiKind, Fault], _Shape]] = {
     # refusal when a miss (no API kind) is what a limit refused.
     ("http", Fault.QUOTA_EXCEEDED): _Shape(429, b'{"message":"Limit Exceeded"}'),
     ("http", Fault.INVALID_API_KEY): _Shape(403, b'{"message":"Forbidden"}'),
+    # Not an AWS response: a budget cap stops spend, which AWS never does. Shaped as
+    # the API kind's own 429s are.
+    ("rest", Fault.SPEND_CAPPED): _Shape(
+        429, b'{"message":"Budget cap reached"}', b"TooManyRequestsException"
+    ),
+    ("http", Fault.SPEND_CAPPED): _Shape(429, b'{"message":"Budget cap reached"}'),
 }
 
 

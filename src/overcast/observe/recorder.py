@@ -72,6 +72,9 @@ class Metrics:
         now = self._clock()
         if self.spend is not None:
             self.spend.add(report.stage, cost, now)
+            function_key = f"{report.stage}/{report.function_name}"
+            if function_key in self.spend.caps:
+                self.spend.add(function_key, cost, now)
         self.aggregator.record(
             key,
             at=now,

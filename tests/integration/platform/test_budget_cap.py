@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from overcast.cli.platform_cmd import PlatformClientError
 from process_helpers import start_platform
 
 pytestmark = pytest.mark.slow
@@ -85,5 +86,26 @@ def test_a_capped_stage_can_answer_a_configured_page_instead(
         assert refused.status_code == 429
         assert refused.headers["content-type"] == "text/html; charset=utf-8"
         assert "over budget today" in refused.text
+    finally:
+        assert running.stop() in (0, 130), running.output()
+
+
+def test_a_function_cap_stops_that_function_only(tmp_path: Path, versioned_app: Path) -> None:
+    running = start_platform(tmp_path / "state", "--budget-cap", f"dev/Echo={CAP}/day")
+    try:
+        running.deploy(versioned_app, "dev")
+        codes = [running.get("dev", "/whoami").status_code for _ in range(80)]
+        assert codes[0] == 200
+        assert codes[-1] == 429
+        refused = running.get("dev", "/whoami")
+        assert refused.json() == {"message": "Budget cap reached"}
+        assert "x-amzn-errortype" not in refused.headers  # an HTTP API's 429
+        # the Lambda API refuses it the same way (TooManyRequestsException)
+        with pytest.raises(PlatformClientError) as lambda_refused:
+            running.client().request(
+                "POST", "/2015-03-31/functions/Echo/invocations?Qualifier=dev", b"{}"
+            )
+        assert lambda_refused.value.status == 429
+        assert lambda_refused.value.code == "TooManyRequestsException"
     finally:
         assert running.stop() in (0, 130), running.output()

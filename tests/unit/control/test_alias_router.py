@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
@@ -18,9 +19,11 @@ from overcast.invoke import (
     FunctionNotFoundError,
     InvokeRequest,
     InvokeResult,
+    SpendCapReachedError,
     ThrottledError,
 )
 from overcast.observe.alarms import AlarmState
+from overcast.observe.spend import BudgetCap, CapPeriod, SpendMeter
 
 
 class Fake:
@@ -125,3 +128,23 @@ def test_an_alarm_on_another_namespace_cannot_be_watched() -> None:
         watched_alarm("Cpu", {**ALARM, "Namespace": "AWS/EC2", "MetricName": "CPUUtilization"})
     with pytest.raises(DeployAlarmError, match="EchoErrors"):
         watched_alarm("EchoErrors", {**ALARM, "Statistic": "Median"})
+
+
+def test_a_function_with_its_own_budget_cap_is_refused_once_it_is_reached() -> None:
+    spend = SpendMeter({"dev/Echo": BudgetCap(Decimal("1"), CapPeriod.DAY)})
+    router = AliasRouter(
+        {
+            "Echo": FunctionRoute(Target(Fake("old"), "1")),
+            "Other": FunctionRoute(Target(Fake("x"), "1")),
+        },
+        spend=spend,
+        stage="dev",
+        worst_case={"Echo": Decimal("0.4"), "Other": Decimal("0.4")},
+        clock=lambda: 1_800_000_000.0,
+    )
+    assert _run(router) == b"old"
+    spend.add("dev/Echo", Decimal("0.7"), 1_800_000_000.0)
+    with pytest.raises(SpendCapReachedError) as refused:
+        _run(router)
+    assert refused.value.status == 429
+    assert _run(router, "Other") == b"x"  # uncapped functions are not checked
