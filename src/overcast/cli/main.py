@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sys
 import time
@@ -10,6 +11,7 @@ import typing
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -285,7 +287,6 @@ def _invoke_remote(
     qualifier: str | None = None,
 ) -> None:
     import base64
-    import uuid
 
     from overcast.control.sigv4 import sign
 
@@ -391,14 +392,53 @@ def _run_result(coro: object) -> tuple[bytes, str | None, bytes]:
     "--app", "app_dir", type=click.Path(exists=True, path_type=Path), default=".", show_default=True
 )
 @click.option("--stage", default=None, help="Stage to purge (default: the one local hosts reach).")
-def invalidate(paths: tuple[str, ...], app_dir: Path, stage: str | None) -> None:
-    """Purge PATHS (e.g. '/index.html' '/assets/*') from the running app's edge cache."""
+@click.option("--target", default=None, help="A platform's admin URL (with --stage).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A platform's state folder, for its admin credentials (with --stage).",
+)
+def invalidate(
+    paths: tuple[str, ...],
+    app_dir: Path,
+    stage: str | None,
+    target: str | None,
+    state_dir: Path | None,
+) -> None:
+    """Purge PATHS (e.g. '/index.html' '/assets/*') from the edge cache of the running
+    app, or of a platform's stage (--stage with --target or --state-dir)."""
     from overcast.control.app_loading import find_template, state_dir_for
     from overcast.control.node import read_node_file
 
+    if stage is not None and (target is not None or state_dir is not None):
+        from overcast.cli.platform_cmd import (
+            DEFAULT_STATE_DIR,
+            PlatformClient,
+            platform_credentials,
+        )
+
+        reference = str(uuid.uuid4())
+        body = json.dumps(
+            {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": reference}
+        ).encode()
+        try:
+            client = PlatformClient(
+                *platform_credentials(target, None, state_dir or DEFAULT_STATE_DIR)
+            )
+            quoted = urllib.parse.quote(stage, safe="")
+            answer = client.request("POST", f"/2020-05-31/distribution/{quoted}/invalidation", body)
+        except OvercastError as exc:
+            _fail(exc)
+            return
+        purged = answer.get("PurgedEntries", 0) if isinstance(answer, dict) else 0
+        err.print(
+            f"[green]Invalidated[/] {len(paths)} path(s) on stage {stage}: {purged} entries purged"
+        )
+        return
     try:
-        state_dir = state_dir_for(find_template(app_dir))
-        node = read_node_file(state_dir)
+        app_state = state_dir_for(find_template(app_dir))
+        node = read_node_file(app_state)
         if node is None:
             raise OvercastError(
                 "no running node for this app",
@@ -410,7 +450,7 @@ def invalidate(paths: tuple[str, ...], app_dir: Path, stage: str | None) -> None
                 "this app's node runs no edge",
                 hint="add `Metadata: overcast: edge:` to the template (see docs/edge.md)",
             )
-        purged = _invalidate_remote(node, state_dir, chosen, list(paths))
+        purged = _invalidate_remote(node, app_state, chosen, list(paths))
     except OvercastError as exc:
         _fail(exc)
         return
@@ -422,9 +462,6 @@ def invalidate(paths: tuple[str, ...], app_dir: Path, stage: str | None) -> None
 def _invalidate_remote(
     node: Mapping[str, object], state_dir: Path, stage: str, paths: list[str]
 ) -> int:
-    import json
-    import uuid
-
     from overcast.control.access_keys import KeyStore, read_credentials_file
     from overcast.control.sigv4 import sign
 

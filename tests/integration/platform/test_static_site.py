@@ -75,3 +75,15 @@ def test_an_invalidation_by_a_dev_key_purges_dev(
     )
     assert answer["Invalidation"]["Status"] == "Completed"
     assert overcast_platform.get("dev", "/assets/app.js").headers["x-cache"] == "Miss from overcast"
+
+
+def test_overcast_invalidate_purges_a_platform_stage(
+    overcast_platform: RunningPlatform, site: Path
+) -> None:
+    overcast_platform.deploy(site, "dev")
+    overcast_platform.get("dev", "/assets/app.js")
+    assert overcast_platform.get("dev", "/assets/app.js").headers["x-cache"] == "Hit from overcast"
+    done = overcast_platform.cli("invalidate", "--stage", "dev", "/assets/*")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "1 entries purged" in done.stderr.decode()
+    assert overcast_platform.get("dev", "/assets/app.js").headers["x-cache"] == "Miss from overcast"
