@@ -19,15 +19,15 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
 from overcast.errors import OvercastError
-from overcast.sqlite_wal import open_wal
+from overcast.sqlite_wal import immediate_transaction, open_wal
 
 IN_PROGRESS = "InProgress"
 SUCCEEDED = "Succeeded"
@@ -120,16 +120,8 @@ class DeployStore:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._db, self._lock)
 
     # --- versions ------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +38,7 @@ from pathlib import Path
 import orjson
 
 from overcast.observe.aggregate import PeriodRollup, SeriesKey, Totals, downsample
-from overcast.sqlite_wal import open_wal
+from overcast.sqlite_wal import immediate_transaction, open_wal
 
 __all__ = [
     "RESOLUTIONS",
@@ -173,16 +173,8 @@ class MetricsStore:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._db, self._lock)
 
     # --- writing -----------------------------------------------------------------------
 

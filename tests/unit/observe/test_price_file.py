@@ -42,9 +42,9 @@ def test_function_beats_stage_beats_default_and_unset_prices_stay_aws(tmp_path: 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[default]\nper_gb_second = \"lots\"\n", "not a number"),
-        ("[default]\nper_gb_second = \"-1\"\n", "non-negative"),
-        ("[default]\nper_cpu = \"1\"\n", "unknown price"),
+        ('[default]\nper_gb_second = "lots"\n', "not a number"),
+        ('[default]\nper_gb_second = "-1"\n', "non-negative"),
+        ('[default]\nper_cpu = "1"\n', "unknown price"),
         ("[regions.eu]\n", "unknown section"),
         ("[default\n", "prices.toml"),
     ],
