@@ -24,6 +24,7 @@ __all__ = [
     "PeriodRollup",
     "SeriesKey",
     "Totals",
+    "cumulative_seconds",
     "downsample",
     "quantile",
 ]
@@ -294,6 +295,17 @@ class Aggregator:
         return sorted(rollups, key=lambda r: (r.start, r.key))
 
 
+def cumulative_seconds(buckets: Sequence[int]) -> list[tuple[str, float]]:
+    """A millisecond histogram as Prometheus wants it: cumulative counts by ``le`` seconds."""
+    cumulative: list[tuple[str, float]] = []
+    running = 0
+    for bound, count in zip((*DURATION_BUCKETS_MS, math.inf), buckets, strict=True):
+        running += count
+        le = "+Inf" if math.isinf(bound) else repr(bound / 1000)
+        cumulative.append((le, float(running)))
+    return cumulative
+
+
 def downsample(rollups: Iterable[PeriodRollup], seconds: int) -> list[PeriodRollup]:
     """Merge rollups into periods of ``seconds`` (e.g. 3600 from 60, 86400 from 3600)."""
     merged: dict[tuple[SeriesKey, int], PeriodRollup] = {}
@@ -356,12 +368,6 @@ class AggregatorCollector(Collector):
         for key, t in totals:
             labels = [key.function, key.version, key.stage]
             memory.add_metric(labels, t.max_memory_mb)
-            cumulative: list[tuple[str, float]] = []
-            running = 0
-            for bound, count in zip((*DURATION_BUCKETS_MS, math.inf), t.buckets, strict=True):
-                running += count
-                le = "+Inf" if math.isinf(bound) else repr(bound / 1000)
-                cumulative.append((le, float(running)))
-            duration.add_metric(labels, cumulative, t.duration_ms / 1000)
+            duration.add_metric(labels, cumulative_seconds(t.buckets), t.duration_ms / 1000)
         yield memory
         yield duration

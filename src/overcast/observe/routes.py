@@ -7,7 +7,6 @@ and integers under a lock, and a Prometheus collector exposes the totals.
 from __future__ import annotations
 
 import bisect
-import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from overcast.observe.aggregate import DURATION_BUCKETS_MS
+from overcast.observe.aggregate import DURATION_BUCKETS_MS, cumulative_seconds
 
 __all__ = ["RouteAggregator", "RouteCollector", "RouteKey", "RouteTotals", "StageRoutes"]
 
@@ -136,13 +135,7 @@ class RouteCollector(Collector):
             requests.add_metric(labels, t.requests)
             client.add_metric(labels, t.client_errors)
             server.add_metric(labels, t.server_errors)
-            cumulative: list[tuple[str, float]] = []
-            running = 0
-            for bound, count in zip((*DURATION_BUCKETS_MS, math.inf), t.buckets, strict=True):
-                running += count
-                le = "+Inf" if math.isinf(bound) else repr(bound / 1000)
-                cumulative.append((le, float(running)))
-            latency.add_metric(labels, cumulative, t.latency_ms / 1000)
+            latency.add_metric(labels, cumulative_seconds(t.buckets), t.latency_ms / 1000)
         yield requests
         yield client
         yield server
