@@ -4,27 +4,20 @@ evaluated on the new version's invocations (pure: samples in, states out).
 A ``DeploymentPreference`` names alarms by ``Ref``; CodeDeploy rolls the deployment
 back when one of them is in ALARM while traffic shifts
 (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/automating-updates-to-serverless-apps.html).
-overcast evaluates the ``AWS/Lambda`` metrics ``Errors``, ``Invocations`` and
-``Throttles`` of the version being shifted to, with CloudWatch's rules
-(``overcast.observe.alarms``). Any ``Period`` of at least one second is accepted, so
-tests can use short ones; CloudWatch itself wants 10, 30 or a multiple of 60.
+The alarm is parsed as every template alarm is (``overcast.observe.alarm_specs``);
+during a shift overcast can evaluate the ``AWS/Lambda`` metrics ``Errors``,
+``Invocations`` and ``Throttles`` of the version being shifted to, from the alias
+router's per-invocation outcomes, with CloudWatch's rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from overcast.errors import OvercastError
-from overcast.observe.alarms import (
-    AlarmSpec,
-    AlarmState,
-    ComparisonOperator,
-    Statistic,
-    TreatMissingData,
-    step,
-)
+from overcast.observe.alarm_specs import TemplateAlarm, alarm_from_properties
+from overcast.observe.alarms import AlarmState
 
 METRICS = ("Errors", "Invocations", "Throttles")
 
@@ -33,15 +26,7 @@ class DeployAlarmError(OvercastError):
     """An alarm a deployment preference names cannot be watched."""
 
 
-@dataclass(frozen=True, slots=True)
-class WatchedAlarm:
-    """One alarm, and the metric of the new version it reads."""
-
-    spec: AlarmSpec
-    metric: str
-
-
-def watched_alarm(name: str, properties: Mapping[str, Any]) -> WatchedAlarm:
+def watched_alarm(name: str, properties: Mapping[str, Any]) -> TemplateAlarm:
     """Build the alarm ``name`` from its template Properties, or say why it cannot be."""
     namespace = properties.get("Namespace", "AWS/Lambda")
     metric = properties.get("MetricName")
@@ -52,24 +37,9 @@ def watched_alarm(name: str, properties: Mapping[str, Any]) -> WatchedAlarm:
             hint="alarm on the function's Errors, e.g. MetricName: Errors, Statistic: Sum",
         )
     try:
-        spec = AlarmSpec(
-            name=str(properties.get("AlarmName") or name),
-            metric=str(metric),
-            statistic=Statistic(properties.get("Statistic", "Sum")),
-            period_seconds=int(properties.get("Period", 60)),
-            evaluation_periods=int(properties.get("EvaluationPeriods", 1)),
-            threshold=float(properties.get("Threshold", 0)),
-            comparison=ComparisonOperator(
-                properties.get("ComparisonOperator", "GreaterThanThreshold")
-            ),
-            datapoints_to_alarm=(
-                int(properties["DatapointsToAlarm"]) if "DatapointsToAlarm" in properties else None
-            ),
-            treat_missing_data=TreatMissingData(properties.get("TreatMissingData", "missing")),
-        )
-    except (ValueError, TypeError, OvercastError) as exc:
-        raise DeployAlarmError(f"alarm {name}: {exc}") from exc
-    return WatchedAlarm(spec, str(metric))
+        return alarm_from_properties(name, {"Namespace": namespace, **properties})
+    except OvercastError as exc:
+        raise DeployAlarmError(str(exc), hint=exc.hint) from exc
 
 
 def datapoints(
@@ -87,13 +57,13 @@ def datapoints(
 
 
 def alarm_state(
-    alarm: WatchedAlarm,
+    alarm: TemplateAlarm,
     samples: Iterable[tuple[float, int, int]],
     since: float,
     now: float,
     current: AlarmState,
 ) -> AlarmState:
     """The alarm's state at ``now`` over the samples recorded since the shift began."""
-    points = datapoints(alarm.metric, samples, alarm.spec.period_seconds, since)
-    state, _ = step(alarm.spec, points, now, current)
+    points = datapoints(alarm.metric.name, samples, alarm.spec.period_seconds, since)
+    state, _ = alarm.step(points, now, current)
     return state

@@ -35,7 +35,6 @@ from overcast.control.app_loading import runtime_functions
 from overcast.control.code_store import CodeStore, CodeStoreError, is_digest
 from overcast.control.deploy_alarms import (
     DeployAlarmError,
-    WatchedAlarm,
     alarm_state,
     watched_alarm,
 )
@@ -60,6 +59,7 @@ from overcast.edge import EdgeApp, EdgeConfig, StageOrigins, edge_config_from_te
 from overcast.edge.cache import ResponseCache
 from overcast.errors import OvercastError
 from overcast.gateway import ApiKeyStore, ClientLimit, GatewayApp, UsageLedger
+from overcast.observe.alarm_specs import TemplateAlarm
 from overcast.observe.alarms import AlarmState
 from overcast.observe.pricing import GatewayKind, PriceBook, worst_case_cost
 from overcast.observe.recorder import Metrics
@@ -98,7 +98,7 @@ class Prepared:
     code_sha: Mapping[str, str]  # function name → code digest
     fingerprints: Mapping[str, str]  # function name → version fingerprint
     preferences: Mapping[str, Preference]  # function name → its shift (gradual ones only)
-    alarms: Mapping[str, tuple[WatchedAlarm, ...]]  # function name → alarms watched
+    alarms: Mapping[str, tuple[TemplateAlarm, ...]]  # function name → alarms watched
     edge: EdgeConfig | None
     static_bucket: str | None
 
@@ -336,7 +336,7 @@ class Deployer:
             code_sha[spec.name] = digest
         model = replace(model, functions=functions)
         preferences: dict[str, Preference] = {}
-        alarms: dict[str, tuple[WatchedAlarm, ...]] = {}
+        alarms: dict[str, tuple[TemplateAlarm, ...]] = {}
         for spec in model.functions.values():
             if spec.deployment_preference is None or spec.auto_publish_alias is None:
                 continue
