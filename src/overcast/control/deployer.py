@@ -38,7 +38,7 @@ from overcast.control.deploy_alarms import (
     alarm_state,
     watched_alarm,
 )
-from overcast.control.deploy_bundle import DeployRequest
+from overcast.control.deploy_bundle import DeployRequest, static_settings
 from overcast.control.deploy_store import (
     FAILED,
     ROLLED_BACK,
@@ -51,11 +51,11 @@ from overcast.control.deployment_preference import (
     Preference,
     parse_preference,
 )
-from overcast.control.local_edge import BucketOrigin
+from overcast.control.local_edge import BucketOrigin, edge_config_of
 from overcast.control.rollout import Rollout, RolloutState, alarm_fired, start_rollout, tick
 from overcast.control.stage import LiveDeployment, Stage
 from overcast.control.static_sync import sync_static
-from overcast.edge import EdgeApp, EdgeConfig, StageOrigins, edge_config_from_template
+from overcast.edge import EdgeApp, EdgeConfig, StageOrigins
 from overcast.edge.cache import ResponseCache
 from overcast.errors import OvercastError
 from overcast.gateway import ApiKeyStore, ClientLimit, GatewayApp, UsageLedger
@@ -359,16 +359,17 @@ class Deployer:
                     raise DeployError(str(exc), hint=exc.hint) from exc
             preferences[spec.name] = preference
             alarms[spec.name] = tuple(watched)
-        edge = None
-        if isinstance(raw, Mapping):
-            metadata = raw.get("Metadata")
-            overcast = metadata.get("overcast") if isinstance(metadata, Mapping) else None
-            if isinstance(overcast, Mapping) and overcast.get("edge") is not None:
-                try:
-                    edge = edge_config_from_template(raw)
-                except OvercastError as exc:
-                    raise DeployError(str(exc), hint=exc.hint) from exc
-        static_bucket = _static_bucket_name(raw) if request.static is not None else None
+        try:
+            edge = edge_config_of(raw)
+            static = static_settings(raw) if isinstance(raw, Mapping) else None
+        except OvercastError as exc:
+            raise DeployError(str(exc), hint=exc.hint) from exc
+        if request.static is not None and static is None:
+            raise DeployError(
+                "the request has a static site but the template has no Metadata.overcast.static",
+                hint="e.g. static: {bucket: WebBucket, source: ./web}",
+            )
+        static_bucket = static.bucket if static is not None and request.static is not None else None
         fingerprints = {
             spec.name: _fingerprint(spec_fields(spec), code_sha[spec.name])
             for spec in model.functions.values()
@@ -644,21 +645,6 @@ class Deployer:
 def replace_static(prepared: Prepared, live: LiveDeployment) -> Prepared:
     """``prepared`` with ``live``'s static manifest (to put the old site back)."""
     return replace(prepared, request=msgspec.structs.replace(prepared.request, static=live.static))
-
-
-def _static_bucket_name(raw: object) -> str | None:
-    if not isinstance(raw, Mapping):
-        return None
-    metadata = raw.get("Metadata")
-    overcast = metadata.get("overcast") if isinstance(metadata, Mapping) else None
-    static = overcast.get("static") if isinstance(overcast, Mapping) else None
-    bucket = static.get("bucket") if isinstance(static, Mapping) else None
-    if not isinstance(bucket, str):
-        raise DeployError(
-            "the request has a static site but the template has no Metadata.overcast.static.bucket",
-            hint="e.g. static: {bucket: WebBucket, source: ./web}",
-        )
-    return bucket
 
 
 def spec_fields(spec: Any) -> dict[str, Any]:

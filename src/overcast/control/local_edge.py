@@ -108,7 +108,11 @@ class FolderBucket:
 
 def read_edge_config(template_path: Path) -> EdgeConfig | None:
     """The template's edge configuration, or ``None`` when it has no ``edge`` metadata."""
-    raw = parse_yaml(template_path.read_text(encoding="utf-8"), str(template_path))
+    return edge_config_of(parse_yaml(template_path.read_text(encoding="utf-8"), str(template_path)))
+
+
+def edge_config_of(raw: object) -> EdgeConfig | None:
+    """The edge configuration of a parsed template, or ``None`` without ``edge`` metadata."""
     if not isinstance(raw, Mapping):
         return None
     metadata = raw.get("Metadata")
