@@ -36,6 +36,7 @@ from overcast.errors import OvercastError
 from overcast.runtime import LogStore
 
 if typing.TYPE_CHECKING:
+    from overcast.cli.platform_cmd import PlatformClient
     from overcast.control.access_keys import KeyStore, Role
 
 # soft_wrap: messages carry paths and file:line that must stay on one line to be useful.
@@ -408,30 +409,20 @@ def invalidate(
 ) -> None:
     """Purge PATHS (e.g. '/index.html' '/assets/*') from the edge cache of the running
     app, or of a platform's stage (--stage with --target or --state-dir)."""
+    from overcast.cli.platform_cmd import DEFAULT_STATE_DIR, PlatformClient, platform_credentials
+    from overcast.control.access_keys import KeyStore, read_credentials_file
     from overcast.control.app_loading import find_template, state_dir_for
     from overcast.control.node import read_node_file
 
     if stage is not None and (target is not None or state_dir is not None):
-        from overcast.cli.platform_cmd import (
-            DEFAULT_STATE_DIR,
-            PlatformClient,
-            platform_credentials,
-        )
-
-        reference = str(uuid.uuid4())
-        body = json.dumps(
-            {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": reference}
-        ).encode()
         try:
             client = PlatformClient(
                 *platform_credentials(target, None, state_dir or DEFAULT_STATE_DIR)
             )
-            quoted = urllib.parse.quote(stage, safe="")
-            answer = client.request("POST", f"/2020-05-31/distribution/{quoted}/invalidation", body)
+            purged = _invalidate_remote(client, stage, list(paths))
         except OvercastError as exc:
             _fail(exc)
             return
-        purged = answer.get("PurgedEntries", 0) if isinstance(answer, dict) else 0
         err.print(
             f"[green]Invalidated[/] {len(paths)} path(s) on stage {stage}: {purged} entries purged"
         )
@@ -450,7 +441,9 @@ def invalidate(
                 "this app's node runs no edge",
                 hint="add `Metadata: overcast: edge:` to the template (see docs/edge.md)",
             )
-        purged = _invalidate_remote(node, app_state, chosen, list(paths))
+        key_id, secret = read_credentials_file(KeyStore(app_state).admin_credentials_path)
+        client = PlatformClient(f"http://{node['host']}:{node['admin_port']}", key_id, secret)
+        purged = _invalidate_remote(client, chosen, list(paths))
     except OvercastError as exc:
         _fail(exc)
         return
@@ -459,41 +452,14 @@ def invalidate(
     )
 
 
-def _invalidate_remote(
-    node: Mapping[str, object], state_dir: Path, stage: str, paths: list[str]
-) -> int:
-    from overcast.control.access_keys import KeyStore, read_credentials_file
-    from overcast.control.sigv4 import sign
-
-    key_id, secret = read_credentials_file(KeyStore(state_dir).admin_credentials_path)
-    name = urllib.parse.quote(stage, safe="-_.~")
-    url = f"http://{node['host']}:{node['admin_port']}/2020-05-31/distribution/{name}/invalidation"
+def _invalidate_remote(client: PlatformClient, stage: str, paths: list[str]) -> int:
+    """POST a CloudFront-shaped invalidation batch to a node's or platform's admin port."""
     reference = str(uuid.uuid4())  # also makes every signature unique
-    payload = json.dumps(
+    body = json.dumps(
         {"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": reference}
     ).encode()
-    headers = sign(
-        "POST",
-        url,
-        {"Content-Type": "application/json", "amz-sdk-invocation-id": reference},
-        payload,
-        access_key_id=key_id,
-        secret=secret,
-        region="us-east-1",
-        service="cloudfront",
-    )
-    request = urllib.request.Request(url, data=payload, method="POST", headers=headers)
-    try:
-        # The URL is always http:// to the node recorded in node.json.
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")
-        raise OvercastError(
-            f"invalidation refused ({exc.code} {exc.headers.get('x-amzn-ErrorType', '')}): {detail}"
-        ) from None
-    except urllib.error.URLError as exc:
-        raise OvercastError(f"cannot reach the node's admin port: {exc.reason}") from None
+    quoted = urllib.parse.quote(stage, safe="-_.~")
+    answer = client.request("POST", f"/2020-05-31/distribution/{quoted}/invalidation", body)
     purged = answer.get("PurgedEntries", 0) if isinstance(answer, dict) else 0
     return int(purged)
 
