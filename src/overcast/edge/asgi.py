@@ -171,8 +171,6 @@ class EdgeApp:
             if entry is not None:
                 response = _Response(entry.status, list(entry.headers), entry.body)
                 response.headers.append((b"age", str(max(int(now - entry.stored_at), 0)).encode()))
-                if self.recorder is not None:
-                    self.recorder.record_edge(stage.edge.name, True, len(response.body))
                 await self._reply(
                     send,
                     response,
@@ -180,6 +178,7 @@ class EdgeApp:
                     method=method,
                     is_static=is_static,
                     x_cache=X_CACHE_HIT,
+                    stage=stage.edge.name,
                 )
                 return
 
@@ -214,10 +213,14 @@ class EdgeApp:
                         path=path,
                     ),
                 )
-        if self.recorder is not None:
-            self.recorder.record_edge(stage.edge.name, False, len(response.body))
         await self._reply(
-            send, response, req_headers, method=method, is_static=is_static, x_cache=X_CACHE_MISS
+            send,
+            response,
+            req_headers,
+            method=method,
+            is_static=is_static,
+            x_cache=X_CACHE_MISS,
+            stage=stage.edge.name,
         )
 
     async def _fetch(
@@ -263,6 +266,7 @@ class EdgeApp:
         method: str,
         is_static: bool,
         x_cache: bytes,
+        stage: str,
     ) -> None:
         headers = response.headers
         if response.status == 200:
@@ -282,6 +286,7 @@ class EdgeApp:
                     in (b"etag", b"last-modified", b"cache-control", b"vary", b"expires", b"age")
                 ]
                 kept.append((b"x-cache", x_cache))
+                self._record(stage, x_cache, 0)
                 await _send(send, _Response(304, kept, b""), method, with_length=False)
                 return
             if is_static:
@@ -298,7 +303,13 @@ class EdgeApp:
                 elif isinstance(span, Unsatisfiable):
                     response = _Response(416, [(b"content-range", span.content_range)], b"")
         response.headers.append((b"x-cache", x_cache))
+        self._record(stage, x_cache, 0 if method == "HEAD" else len(response.body))
         await _send(send, response, method)
+
+    def _record(self, stage: str, x_cache: bytes, body_bytes: int) -> None:
+        """Tell the recorder what is being sent: a hit or a miss, and the body's size."""
+        if self.recorder is not None:
+            self.recorder.record_edge(stage, x_cache is X_CACHE_HIT, body_bytes)
 
 
 def strip_path_prefix(scope: Scope, prefix: str, raw_prefix: bytes) -> Scope:

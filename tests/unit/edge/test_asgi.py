@@ -299,3 +299,12 @@ def test_every_response_is_recorded_as_a_hit_or_a_miss_with_its_size(edge: Edge)
     }
     assert samples[("dev", "hit")] == 1.0
     assert samples[("prod", "miss")] == 1.0
+
+
+def test_a_304_or_a_head_counts_no_body_bytes(edge: Edge) -> None:
+    metrics = Metrics()
+    edge.app.recorder = metrics.edge
+    first = edge.get("/assets/app.js")
+    edge.get("/assets/app.js", if_none_match=first.headers["etag"])
+    edge.get("/assets/app.js", method="HEAD")
+    assert metrics.edge.snapshot() == {"dev": (2, 1, len(first.content))}
