@@ -61,7 +61,7 @@ from overcast.observe.edge_metrics import ConcurrencyCollector
 from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
 from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
-from overcast.observe.spend import BudgetCap, CapPeriod, SpendMeter, period_start
+from overcast.observe.spend import BudgetCap, CapPeriod, SpendMeter, period_bounds
 from overcast.secrets import open_secrets
 from overcast.storage import open_bucket
 from overcast.template import AppModel
@@ -413,8 +413,8 @@ class Platform:
         if self.metrics is None:
             return
         now = time.time()
-        day_start = period_start(CapPeriod.DAY, now)
-        month_start = period_start(CapPeriod.MONTH, now)
+        day_start = period_bounds(CapPeriod.DAY, now)[0]
+        month_start = period_bounds(CapPeriod.MONTH, now)[0]
         for stage in self.stages:
             day = self.metrics.store.totals_by_function(since=day_start, until=now, stage=stage)
             month = self.metrics.store.totals_by_function(since=month_start, until=now, stage=stage)

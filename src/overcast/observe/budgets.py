@@ -21,7 +21,6 @@ honour would make the budget silently measure something else.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from typing import Any
 
 from overcast.observe.alarms import AlarmState, Transition
 from overcast.observe.errors import ObserveError
+from overcast.observe.forecast import month_bounds
 
 __all__ = [
     "BudgetComparison",
@@ -278,15 +278,11 @@ def budget_transitions(
 
 def period_bounds(time_unit: TimeUnit, now: float) -> tuple[float, float]:
     """Start and end (epoch seconds, UTC) of the budget period containing ``now``."""
+    if time_unit is not TimeUnit.DAILY:
+        return month_bounds(now)
     moment = datetime.fromtimestamp(now, UTC)
-    if time_unit is TimeUnit.DAILY:
-        start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        end = start + timedelta(days=1)
-    else:
-        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        days = calendar.monthrange(start.year, start.month)[1]
-        end = start + timedelta(days=days)
-    return start.timestamp(), end.timestamp()
+    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
 def linear_forecast(

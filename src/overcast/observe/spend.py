@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from overcast.observe.budgets import TimeUnit
+from overcast.observe.budgets import period_bounds as budget_period_bounds
 from overcast.observe.errors import ObserveError
-from overcast.observe.forecast import month_bounds
 
-__all__ = ["BudgetCap", "CapPeriod", "CapStatus", "SpendMeter", "parse_cap"]
+__all__ = ["BudgetCap", "CapPeriod", "CapStatus", "SpendMeter", "parse_cap", "period_bounds"]
 
 
 class CapPeriod(StrEnum):
@@ -78,12 +78,10 @@ def parse_cap(text: str) -> BudgetCap:
     return BudgetCap(limit, kind)
 
 
-def period_start(period: CapPeriod, now: float) -> float:
-    """Start (epoch seconds, UTC) of the day or month holding ``now``."""
-    if period is CapPeriod.MONTH:
-        return month_bounds(now)[0]
-    moment = datetime.fromtimestamp(now, UTC)
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC).timestamp()
+def period_bounds(period: CapPeriod, now: float) -> tuple[float, float]:
+    """Start and end (epoch seconds, UTC) of the day or month holding ``now``."""
+    unit = TimeUnit.DAILY if period is CapPeriod.DAY else TimeUnit.MONTHLY
+    return budget_period_bounds(unit, now)
 
 
 class _Ledger:
@@ -123,10 +121,10 @@ class SpendMeter:
         if ledger is None:
             ledger = self._ledgers[stage] = _Ledger()
         if not ledger.day_start <= now < ledger.day_start + 86_400:
-            ledger.day, ledger.day_start = Decimal(0), period_start(CapPeriod.DAY, now)
+            ledger.day, ledger.day_start = Decimal(0), period_bounds(CapPeriod.DAY, now)[0]
         if not ledger.month_start <= now < ledger.month_end:
             ledger.month = Decimal(0)
-            ledger.month_start, ledger.month_end = month_bounds(now)
+            ledger.month_start, ledger.month_end = period_bounds(CapPeriod.MONTH, now)
         return ledger
 
     def add(self, stage: str, cost: Decimal, now: float) -> None:
@@ -177,10 +175,7 @@ class SpendMeter:
             raise ObserveError(f"stage {stage} has no budget cap to lift")
         with self._lock:
             ledger = self._ledger(stage, now)
-            if cap.period is CapPeriod.DAY:
-                until = period_start(CapPeriod.DAY, now) + 86_400
-            else:
-                until = month_bounds(now)[1]
+            until = period_bounds(cap.period, now)[1]
             ledger.lifted_until = until
             return until
 
