@@ -108,6 +108,20 @@ class RunningPlatform:
             [*overcast_argv(), *args], input=input, capture_output=True, timeout=60, check=False
         )
 
+    def deployer_key_env(self, stage: str) -> dict[str, str]:
+        """Issue a deployer key limited to ``stage`` (`overcast keys create`); its env vars."""
+        created = self.cli_plain(
+            "keys", "create", "--role", "deployer", "--stage", stage,
+            "--platform", str(self.state_dir),
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr.decode()
+        lines = created.stdout.decode().splitlines()
+        pairs = dict(line.split(" = ", 1) for line in lines if " = " in line)
+        return {
+            "OVERCAST_ACCESS_KEY_ID": pairs["aws_access_key_id"],
+            "OVERCAST_SECRET_ACCESS_KEY": pairs["aws_secret_access_key"],
+        }
+
     def deploy(self, app: Path, stage: str, *extra: str) -> str:
         """Deploy ``app`` to ``stage`` with the CLI; the deployment id (fails the test on error)."""
         done = self.cli("deploy", str(app), "--stage", stage, *extra)

@@ -69,25 +69,12 @@ def _run_script(
 def test_the_gitlab_deploy_job_deploys_develop_to_dev_with_a_dev_key(
     overcast_platform: RunningPlatform, versioned_app: Path, tmp_path: Path
 ) -> None:
-    created = overcast_platform.cli_plain(
-        "keys",
-        "create",
-        "--role",
-        "deployer",
-        "--stage",
-        "dev",
-        "--platform",
-        str(overcast_platform.state_dir),
-    )
-    lines = created.stdout.decode().splitlines()
-    pairs = dict(line.split(" = ", 1) for line in lines if " = " in line)
     job = _gitlab()["deploy"]
     assert isinstance(job, dict)
     env = {
         "APP_DIR": str(versioned_app),
         "OVERCAST_TARGET": overcast_platform.admin_url,
-        "OVERCAST_ACCESS_KEY_ID": pairs["aws_access_key_id"],
-        "OVERCAST_SECRET_ACCESS_KEY": pairs["aws_secret_access_key"],
+        **overcast_platform.deployer_key_env("dev"),
         "CI_COMMIT_SHORT_SHA": "abc1234",
         "CI_COMMIT_TITLE": "a change",
         "COLUMNS": "200",  # the history table on one line per deployment

@@ -106,24 +106,7 @@ def test_stages_keep_their_own_parameters_and_samconfig_sections(
 def test_a_deployer_key_scoped_to_dev_cannot_touch_prod(
     overcast_platform: RunningPlatform, versioned_app: Path
 ) -> None:
-    created = overcast_platform.cli_plain(
-        "keys",
-        "create",
-        "--role",
-        "deployer",
-        "--stage",
-        "dev",
-        "--platform",
-        str(overcast_platform.state_dir),
-    )
-    assert created.returncode == 0, created.stderr.decode()
-    lines = dict(
-        line.split(" = ", 1) for line in created.stdout.decode().splitlines() if " = " in line
-    )
-    env = {
-        "OVERCAST_ACCESS_KEY_ID": lines["aws_access_key_id"],
-        "OVERCAST_SECRET_ACCESS_KEY": lines["aws_secret_access_key"],
-    }
+    env = overcast_platform.deployer_key_env("dev")
     denied = overcast_platform.cli("deploy", str(versioned_app), "--stage", "prod", env=env)
     assert denied.returncode == 1
     assert "AccessDeniedException" in denied.stderr.decode()
