@@ -18,8 +18,9 @@ from typing import Any
 
 from overcast.invoke import InvokeRequest, InvokeResult
 from overcast.runtime import FunctionConfig, Runtime, RuntimeConfig
+from overcast.runtime.sandbox import SandboxConfig, detected
 
-__all__ = ["function", "invoke", "running_runtime", "write_handler"]
+__all__ = ["function", "invoke", "running_runtime", "sandbox_config", "write_handler"]
 
 
 def write_handler(directory: Path, source: str, name: str = "app.py") -> Path:
@@ -36,11 +37,22 @@ def function(
     return FunctionConfig(name=name, handler=handler, code_dir=str(code_dir), **settings)
 
 
+def sandbox_config() -> SandboxConfig | None:
+    """The sandbox this machine allows (as ``overcast up`` would use it), or None."""
+    mode = detected().mode
+    return SandboxConfig(mode) if mode is not None else None
+
+
 @asynccontextmanager
 async def running_runtime(
     state_dir: Path, functions: Sequence[FunctionConfig], **config: Any
 ) -> AsyncIterator[Runtime]:
-    """A started runtime whose state lives under ``state_dir/state``; closed on exit."""
+    """A started runtime whose state lives under ``state_dir/state``; closed on exit.
+
+    Instances run sandboxed wherever the machine allows it, as under ``overcast up``;
+    pass ``sandbox=None`` to run them unisolated.
+    """
+    config.setdefault("sandbox", sandbox_config())
     runtime = Runtime(RuntimeConfig(state_dir=str(state_dir / "state"), **config), functions)
     await runtime.start()
     try:

@@ -6,11 +6,12 @@ import base64
 import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+from overcast.runtime import LogStore
 
 pytestmark = pytest.mark.slow
 
@@ -92,31 +93,35 @@ def test_function_error_sets_unhandled_and_returns_error_json(lam: Any) -> None:
     assert "PaymentDeclinedError" in log
 
 
-def test_event_invocation_is_accepted_with_202_and_runs(lam: Any, tmp_path: Path) -> None:
+def _logged(app: Any, function: str) -> str:
+    return "\n".join(event.message for event in LogStore(str(app.state_dir)).read(function))
+
+
+def test_event_invocation_is_accepted_with_202_and_runs(lam: Any, app: Any) -> None:
     marker = uuid.uuid4().hex
-    target = tmp_path / "recorded.txt"
     response = lam.invoke(
         FunctionName="RecorderFunction",
         InvocationType="Event",
-        Payload=json.dumps({"path": str(target), "marker": marker}),
+        Payload=json.dumps({"marker": marker}),
     )
     assert response["StatusCode"] == 202
     assert response["Payload"].read() == b""
     deadline = time.monotonic() + 20
-    while not target.exists() and time.monotonic() < deadline:
+    while f"recorded {marker}" not in _logged(app, "RecorderFunction"):
+        assert time.monotonic() < deadline, "the Event invocation never ran"
         time.sleep(0.05)
-    assert target.read_text() == marker
 
 
-def test_dry_run_answers_204_without_running(lam: Any, tmp_path: Path) -> None:
-    target = tmp_path / "never.txt"
+def test_dry_run_answers_204_without_running(lam: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
     response = lam.invoke(
         FunctionName="RecorderFunction",
         InvocationType="DryRun",
-        Payload=json.dumps({"path": str(target), "marker": "no"}),
+        Payload=json.dumps({"marker": marker}),
     )
     assert response["StatusCode"] == 204
-    assert not target.exists()
+    time.sleep(0.5)
+    assert f"recorded {marker}" not in _logged(app, "RecorderFunction")
 
 
 def test_unknown_function_is_resource_not_found(lam: Any) -> None:

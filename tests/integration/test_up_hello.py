@@ -8,11 +8,14 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+
+from overcast.runtime import LogStore
 
 pytestmark = pytest.mark.slow
 
@@ -186,22 +189,26 @@ def test_invoke_cli_unknown_function_fails_naming_it(
 
 def test_sigint_lets_an_in_flight_request_finish(running_app, basics_dir: Path, tmp_path) -> None:
     app = running_app(basics_dir)
-    marker = tmp_path / "in-flight"
+    marker = uuid.uuid4().hex
     result: dict[str, httpx.Response | BaseException] = {}
 
     def call() -> None:
         try:
             result["response"] = httpx.get(
                 f"{app.base_url}/slow",
-                params={"seconds": "2", "marker": str(marker)},
+                params={"seconds": "2", "marker": marker},
                 timeout=30,
             )
         except BaseException as exc:
             result["error"] = exc
 
+    def in_flight() -> bool:
+        logs = LogStore(str(app.state_dir)).read("SlowFunction")
+        return any(f"in flight {marker}" in event.message for event in logs)
+
     caller = threading.Thread(target=call)
     caller.start()
-    _wait_for(marker.exists, 20, "the slow invocation to start")
+    _wait_for(in_flight, 20, "the slow invocation to start")
     code = app.stop(signal.SIGINT)
     caller.join(timeout=30)
     assert "error" not in result, f"in-flight request failed: {result.get('error')!r}"

@@ -12,7 +12,13 @@ from overcast.testing import function, invoke, running_runtime, write_handler
 
 
 def test_public_surface_is_what_the_docs_promise() -> None:
-    assert sorted(testing.__all__) == ["function", "invoke", "running_runtime", "write_handler"]
+    assert sorted(testing.__all__) == [
+        "function",
+        "invoke",
+        "running_runtime",
+        "sandbox_config",
+        "write_handler",
+    ]
 
 
 def test_a_handler_written_in_a_test_runs_in_a_forked_instance(tmp_path: Path) -> None:

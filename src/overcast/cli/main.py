@@ -101,6 +101,11 @@ def cli() -> None:
 )
 @click.option("--no-watch", is_flag=True, help="Do not reload function code when it changes.")
 @click.option(
+    "--no-sandbox",
+    is_flag=True,
+    help="Run functions as this user, unisolated (the default walls each one in).",
+)
+@click.option(
     "--api-key",
     "api_keys",
     multiple=True,
@@ -117,6 +122,7 @@ def up(
     keep_alive: float,
     concurrency: int,
     no_watch: bool,
+    no_sandbox: bool,
     api_keys: tuple[str, ...],
 ) -> None:
     """Run the SAM app in APP_DIR until Ctrl-C."""
@@ -152,8 +158,11 @@ def up(
                 idle_keepalive_s=keep_alive,
                 node_concurrency=concurrency,
                 api_keys=keys,
+                sandbox=not no_sandbox,
             ),
         )
+        if node.sandbox.warning is not None:
+            err.print(f"[bold yellow]warning:[/] {escape(node.sandbox.warning)}")
 
         def ready(running: Node) -> None:
             _print_routes(running)
@@ -337,6 +346,7 @@ def _invoke_local(
     overrides: Mapping[str, str],
 ) -> None:
     from overcast.control.app_loading import load_app, runtime_functions, secret_lookup
+    from overcast.control.sandbox_choice import choose_sandbox
     from overcast.invoke import InvokeError, InvokeRequest
     from overcast.runtime import Runtime, RuntimeConfig, prepare_dependencies
 
@@ -351,8 +361,17 @@ def _invoke_local(
         c for c in runtime_functions(model, lambda: secret_lookup(state_dir)) if c.name == spec.name
     ]
     prepare_dependencies(configs, str(state_dir), lambda msg: err.print(f"[dim]{msg}[/]"))
+    sandbox = choose_sandbox(True, ())
+    if sandbox.warning is not None:
+        err.print(f"[bold yellow]warning:[/] {escape(sandbox.warning)}")
     runtime = Runtime(
-        RuntimeConfig(str(state_dir), region=model.region, account_id=model.account_id), configs
+        RuntimeConfig(
+            str(state_dir),
+            region=model.region,
+            account_id=model.account_id,
+            sandbox=sandbox.config,
+        ),
+        configs,
     )
 
     async def once() -> tuple[bytes, str | None, bytes]:

@@ -217,6 +217,12 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     help="Also answer DNS for the platform domain on this port (UDP+TCP), e.g. 5353.",
 )
 @click.option("--dns-address", default=None, help="IPv4 address the names resolve to.")
+@click.option(
+    "--no-sandbox",
+    is_flag=True,
+    help="Run deployed functions unisolated, as this user (refused by default where "
+    "the machine cannot sandbox them).",
+)
 def serve(
     state_dir: Path,
     port: int,
@@ -242,6 +248,7 @@ def serve(
     keep_alive: float,
     dns_port: int | None,
     dns_address: str | None,
+    no_sandbox: bool,
 ) -> None:
     """Run a platform that apps are deployed to with `overcast deploy`."""
     from overcast.cli.main import _run
@@ -282,8 +289,11 @@ def serve(
             idle_keepalive_s=keep_alive,
             dns_port=dns_port,
             dns_address=dns_address,
+            sandbox=not no_sandbox,
         )
         platform = Platform(options)
+        if platform.sandbox.warning is not None:
+            err.print(f"[bold yellow]warning:[/] {escape(platform.sandbox.warning)}")
     except (OvercastError, ValueError, ArithmeticError) as exc:
         _fail(exc if isinstance(exc, OvercastError) else OvercastError(str(exc)))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -10,10 +11,11 @@ from pathlib import Path
 from overcast.control.function_credentials import secret_values
 from overcast.errors import OvercastError
 from overcast.runtime import FunctionConfig
+from overcast.runtime.sandbox import Volume, parse_endpoint
 from overcast.secrets import KvStore, open_secrets
 from overcast.secrets.external import external_from_env, lookup_for
 from overcast.secrets.references import Lookup, Redactor, has_references, resolve_references
-from overcast.template import AppModel, load_template
+from overcast.template import AppModel, FunctionSpec, load_template
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 
@@ -97,6 +99,10 @@ def runtime_functions(
             environment.update(own)
             values.update(secret_values(own))
         redactor = Redactor(values) if values else None
+        try:
+            network = tuple(parse_endpoint(text) for text in spec.network)
+        except ValueError as exc:  # the loader checked the form; this is a second guard
+            raise OvercastError(f"function {spec.name}: {exc}") from exc
         configs.append(
             FunctionConfig(
                 name=spec.name,
@@ -110,9 +116,29 @@ def runtime_functions(
                 reserved_concurrency=spec.reserved_concurrency,
                 provisioned_concurrency=spec.provisioned_concurrency,
                 requirements_file=requirements if os.path.isfile(requirements) else None,
+                sandbox_identity=sandbox_identity(model, spec),
+                ephemeral_storage_mb=spec.ephemeral_storage_mb,
+                network=network,
+                volumes=tuple(
+                    Volume(mount.arn.rsplit("/", 1)[-1], mount.local_mount_path)
+                    for mount in spec.file_systems
+                ),
             )
         )
     return configs
+
+
+def sandbox_identity(model: AppModel, spec: FunctionSpec) -> str:
+    """The sandbox identity of a function: its app's, or its own when its role differs.
+
+    Functions whose ``Policies`` grant the same permissions share one identity (one
+    uid) within a stage; a function with permissions of its own gets its own, as an
+    IAM role of its own would separate it on AWS.
+    """
+    if not spec.permissions:
+        return model.stack_name
+    digest = hashlib.sha256(repr(spec.permissions).encode()).hexdigest()[:16]
+    return f"{model.stack_name}/{digest}"
 
 
 def interpreter_warnings(model: AppModel) -> list[str]:

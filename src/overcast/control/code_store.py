@@ -3,8 +3,11 @@
 An artifact is stored under its sha256 (``overcast.storage.artifacts``), so identical
 code is uploaded and stored once, whatever stage or version uses it. A function
 version runs from ``<cache>/<digest>/``, unpacked on first use into a temporary
-folder and renamed into place, so a half-unpacked tree is never run and a version's
-code never changes under it.
+folder and renamed into place, so a half-unpacked tree is never run. The tree is
+owned by the platform and readable by everyone (sandboxed functions read it as their
+own user, read-only); each time a version starts from a tree unpacked earlier, the
+tree is checked file by file against its artifact (whose sha256 is its name), so code
+changed on disk — by anyone — refuses to start instead of running.
 
 Unpacking refuses what Lambda refuses and what could escape the folder: absolute
 names, ``..``, NUL, links, and more than 250 MB unpacked (Lambda's limit for a
@@ -13,9 +16,11 @@ function and its layers, https://docs.aws.amazon.com/lambda/latest/dg/gettingsta
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import io
 import os
+import py_compile
 import shutil
 import stat
 import tempfile
@@ -73,11 +78,20 @@ class CodeStore:
             raise CodeStoreError(f"{digest!r} is not a sha256 digest")
         final = self.cache_dir / digest
         if final.is_dir():
+            verify(self.get(digest), final, digest)
             return final
         data = self.get(digest)
         scratch = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=self.cache_dir))
         try:
             unpack(data, scratch)
+            scratch.chmod(0o755)  # mkdtemp's 0700 would lock sandboxed readers out
+            # Compiled once here: a sandboxed instance cannot write its own bytecode.
+            compileall.compile_dir(
+                scratch,
+                quiet=2,
+                workers=1,
+                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+            )
             try:
                 os.rename(scratch, final)
             except OSError:
@@ -87,6 +101,51 @@ class CodeStore:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
         return final
+
+
+def _file_mode(zip_mode: int) -> int:
+    return 0o755 if zip_mode & stat.S_IXUSR else 0o644
+
+
+def verify(data: bytes, tree: Path, digest: str) -> None:
+    """Check that ``tree`` holds exactly the files of the zip ``data``, byte for byte."""
+    expected: dict[str, tuple[str, int]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            content = hashlib.sha256(archive.read(info)).hexdigest()
+            expected[str(PurePosixPath(info.filename))] = (
+                content,
+                _file_mode(info.external_attr >> 16),
+            )
+    problems: list[str] = []
+    found: set[str] = set()
+    for root, _dirs, files in os.walk(tree):
+        for name in files:
+            path = Path(root) / name
+            relative = path.relative_to(tree).as_posix()
+            found.add(relative)
+            want = expected.get(relative)
+            if want is None:
+                # Bytecode compiled at unpack (checked-hash: stale source is recompiled).
+                if "__pycache__" not in path.relative_to(tree).parts:
+                    problems.append(f"{relative} was added")
+                continue
+            with open(path, "rb") as handle:
+                content = hashlib.file_digest(handle, "sha256").hexdigest()
+            if content != want[0]:
+                problems.append(f"{relative} was changed")
+            elif stat.S_IMODE(path.lstat().st_mode) != want[1] or path.is_symlink():
+                problems.append(f"{relative} changed mode")
+    problems += [f"{name} was removed" for name in sorted(set(expected) - found)]
+    if problems:
+        raise CodeStoreError(
+            f"the unpacked code of artifact {digest[:12]} no longer matches it: "
+            + ", ".join(problems[:5])
+            + (" …" if len(problems) > 5 else ""),
+            hint=f"refusing to run it; remove {tree} to unpack the artifact again",
+        )
 
 
 def unpack(data: bytes, target: Path) -> None:
@@ -122,4 +181,4 @@ def unpack(data: bytes, target: Path) -> None:
             destination.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, open(destination, "wb") as sink:
                 shutil.copyfileobj(source, sink)
-            os.chmod(destination, 0o755 if mode & stat.S_IXUSR else 0o644)
+            os.chmod(destination, _file_mode(mode))

@@ -65,6 +65,7 @@ from overcast.observe.pricing import GatewayKind, PriceBook, worst_case_cost
 from overcast.observe.recorder import Metrics
 from overcast.observe.spend import SpendMeter
 from overcast.runtime import Runtime, RuntimeConfig
+from overcast.runtime.sandbox import SandboxConfig
 from overcast.secrets.references import Lookup
 from overcast.storage import Bucket, open_bucket
 from overcast.template import AppModel, TemplateError, load_template
@@ -138,6 +139,9 @@ class Deployer:
         spend: SpendMeter | None = None,
     ) -> None:
         self.settings = settings
+        #: the sandbox of every runtime it starts (the platform sets it once its ports
+        #: are bound: functions reach them from inside); None runs functions unisolated
+        self.sandbox: SandboxConfig | None = None
         #: spend against budget caps (functions with a cap of their own are checked here)
         self.spend = spend
         #: usage-plan keys every stage's gateways check, and per-client rate limits
@@ -541,6 +545,7 @@ class Deployer:
                 idle_keepalive_s=settings.idle_keepalive_s,
                 watch_code=False,
                 stage=stage_name,
+                sandbox=self.sandbox,
             ),
             configs,
             recorder=self.metrics,

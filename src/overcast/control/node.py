@@ -33,6 +33,7 @@ from overcast.control.function_credentials import (
 )
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.local_edge import build_local_edge, read_edge_config
+from overcast.control.sandbox_choice import choose_sandbox, platform_endpoint
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.errors import OvercastError
@@ -67,6 +68,8 @@ class NodeOptions:
     extra: dict[str, str] = field(default_factory=dict)
     #: (value, key) pairs accepted on REST routes with ApiKeyRequired
     api_keys: tuple[tuple[str, ApiKey], ...] = ()
+    #: wall every function instance in (where the machine allows; else a warning)
+    sandbox: bool = True
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -146,6 +149,11 @@ class Node:
             self._admin_sock.close()
             raise
         recorder = self.metrics.metrics if self.metrics is not None else None
+        #: the sandbox the functions run in, and the warning to show when there is none
+        self.sandbox = choose_sandbox(
+            options.sandbox,
+            (platform_endpoint(*self.admin_address), platform_endpoint(*self.data_address)),
+        )
         self.runtime = Runtime(
             RuntimeConfig(
                 state_dir=str(options.state_dir),
@@ -155,6 +163,7 @@ class Node:
                 idle_keepalive_s=options.idle_keepalive_s,
                 watch_code=options.watch_code,
                 stage=LOCAL_STAGE,
+                sandbox=self.sandbox.config,
             ),
             runtime_functions(
                 model,

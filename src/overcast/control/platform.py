@@ -49,6 +49,11 @@ from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.node import NODE_FILE, PortInUseError, bind, uvicorn_server
 from overcast.control.platform_invoker import PlatformInvoker
+from overcast.control.sandbox_choice import (
+    SandboxUnavailableError,
+    choose_sandbox,
+    platform_endpoint,
+)
 from overcast.control.stage import Stage
 from overcast.dashboard import DashboardApp
 from overcast.durable_files import atomic_write
@@ -112,6 +117,8 @@ class PlatformOptions:
     dns_port: int | None = None
     #: the IPv4 address the platform's names resolve to (default: the listening address)
     dns_address: str | None = None
+    #: wall every function instance in; a platform refuses to start where it cannot
+    sandbox: bool = True
 
 
 _MISDIRECTED = orjson.dumps(
@@ -314,6 +321,18 @@ class Platform:
             raise
         self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
         self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
+        try:
+            #: the sandbox every deployment's functions run in (None: --no-sandbox)
+            self.sandbox = choose_sandbox(
+                options.sandbox,
+                (platform_endpoint(*self.admin_address), platform_endpoint(*self.data_address)),
+                required=True,
+            )
+        except SandboxUnavailableError:
+            self._data_sock.close()
+            self._admin_sock.close()
+            raise
+        self.deployer.sandbox = self.sandbox.config
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from overcast.runtime.sandbox import DEFAULT_TMP_MB, Endpoint, SandboxConfig, Volume
+
 
 def _empty_env() -> Mapping[str, str]:
     return MappingProxyType({})
@@ -29,6 +31,15 @@ class FunctionConfig:
     #: applied to every line the function's instances print (e.g. masking secret values
     #: that were resolved into ``environment``); None leaves lines as printed
     log_redactor: Callable[[str], str] | None = None
+    #: functions with the same identity (in one stage) share a sandbox uid; the control
+    #: layer gives functions whose roles differ different identities
+    sandbox_identity: str = ""
+    #: ``EphemeralStorage.Size``: the size of the instance's private /tmp (MB)
+    ephemeral_storage_mb: int = DEFAULT_TMP_MB
+    #: endpoints the function may reach besides the platform's own ports (VpcConfig)
+    network: tuple[Endpoint, ...] = ()
+    #: persistent folders of the runtime mounted into the function (FileSystemConfigs)
+    volumes: tuple[Volume, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,9 @@ class RuntimeConfig:
     quota is 1024, https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
     ``preload_modules`` are imported by every zygote on top of the runtime itself.
     ``stage`` labels the runtime's metrics: ``local`` under ``overcast up``, the
-    stage's name on a platform.
+    stage's name on a platform. ``sandbox`` walls every instance in
+    (:mod:`overcast.runtime.sandbox`); None runs instances as the platform's own user,
+    unisolated.
     """
 
     state_dir: str
@@ -56,3 +69,4 @@ class RuntimeConfig:
     use_cgroups: bool = True
     preload_modules: tuple[str, ...] = ()
     stage: str = "local"
+    sandbox: SandboxConfig | None = None

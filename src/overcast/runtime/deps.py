@@ -112,6 +112,8 @@ def _install(requirements: str, target: str, names: list[str]) -> None:
             )
         with open(os.path.join(staging, _COMPLETE), "w") as marker:
             marker.write(requirements + "\n")
+        # mkdtemp made it owner-only; sandboxed instances read it as another user.
+        os.chmod(staging, 0o755)  # noqa: S103 - read-only to others, on purpose
         try:
             os.rename(staging, target)
         except OSError:

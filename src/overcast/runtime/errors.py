@@ -28,3 +28,7 @@ class DependencyInstallError(RuntimePlatformError):
         super().__init__(message, hint="Fix requirements.txt, or install the package by hand.")
         self.package = package
         self.output_tail = output_tail
+
+
+class SandboxError(RuntimePlatformError):
+    """The sandbox a function's instances run in could not be built as asked."""

@@ -1,6 +1,8 @@
 """The runtime: Lambda-semantics function instances behind the ``Invoker`` protocol.
 
-Owns the zygotes (one per dependency set), the per-function pools, and four
+Owns the zygotes (one per dependency set — and, when sandboxed, per sandbox
+identity and code folder, each with the relays of its granted ports), the
+per-function pools, and four
 background tasks it starts in :meth:`Runtime.start` and awaits in
 :meth:`Runtime.aclose`: the log writer, the reaper (keep-alive, provisioned
 top-up, cgroup cleanup), the code watcher (hot reload) and, without cgroups, the
@@ -51,6 +53,14 @@ from overcast.runtime.log_pipe import InstanceLog, InvocationLog, LogWriter
 from overcast.runtime.log_store import LogStore
 from overcast.runtime.messages import Done, Exited, InitFailed, Invoke, Ready, WorkerSpec
 from overcast.runtime.pool import Pool
+from overcast.runtime.relay import PortRelay
+from overcast.runtime.sandbox import (
+    SandboxRequest,
+    instance_paths,
+    lambda_environment,
+    plan,
+    sandbox_root,
+)
 from overcast.runtime.state import Event, State
 from overcast.runtime.zygote_client import ZygoteClient
 
@@ -65,6 +75,10 @@ WATCHDOG_INTERVAL_S = 0.05
 
 def _execution_env(runtime: str) -> str:
     return f"AWS_Lambda_{runtime}"
+
+
+#: one zygote per key: (dependency folder, sandbox request or None)
+ZygoteKey = tuple[str | None, SandboxRequest | None]
 
 
 class Runtime:
@@ -90,7 +104,8 @@ class Runtime:
         self._writer: LogWriter | None = None
         self._cgroups: Cgroups = NoCgroups()
         self._deps: dict[str, str | None] = {}
-        self._zygotes: dict[str | None, ZygoteClient] = {}
+        self._zygotes: dict[ZygoteKey, ZygoteClient] = {}
+        self._relays: dict[ZygoteKey, list[PortRelay]] = {}
         self._instances: dict[str, Instance] = {}  # every instance whose process may exist
         self._live = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -136,7 +151,8 @@ class Runtime:
         if missing:
             await asyncio.to_thread(prepare_dependencies, missing, self.config.state_dir, None)
         try:
-            for key in sorted(set(self._deps.values()), key=lambda k: k or ""):
+            keys = {self._zygote_key(function) for function in self._functions.values()}
+            for key in sorted(keys, key=_key_order):
                 await self._zygote(key)
         except ZygoteError as exc:
             await self.aclose()
@@ -224,6 +240,10 @@ class Runtime:
         waits += [i.log.closed for i in instances if i.log is not None and not i.log.closed.done()]
         if waits:
             await asyncio.wait(waits, timeout=KILL_WAIT_S)
+        for relays in self._relays.values():
+            for relay in relays:
+                await relay.aclose()
+        self._relays.clear()
         for zygote in self._zygotes.values():
             await zygote.aclose()
         self._zygotes.clear()
@@ -346,23 +366,69 @@ class Runtime:
             if not self._cgroups.remove(instance.group):
                 self._stale_groups.append(instance.group)
 
-    async def _zygote(self, deps_dir: str | None) -> ZygoteClient:
-        zygote = self._zygotes.get(deps_dir)
+    def _zygote_key(self, config: FunctionConfig) -> ZygoteKey:
+        deps = self._deps.get(config.name)
+        if self.config.sandbox is None:
+            return (deps, None)
+        identity = "\n".join(
+            (
+                os.path.realpath(self.config.state_dir),
+                self.config.stage,
+                config.sandbox_identity,
+            )
+        )
+        request = SandboxRequest(
+            identity=identity,
+            code_dir=config.code_dir,
+            deps_dir=deps,
+            tmp_mb=config.ephemeral_storage_mb,
+            grants=config.network,
+            volumes=tuple(
+                (os.path.join(self.config.state_dir, "volumes", v.name), v.mount_path)
+                for v in config.volumes
+            ),
+        )
+        return (deps, request)
+
+    async def _zygote(self, key: ZygoteKey) -> ZygoteClient:
+        zygote = self._zygotes.get(key)
         if zygote is not None and zygote.alive:
             return zygote
         lock = self._zygote_lock
         if lock is None:
             raise ServiceError("the runtime is not started")
         async with lock:
-            zygote = self._zygotes.get(deps_dir)
+            zygote = self._zygotes.get(key)
             if zygote is not None and zygote.alive:
                 return zygote
             if zygote is not None:
                 logger.warning("zygote %s is gone; starting a new one", zygote.pid)
+                for relay in self._relays.pop(key, []):
+                    await relay.aclose()
                 await zygote.aclose()
-            zygote = ZygoteClient(deps_dir, list(self.config.preload_modules), self._on_exit)
+            deps_dir, request = key
+            sandbox = None
+            if request is not None and self.config.sandbox is not None:
+                sandbox = await asyncio.to_thread(
+                    plan, request, self.config.sandbox, sandbox_root(self.config.state_dir)
+                )
+                deps_dir = instance_paths(deps_dir is not None)["deps_dir"] or None
+            zygote = ZygoteClient(
+                deps_dir, list(self.config.preload_modules), self._on_exit, sandbox=sandbox
+            )
             await zygote.start()
-            self._zygotes[deps_dir] = zygote
+            if sandbox is not None:
+                relays = [
+                    PortRelay(listener, target, f"sandbox of {request.code_dir if request else ''}")
+                    for listener, target in zip(
+                        zygote.listeners, sandbox.relay_targets, strict=True
+                    )
+                ]
+                zygote.listeners = []
+                for relay in relays:
+                    await relay.start()
+                self._relays[key] = relays
+            self._zygotes[key] = zygote
             return zygote
 
     def _environment(
@@ -374,15 +440,23 @@ class Runtime:
         Unreserved ones (LANG, PATH, PYTHONPATH...) may be overridden by the function's
         own variables; reserved ones may not.
         """
-        python_dir = os.path.dirname(sys.executable)
-        runtime_dir = os.path.dirname(os.path.abspath(__file__))
         deps = self._deps.get(config.name)
-        env = {
-            "LANG": "en_US.UTF-8",
-            "PATH": f"{python_dir}:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-            "LD_LIBRARY_PATH": f"{config.code_dir}:{config.code_dir}/lib",
-            "PYTHONPATH": ":".join([config.code_dir] + ([deps] if deps else []) + [runtime_dir]),
-        }
+        if self.config.sandbox is not None:
+            paths = lambda_environment()
+            task_root, runtime_dir = paths.pop("LAMBDA_TASK_ROOT"), paths.pop("LAMBDA_RUNTIME_DIR")
+            env = {"LANG": "en_US.UTF-8", **paths}
+        else:
+            python_dir = os.path.dirname(sys.executable)
+            runtime_dir = os.path.dirname(os.path.abspath(__file__))
+            task_root = config.code_dir
+            env = {
+                "LANG": "en_US.UTF-8",
+                "PATH": f"{python_dir}:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+                "LD_LIBRARY_PATH": f"{config.code_dir}:{config.code_dir}/lib",
+                "PYTHONPATH": ":".join(
+                    [config.code_dir] + ([deps] if deps else []) + [runtime_dir]
+                ),
+            }
         env.update(config.environment)
         env.update(
             {
@@ -398,7 +472,7 @@ class Runtime:
                 ),
                 "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(config.name),
                 "AWS_LAMBDA_LOG_STREAM_NAME": instance.stream,
-                "LAMBDA_TASK_ROOT": config.code_dir,
+                "LAMBDA_TASK_ROOT": task_root,
                 "LAMBDA_RUNTIME_DIR": runtime_dir,
                 "TZ": ":UTC",
             }
@@ -421,6 +495,7 @@ class Runtime:
             instance.group = None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         log_r, log_w = os.pipe()
+        cgroup_fds: list[int] = []
         try:
             ours.setblocking(False)
             _, protocol = await loop.create_unix_connection(
@@ -433,18 +508,26 @@ class Runtime:
             instance.log = log
             await loop.connect_read_pipe(lambda: log, os.fdopen(log_r, "rb", buffering=0))
             log_r = -1
+            key = self._zygote_key(config)
+            code_dir, deps_dir = config.code_dir, self._deps.get(config.name)
+            if key[1] is not None:
+                inside = instance_paths(deps_dir is not None)
+                code_dir, deps_dir = inside["code_dir"], inside["deps_dir"] or None
             spec = WorkerSpec(
                 function_name=config.name,
                 handler=config.handler,
-                code_dir=config.code_dir,
-                deps_dir=self._deps.get(config.name),
+                code_dir=code_dir,
+                deps_dir=deps_dir,
                 env=self._environment(config, instance, provisioned),
-                cgroup_procs=list(instance.group.procs_files) if instance.group else [],
                 marker=instance.marker,
                 dont_write_bytecode=self.config.watch_code,
             )
-            zygote = await self._zygote(self._deps.get(config.name))
-            instance.pid = await zygote.spawn(instance.id, spec, (theirs.fileno(), log_w))
+            zygote = await self._zygote(key)
+            if instance.group is not None:
+                cgroup_fds = [os.open(p, os.O_WRONLY) for p in instance.group.procs_files]
+            instance.pid = await zygote.spawn(
+                instance.id, spec, (theirs.fileno(), log_w), tuple(cgroup_fds)
+            )
         except (ZygoteError, OSError) as exc:
             instance.apply(Event.DIE)
             self._forget(instance)
@@ -456,6 +539,8 @@ class Runtime:
         finally:
             theirs.close()
             os.close(log_w)
+            for fd in cgroup_fds:
+                os.close(fd)
             if log_r >= 0:
                 os.close(log_r)
 
@@ -872,6 +957,13 @@ class _Invocation:
 
     def __call__(self, outcome: Outcome) -> None:
         self.runtime._settle(self, outcome)
+
+
+def _key_order(key: ZygoteKey) -> tuple[str, str, str]:
+    deps, request = key
+    if request is None:
+        return (deps or "", "", "")
+    return (deps or "", request.identity, request.code_dir)
 
 
 def _fingerprint(code_dir: str) -> tuple[tuple[str, int, int], ...]:

@@ -111,18 +111,20 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-def _setup_process(spec: WorkerSpec, log_fd: int) -> int:
-    """Join the sandbox; return the worker's own descriptor of the log pipe.
+def _setup_process(spec: WorkerSpec, log_fd: int, cgroup_fds: list[int]) -> int:
+    """Join the instance's cgroups and set the process up; return its log descriptor.
 
     fd 1 and fd 2 are copies of the pipe that user code may close or redirect; the
     private copy (close-on-exec) is where end markers go and what FIONREAD asks, so
     the platform's view of the pipe never depends on what the handler did to fd 1.
     """
-    # Join the instance's cgroups first, before the sandbox allocates anything.
-    pid = str(os.getpid())
-    for procs in spec.cgroup_procs:
-        with open(procs, "w") as handle:
-            handle.write(pid)
+    # Join the instance's cgroups first, before anything is allocated. The platform
+    # opened each cgroup.procs for us (the sandbox has no /sys); "0" means "me".
+    for fd in cgroup_fds:
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
     os.setsid()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -355,11 +357,11 @@ def _b64(value: str) -> bytes:
     return base64.b64decode(value)
 
 
-def run(spec: WorkerSpec, sock_fd: int, log_fd: int) -> NoReturn:
+def run(spec: WorkerSpec, sock_fd: int, log_fd: int, cgroup_fds: list[int]) -> NoReturn:
     """Entry point of a freshly forked child; never returns to the zygote's code."""
     code = 0
     try:
-        private_log_fd = _setup_process(spec, log_fd)
+        private_log_fd = _setup_process(spec, log_fd, cgroup_fds)
         _serve(spec, _Channel(sock_fd), private_log_fd)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

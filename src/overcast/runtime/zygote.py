@@ -1,7 +1,11 @@
 """The zygote: a single-threaded process that forks instances with the runtime pre-imported.
 
 Started by the platform as ``python -m overcast.runtime.zygote`` with its end of a Unix
-socket in ``OVERCAST_ZYGOTE_FD``. It never runs an event loop or a thread (fork would
+socket in ``OVERCAST_ZYGOTE_FD`` — directly, or inside a sandbox by
+:mod:`overcast.runtime.sandbox_launch`, in which case ``ZygoteInit`` carries a
+:class:`~overcast.runtime.messages.Seal` that the zygote applies before it imports any
+of the function's packages, and ``OVERCAST_SANDBOX_LISTENERS`` names the relayed ports
+it hands to the platform with ``ZygoteReady``. It never runs an event loop or a thread (fork would
 copy a half-held lock): one ``selectors`` loop over the control socket and the SIGCHLD
 wakeup pipe. Protocol (see :mod:`overcast.runtime.messages`): ``ZygoteInit`` ->
 ``ZygoteReady``; then each ``Spawn`` arrives with two descriptors (worker socket, log
@@ -13,7 +17,6 @@ every worker's process group and leave.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import selectors
@@ -23,13 +26,14 @@ import sys
 import threading
 from collections import deque
 
-from overcast.runtime import worker
+from overcast.runtime import linux, sandbox_seal, worker
 from overcast.runtime.frames import FrameDecoder, encode_frame
 from overcast.runtime.messages import (
     Exited,
     Spawn,
     Spawned,
     SpawnFailed,
+    ZygoteFailed,
     ZygoteInit,
     ZygoteReady,
     to_zygote_decoder,
@@ -52,18 +56,15 @@ BASE_PRELOAD = (
     "uuid",
 )
 
-_PR_SET_CHILD_SUBREAPER = 36
 _PROBE_THREADS = 3
 _PROBE_IMPORT_FAILED = 4
 
 
 def _become_subreaper() -> None:
     # Orphans of a worker (a fork bomb's children) are re-parented here and reaped.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    # (Inside a sandbox the zygote is its PID namespace's init, which is one anyway.)
+    with contextlib.suppress(OSError):
+        linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
 
 
 def _top_level_packages(deps_dir: str) -> list[str]:
@@ -132,8 +133,10 @@ def _preload(init: ZygoteInit) -> tuple[list[str], list[str]]:
 
 
 class Zygote:
-    def __init__(self, control: socket.socket) -> None:
+    def __init__(self, control: socket.socket, listeners: list[int] | None = None) -> None:
         self.control = control
+        self.listeners = listeners or []
+        self.sandboxed = False
         self.decoder = FrameDecoder()
         self.fds: deque[int] = deque()
         self.workers: dict[int, str] = {}  # pid -> instance id
@@ -141,8 +144,13 @@ class Zygote:
         os.set_blocking(self.wake_w, False)
         os.set_blocking(self.wake_r, False)
 
-    def send(self, message: object) -> None:
-        self.control.sendall(encode_frame(zygote_encoder.encode(message)))
+    def send(self, message: object, fds: list[int] | None = None) -> None:
+        data = encode_frame(zygote_encoder.encode(message))
+        if fds:
+            sent = socket.send_fds(self.control, [data], fds)
+            data = data[sent:]
+        if data:
+            self.control.sendall(data)
 
     def serve(self) -> None:
         frames = self._read_until_frame()
@@ -151,11 +159,21 @@ class Zygote:
         init = to_zygote_decoder.decode(frames.pop(0))
         if not isinstance(init, ZygoteInit):
             return
+        if init.seal is not None:
+            try:
+                sandbox_seal.seal(init.seal)
+            except (OSError, ValueError) as exc:
+                self.send(ZygoteFailed(f"could not seal the sandbox: {exc}"))
+                return
+            self.sandboxed = True
         loaded, skipped = _preload(init)
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda _n, _f: None)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        self.send(ZygoteReady(os.getpid(), loaded, skipped))
+        self.send(ZygoteReady(os.getpid(), loaded, skipped, len(self.listeners)), self.listeners)
+        for fd in self.listeners:
+            os.close(fd)
+        self.listeners = []
         for frame in frames:
             self._handle(frame)
         selector = selectors.DefaultSelector()
@@ -198,18 +216,20 @@ class Zygote:
             self._spawn(message)
 
     def _spawn(self, request: Spawn) -> None:
-        if len(self.fds) < 2:
+        wanted = 2 + request.cgroups
+        if len(self.fds) < wanted:
             self.send(SpawnFailed(request.instance_id, "descriptors missing"))
             return
         sock_fd = self.fds.popleft()
         log_fd = self.fds.popleft()
+        cgroup_fds = [self.fds.popleft() for _ in range(request.cgroups)]
         sys.stdout.flush()
         sys.stderr.flush()
         try:
             pid = os.fork()
         except OSError as exc:
-            os.close(sock_fd)
-            os.close(log_fd)
+            for fd in (sock_fd, log_fd, *cgroup_fds):
+                os.close(fd)
             self.send(SpawnFailed(request.instance_id, f"fork failed: {exc}"))
             return
         if pid == 0:
@@ -220,11 +240,24 @@ class Zygote:
             os.close(self.wake_w)
             for fd in self.fds:
                 os.close(fd)
-            worker.run(request.spec, sock_fd, log_fd)
-        os.close(sock_fd)
-        os.close(log_fd)
+            worker.run(request.spec, sock_fd, log_fd, cgroup_fds)
+        for fd in (sock_fd, log_fd, *cgroup_fds):
+            os.close(fd)
         self.workers[pid] = request.instance_id
-        self.send(Spawned(request.instance_id, pid))
+        if not self.sandboxed:
+            self.send(Spawned(request.instance_id, pid))
+            return
+        # The platform cannot read this pid (another PID namespace): a pidfd carries
+        # the process itself across, and the platform's /proc names it.
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            self.send(Spawned(request.instance_id, pid))
+            return
+        try:
+            self.send(Spawned(request.instance_id, pid, pidfd=True), [pidfd])
+        finally:
+            os.close(pidfd)
 
     def _drain_wakeups(self) -> None:
         try:
@@ -270,10 +303,11 @@ class Zygote:
 def main() -> None:
     """Run the zygote on the descriptor named by ``OVERCAST_ZYGOTE_FD``."""
     fd = int(os.environ.pop("OVERCAST_ZYGOTE_FD"))
+    listeners = [int(n) for n in os.environ.pop("OVERCAST_SANDBOX_LISTENERS", "").split(",") if n]
     _become_subreaper()
     control = socket.socket(fileno=fd)
     control.setblocking(True)
-    Zygote(control).serve()
+    Zygote(control, listeners).serve()
 
 
 if __name__ == "__main__":

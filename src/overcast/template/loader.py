@@ -10,6 +10,7 @@ APIs. Outputs are not read: nothing overcast runs depends on them.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from overcast.template.errors import (
 )
 from overcast.template.globals import Globals, parse_globals
 from overcast.template.intrinsics import NO_VALUE, Resolver
+from overcast.template.isolation import endpoints
 from overcast.template.model import (
     ApiKind,
     ApiSpec,
@@ -73,6 +75,10 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 BUDGET_TYPE = "AWS::Budgets::Budget"
 BUCKET_TYPE = "AWS::S3::Bucket"
+#: EFS: each access point is a persistent folder of the stage (see template.isolation)
+EFS_ACCESS_POINT_TYPE = "AWS::EFS::AccessPoint"
+EFS_FILE_SYSTEM_TYPE = "AWS::EFS::FileSystem"
+_EFS_TYPES = {EFS_ACCESS_POINT_TYPE: "fsap", EFS_FILE_SYSTEM_TYPE: "fs"}
 
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-anatomy.html
 _SECTIONS = frozenset(
@@ -223,12 +229,21 @@ class _ResourceTable:
         self._names[logical_id] = name
         return name
 
+    def _efs_id(self, resource: _Resource) -> str:
+        """A stable EFS id (``fsap-…``/``fs-…``) from the stack and the logical ID."""
+        digest = hashlib.sha256(
+            f"{self._loader.stack_name}/{resource.logical_id}".encode()
+        ).hexdigest()
+        return f"{_EFS_TYPES[resource.type]}-{digest[:17]}"
+
     def ref(self, logical_id: str, location: Location | None) -> Any:
         resource = self._check_exists(logical_id, location)
         if resource is None or resource.type in _API_TYPES:
             return api_id_for(self._loader.stack_name, logical_id)
         if resource.type == FUNCTION_TYPE:
             return self.function_name(logical_id)
+        if resource.type in _EFS_TYPES:
+            return self._efs_id(resource)
         self._loader.log.warn(
             f"Ref {logical_id}: '{logical_id}' ({resource.type}) is not run by overcast; "
             f"its Ref resolves to '{logical_id}'",
@@ -247,6 +262,15 @@ class _ResourceTable:
                 f"arn:{partition}:lambda:{loader.region}:{loader.account_id}:function:"
                 f"{self.function_name(logical_id)}"
             )
+        elif resource is not None and resource.type in _EFS_TYPES:
+            efs_id = self._efs_id(resource)
+            partition = loader.pseudo["AWS::Partition"]
+            kind_name = "access-point" if resource.type == EFS_ACCESS_POINT_TYPE else "file-system"
+            known["Arn"] = (
+                f"arn:{partition}:elasticfilesystem:{loader.region}:{loader.account_id}:"
+                f"{kind_name}/{efs_id}"
+            )
+            known["AccessPointId" if kind_name == "access-point" else "FileSystemId"] = efs_id
         elif kind == "rest":
             known["RootResourceId"] = api_id_for(loader.stack_name, f"{logical_id}/")
         elif kind == "http":
@@ -298,6 +322,10 @@ class _Loader:
         self.implicit_apis: dict[str, ApiKind] = {}
         # Authorizer names each API defines but overcast cannot run (Cognito, IAM).
         self.unsupported_authorizers: dict[str, frozenset[str]] = {}
+        #: the template's Metadata: overcast: vpc: endpoints (functions with VpcConfig)
+        self.vpc_endpoints: tuple[str, ...] = ()
+        #: the template's Metadata: overcast: network: endpoints (every function)
+        self.app_endpoints: tuple[str, ...] = ()
         self.globals = Globals()
         self.resolver = Resolver(parameters={}, pseudo_parameters=self.pseudo, region=region)
 
@@ -335,6 +363,8 @@ class _Loader:
         )
         self._apply_conditions()
         self._find_implicit_apis()
+        self.vpc_endpoints = self._template_endpoints(doc, "vpc")
+        self.app_endpoints = self._template_endpoints(doc, "network")
 
         functions: dict[str, FunctionSpec] = {}
         events: list[tuple[str, EventSpec]] = []
@@ -356,6 +386,8 @@ class _Loader:
                 budgets[resource.logical_id] = self._plain_properties(resource)
             elif resource.type == BUCKET_TYPE:
                 buckets.append(resource.logical_id)
+            elif resource.type in _EFS_TYPES:
+                continue  # folders of the stage, made when a function mounts one
             else:
                 self.log.warn(
                     f"Resource '{resource.logical_id}' ({resource.type}) is not run by "
@@ -512,6 +544,32 @@ class _Loader:
             raise InvalidTemplateError("Properties must be a mapping", location=props.location)
         return resolved
 
+    def _overcast_metadata(self, body: LocatedDict) -> LocatedDict | None:
+        metadata = body.get("Metadata")
+        overcast = metadata.get("overcast") if isinstance(metadata, LocatedDict) else None
+        return overcast if isinstance(overcast, LocatedDict) else None
+
+    def _template_endpoints(self, doc: LocatedDict, key: str) -> tuple[str, ...]:
+        """The template's ``Metadata: overcast: <key>:`` endpoints (``network`` or ``vpc``)."""
+        overcast = self._overcast_metadata(doc)
+        if overcast is None or key not in overcast:
+            return ()
+        loc = overcast.key_location(key)
+        value = self.resolver.resolve(overcast[key], loc)
+        return endpoints(f"Metadata overcast {key}", value, loc)
+
+    def _network(self, resource: _Resource, props: LocatedDict) -> tuple[str, ...]:
+        owner = f"Function '{resource.logical_id}'"
+        grants: list[str] = list(self.app_endpoints)
+        overcast = self._overcast_metadata(resource.body)
+        if overcast is not None and "network" in overcast:
+            loc = overcast.key_location("network")
+            value = self.resolver.resolve(overcast["network"], loc)
+            grants.extend(endpoints(f"{owner} Metadata overcast network", value, loc))
+        if props.get("VpcConfig"):
+            grants.extend(self.vpc_endpoints)
+        return tuple(dict.fromkeys(grants))
+
     def _function(self, resource: _Resource, table: _ResourceTable) -> FunctionSpec:
         owner = f"Function '{resource.logical_id}'"
         warn_unsupported(self.log, owner, resource.properties, FUNCTION_PROPERTIES | {"InlineCode"})
@@ -525,6 +583,7 @@ class _Loader:
             log=self.log,
             name=table.function_name(resource.logical_id),
             arn=ArnContext(self.pseudo["AWS::Partition"], self.region, self.account_id),
+            network=self._network(resource, props),
         )
 
     def _plain_properties(self, resource: _Resource) -> Mapping[str, Any]:

@@ -57,6 +57,14 @@ class Permission:
 
 
 @dataclass(frozen=True, slots=True)
+class FileSystemMount:
+    """One of a function's ``FileSystemConfigs``: an EFS access point at a local path."""
+
+    arn: str
+    local_mount_path: str  # "/mnt/..."
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionSpec:
     """One ``AWS::Serverless::Function`` after Globals and intrinsics are applied."""
 
@@ -79,6 +87,12 @@ class FunctionSpec:
     auto_publish_alias: str | None = None
     #: SAM ``DeploymentPreference``, resolved but not interpreted (the deployer parses it)
     deployment_preference: Mapping[str, Any] | None = None
+    #: ``EphemeralStorage.Size``: the function's /tmp (MB)
+    ephemeral_storage_mb: int = 512
+    #: ``host:port`` endpoints the function may reach (its network grants; see isolation)
+    network: tuple[str, ...] = ()
+    #: ``FileSystemConfigs``: persistent folders mounted into the function
+    file_systems: tuple[FileSystemMount, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from overcast.template.auth import ApiAuth, EventAuth, parse_api_auth, parse_eve
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import InvalidTemplateError, UnsupportedFeatureError
 from overcast.template.intrinsics import scalar_text
+from overcast.template.isolation import ephemeral_storage_mb, file_systems
 from overcast.template.model import (
     ApiKind,
     ApiSpec,
@@ -74,7 +75,8 @@ FUNCTION_PROPERTIES: Final = frozenset(
         "Handler", "Runtime", "CodeUri", "MemorySize", "Timeout", "Environment",
         "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "FunctionName",
         "Description", "Architectures", "Events", "PackageType", "Policies",
-        "AutoPublishAlias", "DeploymentPreference",
+        "AutoPublishAlias", "DeploymentPreference", "EphemeralStorage", "VpcConfig",
+        "FileSystemConfigs",
     }
 )  # fmt: skip
 REST_API_PROPERTIES: Final = frozenset(
@@ -212,11 +214,13 @@ def build_function(
     log: WarningLog,
     name: str,
     arn: ArnContext | None = None,
+    network: tuple[str, ...] = (),
 ) -> FunctionSpec:
     """The :class:`FunctionSpec` for a resolved ``AWS::Serverless::Function``.
 
     ``name`` is the resolved FunctionName (or the logical ID); ``props`` has
-    Globals merged in and no intrinsic left.
+    Globals merged in and no intrinsic left; ``network`` are its grants, which the
+    loader reads from the function's and the template's Metadata.
     """
     owner = f"Function '{logical_id}'"
     package = _text(props, "PackageType", "PackageType", "Zip")
@@ -305,6 +309,9 @@ def build_function(
         ),
         auto_publish_alias=_alias_name(owner, props),
         deployment_preference=_deployment_preference(owner, props),
+        ephemeral_storage_mb=ephemeral_storage_mb(owner, props),
+        network=network,
+        file_systems=file_systems(owner, props),
     )
 
 

@@ -58,6 +58,7 @@ def test_n_clients_hold_at_most_n_connections_and_scale_to_zero_releases_them(
             "Argon2TimeCost=1",
             "Argon2MemoryCostKiB=8192",
             f"DatabaseUrl={pg_schema.database_url}",
+            "DatabaseEndpoint=127.0.0.1:5432",
         ],
         extra_args=["--keep-alive", "1"],
     )

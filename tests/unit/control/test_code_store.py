@@ -76,3 +76,41 @@ def test_bytes_that_are_not_a_zip_are_refused(tmp_path: Path) -> None:
 def test_an_unknown_digest_is_not_a_path(code: CodeStore) -> None:
     with pytest.raises(CodeStoreError, match="not a sha256"):
         code.code_dir("../../etc")
+
+
+def _stored(code: CodeStore, entries: dict[str, bytes]) -> tuple[str, Path]:
+    data = _zip(entries)
+    digest = hashlib.sha256(data).hexdigest()
+    code.put(digest, data)
+    return digest, code.code_dir(digest)
+
+
+def test_unpacked_code_is_readable_by_other_users_and_compiled(code: CodeStore) -> None:
+    _, tree = _stored(code, {"app.py": b"x = 1\n", "pkg/mod.py": b"y = 2\n"})
+    assert stat.S_IMODE(tree.stat().st_mode) == 0o755
+    assert list((tree / "__pycache__").glob("app.*.pyc"))
+
+
+def test_a_version_restarted_from_unchanged_code_starts(code: CodeStore) -> None:
+    digest, tree = _stored(code, {"app.py": b"x = 1\n"})
+    assert code.code_dir(digest) == tree
+
+
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
+        (
+            lambda tree: (tree / "app.py").write_text("import os; os.system('x')\n"),
+            "app.py was changed",
+        ),
+        (lambda tree: (tree / "extra.py").write_text("x = 2\n"), "extra.py was added"),
+        (lambda tree: (tree / "app.py").unlink(), "app.py was removed"),
+        (lambda tree: (tree / "app.py").chmod(0o777), "app.py changed mode"),
+    ],
+)
+def test_code_changed_on_disk_refuses_to_start(code: CodeStore, tamper: object, says: str) -> None:
+    digest, tree = _stored(code, {"app.py": b"x = 1\n"})
+    tamper(tree)  # type: ignore[operator]
+    with pytest.raises(CodeStoreError, match=says) as info:
+        code.code_dir(digest)
+    assert "refusing to run it" in info.value.hint

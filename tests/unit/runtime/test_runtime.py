@@ -15,6 +15,7 @@ from overcast.invoke import (
     ThrottledError,
 )
 from overcast.runtime import Runtime, RuntimeConfig
+from overcast.testing import sandbox_config
 
 from .helpers import HELLO, call, eventually, function, run, started, write_code
 
@@ -73,13 +74,14 @@ def test_event_and_context_reach_the_handler(tmp_path: Path) -> None:
         "AWS_LAMBDA_FUNCTION_NAME": "ctx",
         "AWS_REGION": "us-east-1",
         "_HANDLER": "app.handler",
-        "LAMBDA_TASK_ROOT": str(code),
+        # Lambda's path inside a sandbox; the folder itself when instances run unisolated
+        "LAMBDA_TASK_ROOT": "/var/task" if sandbox_config() else str(code),
         "TZ": ":UTC",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
         "MY_VAR": "x",
         "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/ctx",
     }
-    assert body["cwd"] == str(code)
+    assert body["cwd"] == ("/var/task" if sandbox_config() else str(code))
 
 
 def test_init_duration_is_reported_only_on_the_cold_invocation(tmp_path: Path) -> None:

@@ -1,0 +1,64 @@
+"""Whether a node or a platform walls its functions in, and what it tells the user.
+
+Both ``overcast up`` and ``overcast serve`` sandbox every function instance by default
+(:mod:`overcast.runtime.sandbox`). Where this machine cannot build a sandbox (not Linux,
+user namespaces disabled for a non-root user, no libseccomp), ``overcast up`` runs
+the functions unisolated with one clear warning, and ``overcast serve`` refuses to
+start unless told ``--no-sandbox``: a platform hosts code it does not trust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from overcast.errors import OvercastError
+from overcast.runtime.sandbox import Endpoint, SandboxConfig, detected
+
+
+class SandboxUnavailableError(OvercastError):
+    """A platform was asked to host functions on a machine that cannot wall them in."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxChoice:
+    """The runtime's sandbox (None: off) and, when off, the one line that says why."""
+
+    config: SandboxConfig | None
+    warning: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config is not None
+
+
+def platform_endpoint(host: str, port: int) -> Endpoint:
+    """A port of the platform as a function reaches it (a wildcard bind on loopback)."""
+    if host in ("0.0.0.0", ""):  # noqa: S104  (reading a bind address, not binding)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return Endpoint(host, port)
+
+
+def choose_sandbox(
+    wanted: bool, endpoints: Iterable[Endpoint], *, required: bool = False
+) -> SandboxChoice:
+    """The sandbox to run functions in, given ``--no-sandbox`` and what the machine allows.
+
+    ``required`` (a platform): refuse rather than run untrusted code unisolated.
+    """
+    if not wanted:
+        return SandboxChoice(None, "the sandbox is off (--no-sandbox): functions are not isolated")
+    support = detected()
+    if support.mode is None:
+        if required:
+            raise SandboxUnavailableError(
+                f"this machine cannot isolate functions: {support.reason}",
+                hint="run the platform as root, enable user namespaces, or accept the risk "
+                "with --no-sandbox",
+            )
+        return SandboxChoice(
+            None, f"functions are not isolated from this machine: {support.reason}"
+        )
+    return SandboxChoice(SandboxConfig(support.mode, tuple(endpoints)))
