@@ -126,13 +126,15 @@ class AccessControl:
                 message_field="Message",
             )
         user = f"arn:aws:iam::{self._account_id}:user/{key.access_key_id}"
-        stage = resource_stage(resource)
-        if key.stages and stage is not None and stage not in key.stages:
+        if key.stages and not _within_stages(resource, key.stages):
+            hint = ""
+            if resource.startswith("arn:aws:lambda:"):
+                hint = f"; name the function with its stage, as FUNCTION:{key.stages[0]}"
             return Denied(
                 403,
                 "AccessDeniedException",
                 f"User: {user} is not authorized to perform: {action} on resource: {resource} "
-                f"(the key is limited to stage(s) {', '.join(key.stages)})",
+                f"(the key is limited to stage(s) {', '.join(key.stages)}{hint})",
                 message_field="Message",
             )
         if role_allows(key.role, action):
@@ -165,7 +167,27 @@ _STAGE_RESOURCE = re.compile(
 )
 
 
+_FUNCTION_RESOURCE = re.compile(r"^arn:aws:lambda:[^:]*:[^:]*:function:[^:]+(?::([^:]+))?$")
+
+
 def resource_stage(resource: str) -> str | None:
     """The stage a stage-scoped resource ARN names (deploys, invalidations), else None."""
     match = _STAGE_RESOURCE.match(resource)
     return match.group(1) if match else None
+
+
+def _within_stages(resource: str, stages: tuple[str, ...]) -> bool:
+    """Whether a key limited to ``stages`` may touch ``resource``.
+
+    Deploys and invalidations name their stage. A function is reached through a stage
+    alias (``Name:dev``); a version or ``$LATEST`` may run in any stage, with that
+    stage's secrets, so a limited key must name its stage. ``*`` (listing) is allowed:
+    the Lambda API lists only what the key's stages run.
+    """
+    if resource == "*":
+        return True
+    function = _FUNCTION_RESOURCE.match(resource)
+    if function is not None:
+        return function.group(1) in stages
+    stage = resource_stage(resource)
+    return stage is None or stage in stages

@@ -7,6 +7,12 @@ port listens on loopback unless told otherwise (docs/metrics.md says how to guar
 passed through untouched; every Lambda API request must be signed by an overcast key
 whose role allows the operation. So must every edge invalidation
 (``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge).
+
+Sandboxed functions reach the admin port through a listener of their own
+(``function_port``, relayed into each sandbox at the admin port's address): there
+only ``/health``, the Lambda API and the Vault API answer — what a function's own
+credentials open — and nothing that answers without them (``/metrics``, the
+dashboard's sign-in, the deploy API) exists.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body
 from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
-from overcast.control.lambda_api import LambdaApi
+from overcast.control.lambda_api import KEY_STAGES, LambdaApi
 from overcast.dashboard import DashboardApp
 from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
 
@@ -53,6 +59,8 @@ class AdminApp:
         self.deploy_api = deploy_api
         #: renders ``/metrics``; None when metrics are off (then ``/metrics`` is 404)
         self.metrics = metrics
+        #: the port of the listener sandboxed functions reach (see the module docstring)
+        self.function_port: int | None = None
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,6 +70,13 @@ class AdminApp:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
+        if self._from_functions(scope) and not (
+            path == "/health" or path.startswith(_VAULT_PREFIX) or self._lambda.handles(path)
+        ):
+            await send_response(
+                send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]
+            )
+            return
         if path == "/health":
             status = 200 if self.ready else 503
             body = orjson.dumps({"status": "ok" if self.ready else "starting"})
@@ -91,6 +106,10 @@ class AdminApp:
             send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]
         )
 
+    def _from_functions(self, scope: Scope) -> bool:
+        """Whether the request came in on the listener sandboxed functions reach."""
+        return self.function_port is not None and _port(scope) == self.function_port
+
     async def _guarded_lambda(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The signature covers the body, so it is read before anything is served;
         # the Lambda API then gets it replayed, and applies its per-operation limits.
@@ -112,12 +131,16 @@ class AdminApp:
             await who.send(send)
             return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        action, resource = self._lambda.action(scope["method"], raw_path.decode("latin-1"))
+        action, resource = self._lambda.action(
+            scope["method"],
+            raw_path.decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+        )
         denied = self._access.authorize(who, action, resource)
         if denied is not None:
             await denied.send(send)
             return
-        await self._lambda(scope, replay_body(body, receive), send)
+        await self._lambda({**scope, KEY_STAGES: who.stages}, replay_body(body, receive), send)
 
     async def _guarded_invalidation(
         self, edge_admin: EdgeAdmin, scope: Scope, receive: Receive, send: Send
@@ -140,6 +163,11 @@ class AdminApp:
             await denied.send(send)
             return
         await edge_admin.handle(scope["method"], path, body, send)
+
+
+def _port(scope: Scope) -> int | None:
+    server = scope.get("server")
+    return server[1] if server else None
 
 
 # 3000 paths of up to ~1 KiB each, with room for the JSON around them.

@@ -150,7 +150,7 @@ class DeployApi:
             await denied.send(send)
             return
         try:
-            status, answer = await self._serve(method, path, body)
+            status, answer = await self._serve(method, path, body, who.stages)
         except DeployError as exc:
             message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
             await Denied(exc.status, exc.code, message).send(send)
@@ -163,7 +163,15 @@ class DeployApi:
             return
         await send_response(send, status, orjson.dumps(answer), [_JSON])
 
-    async def _serve(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+    async def _serve(
+        self, method: str, path: str, body: bytes, limited_to: tuple[str, ...] = ()
+    ) -> tuple[int, object]:
+        """Answer one authorized request; lists show only the stages in ``limited_to``
+        (a key limited to stages), everything when it is empty."""
+
+        def visible(stage: str | None) -> bool:
+            return not limited_to or stage is None or stage in limited_to
+
         deployer = self._deployer
         if path == "/overcast/artifacts/missing":
             try:
@@ -179,7 +187,7 @@ class DeployApi:
             deployer.code.put(digest, body)
             return 201, {"Digest": digest, "Size": len(body)}
         if path == "/overcast/stages":
-            return 200, {"Stages": self._stages()}
+            return 200, {"Stages": [s for s in self._stages() if visible(str(s["Stage"]))]}
         if path == "/overcast/alarms" and method == "POST":
             return 201, {"AlarmName": self._put_alarm(body).name}
         if match := _ALARM.match(path):
@@ -203,6 +211,7 @@ class DeployApi:
                         "Description": r.description,
                     }
                     for r in records
+                    if visible(r.stage)
                 ]
             }
         if match := _DEPLOYMENTS.match(path):

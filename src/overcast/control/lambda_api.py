@@ -8,6 +8,11 @@ Operations (API version 2015-03-31, rest-json protocol):
 Error shapes follow the Lambda API reference: the code travels in the
 ``x-amzn-ErrorType`` header and the body is ``{"Type": "User", "message": ...}``.
 https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors
+
+A request's resource, for authorization, is the function's ARN with the qualifier it
+names (``Name:prod``, or ``?Qualifier=prod``), as IAM sees a qualified invocation; a
+key limited to stages (``KEY_STAGES`` in the scope, set by the admin app) lists only
+the functions its stages run.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import binascii
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 import orjson
@@ -53,6 +58,39 @@ _OPERATIONS = {
 }
 
 
+#: the ASGI scope key under which the admin app passes the stages a key is limited to
+KEY_STAGES = "overcast.key_stages"
+
+
+class FunctionCatalog(Protocol):
+    """The functions the Lambda API describes: by qualifier, or within some stages."""
+
+    def functions(
+        self, qualifier: str | None = None, stages: Sequence[str] = ()
+    ) -> Mapping[str, FunctionSpec]: ...
+
+
+class StaticCatalog:
+    """One app's functions, whatever the qualifier (``overcast up`` runs one version)."""
+
+    def __init__(self, specs: Mapping[str, FunctionSpec]) -> None:
+        self._by_name = {spec.name: spec for spec in specs.values()}
+
+    def functions(
+        self, qualifier: str | None = None, stages: Sequence[str] = ()
+    ) -> Mapping[str, FunctionSpec]:
+        return self._by_name
+
+
+def qualified(ref: str, query: Mapping[str, list[str]]) -> tuple[str, str] | None:
+    """(name, qualifier) a request names, from ``Name:Qualifier`` or ``?Qualifier=``."""
+    match = _FUNCTION_REF.match(ref)
+    if match is None:
+        return None
+    qualifier = match.group("qualifier") or query.get("Qualifier", [""])[0]
+    return match.group("name"), qualifier
+
+
 def _path_parts(raw_path: str) -> list[str]:
     return raw_path.split("?", 1)[0][len(_PREFIX) :].strip("/").split("/")
 
@@ -69,34 +107,35 @@ class LambdaApi:
     def __init__(
         self,
         invoker: Invoker,
-        functions: Mapping[str, FunctionSpec] | Callable[[], Mapping[str, FunctionSpec]],
+        catalog: FunctionCatalog,
         settings: LambdaApiSettings,
     ) -> None:
         self._invoker = invoker
-        if callable(functions):
-            self._functions = functions
-        else:
-            by_name = {spec.name: spec for spec in functions.values()}
-            self._functions = lambda: by_name
+        self._catalog = catalog
         self._settings = settings
         self._background: set[asyncio.Task[None]] = set()
 
     def handles(self, path: str) -> bool:
         return path == _PREFIX or path.startswith(_PREFIX + "/")
 
-    def action(self, method: str, raw_path: str) -> tuple[str, str]:
+    def action(self, method: str, raw_path: str, query_string: str = "") -> tuple[str, str]:
         """The IAM action and resource ARN a request asks for, for authorization.
 
         Names as in https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
         (Invoke is ``lambda:InvokeFunction``); a request that names no known operation
-        is ``lambda:UnknownOperation``, which only the admin role may reach.
+        is ``lambda:UnknownOperation``, which only the admin role may reach. The
+        resource carries the qualifier the request names (``...:function:Name:prod``).
         """
         parts = _path_parts(raw_path)
         if parts == [""]:
             return ("lambda:ListFunctions" if method == "GET" else "lambda:UnknownOperation"), "*"
         ref = unquote(parts[0])
-        match = _FUNCTION_REF.match(ref)
-        resource = self._arn(match.group("name")) if match else ref
+        named = qualified(ref, parse_qs(query_string))
+        if named is None:
+            resource = ref
+        else:
+            name, qualifier = named
+            resource = self._arn(name) + (f":{qualifier}" if qualifier else "")
         suffix = parts[1] if len(parts) == 2 else ""
         if len(parts) > 2:
             return "lambda:UnknownOperation", resource
@@ -109,11 +148,12 @@ class LambdaApi:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if parts == [""] and method == "GET":
+            listed = self._catalog.functions(stages=scope.get(KEY_STAGES, ()))
             await self._json(
                 send,
                 200,
                 {
-                    "Functions": [self._configuration(s) for s in self._functions().values()],
+                    "Functions": [self._configuration(s) for s in listed.values()],
                     "NextMarker": None,
                 },
             )
@@ -144,10 +184,11 @@ class LambdaApi:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     def _lookup(self, ref: str, query: Mapping[str, list[str]]) -> FunctionSpec | None:
-        match = _FUNCTION_REF.match(ref)
-        if match is None:
+        named = qualified(ref, query)
+        if named is None:
             return None
-        return self._functions().get(match.group("name"))
+        name, qualifier = named
+        return self._catalog.functions(qualifier or None).get(name)
 
     def _arn(self, name: str) -> str:
         s = self._settings
@@ -238,8 +279,8 @@ class LambdaApi:
         if invocation_type == "DryRun":
             await send_response(send, 204, b"", [_JSON])
             return
-        match = _FUNCTION_REF.match(ref)
-        qualifier = (match.group("qualifier") if match else None) or query.get("Qualifier", [""])[0]
+        named = qualified(ref, query)
+        qualifier = named[1] if named is not None else ""
         request = InvokeRequest(
             function_name=spec.name,
             payload=payload,

@@ -31,9 +31,9 @@ from overcast.control.function_credentials import (
     FunctionKeys,
     admin_url,
 )
-from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
+from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
 from overcast.control.local_edge import build_local_edge, read_edge_config
-from overcast.control.sandbox_choice import choose_sandbox, platform_endpoint
+from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.errors import OvercastError
@@ -136,8 +136,11 @@ class Node:
         except PortInUseError:
             self._data_sock.close()
             raise
+        #: the admin app's listener for sandboxed functions (a loopback port of its own)
+        self._functions_sock = bind("127.0.0.1", 0)
         self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
         self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
+        self.functions_address: tuple[str, int] = self._functions_sock.getsockname()[:2]
         self.function_keys = FunctionKeys()
         self.credentials = FunctionCredentials(
             self.secrets, self.function_keys, admin_url(*self.admin_address)
@@ -147,12 +150,13 @@ class Node:
         except BaseException:
             self._data_sock.close()
             self._admin_sock.close()
+            self._functions_sock.close()
             raise
         recorder = self.metrics.metrics if self.metrics is not None else None
         #: the sandbox the functions run in, and the warning to show when there is none
         self.sandbox = choose_sandbox(
             options.sandbox,
-            (platform_endpoint(*self.admin_address), platform_endpoint(*self.data_address)),
+            platform_ports(self.admin_address, self.functions_address, self.data_address),
         )
         self.runtime = Runtime(
             RuntimeConfig(
@@ -199,7 +203,9 @@ class Node:
             else None
         )
         self.lambda_api = LambdaApi(
-            self.runtime, model.functions, LambdaApiSettings(model.region, model.account_id)
+            self.runtime,
+            StaticCatalog(model.functions),
+            LambdaApiSettings(model.region, model.account_id),
         )
         self.keys = KeyStore(options.state_dir)
         self.admin = AdminApp(
@@ -213,6 +219,7 @@ class Node:
             ),
             metrics=recorder.exposition if recorder is not None else None,
         )
+        self.admin.function_port = self.functions_address[1]
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
@@ -240,7 +247,7 @@ class Node:
         try:
             await self.runtime.start()
             await data_server.startup(sockets=[data_sock])
-            await admin_server.startup(sockets=[admin_sock])
+            await admin_server.startup(sockets=[admin_sock, self._functions_sock])
             self._write_node_file(node_file)
             self.admin.ready = True
             if on_ready is not None:
@@ -281,6 +288,7 @@ class Node:
         self.credentials.revoke()
         self._data_sock.close()
         self._admin_sock.close()
+        self._functions_sock.close()
 
     async def _renew_credentials(self) -> None:
         """Keep the functions' Vault tokens alive for as long as the node runs."""

@@ -52,7 +52,7 @@ from overcast.control.platform_invoker import PlatformInvoker
 from overcast.control.sandbox_choice import (
     SandboxUnavailableError,
     choose_sandbox,
-    platform_endpoint,
+    platform_ports,
 )
 from overcast.control.stage import Stage
 from overcast.dashboard import DashboardApp
@@ -277,9 +277,7 @@ class Platform:
         access = AccessControl(self.keys, options.account_id)
         self.invoker = PlatformInvoker(self.stages)
         self.lambda_api = LambdaApi(
-            self.invoker,
-            self.invoker.functions,
-            LambdaApiSettings(options.region, options.account_id),
+            self.invoker, self.invoker, LambdaApiSettings(options.region, options.account_id)
         )
         self.admin = AdminApp(
             self.lambda_api,
@@ -319,20 +317,25 @@ class Platform:
         except PortInUseError:
             self._data_sock.close()
             raise
+        #: the admin app's listener for sandboxed functions (a loopback port of its own)
+        self._functions_sock = bind("127.0.0.1", 0)
         self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
         self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
+        self.functions_address: tuple[str, int] = self._functions_sock.getsockname()[:2]
         try:
             #: the sandbox every deployment's functions run in (None: --no-sandbox)
             self.sandbox = choose_sandbox(
                 options.sandbox,
-                (platform_endpoint(*self.admin_address), platform_endpoint(*self.data_address)),
+                platform_ports(self.admin_address, self.functions_address, self.data_address),
                 required=True,
             )
         except SandboxUnavailableError:
             self._data_sock.close()
             self._admin_sock.close()
+            self._functions_sock.close()
             raise
         self.deployer.sandbox = self.sandbox.config
+        self.admin.function_port = self.functions_address[1]
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
 
@@ -371,7 +374,7 @@ class Platform:
             if self.dns_zone is not None and opts.dns_port is not None:
                 self.dns = await start_dns_responder(self.dns_zone, opts.host, opts.dns_port)
             await data_server.startup(sockets=[self._data_sock])
-            await admin_server.startup(sockets=[self._admin_sock])
+            await admin_server.startup(sockets=[self._admin_sock, self._functions_sock])
             self._write_node_file(node_file)
             self.admin.ready = True
             if on_ready is not None:
@@ -447,6 +450,7 @@ class Platform:
     def _release(self) -> None:
         self._data_sock.close()
         self._admin_sock.close()
+        self._functions_sock.close()
 
     def _write_node_file(self, path: Path) -> None:
         info: dict[str, object] = {

@@ -8,7 +8,7 @@ is the newest version any stage runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from overcast.control.alias_router import Target
@@ -28,11 +28,31 @@ class PlatformInvoker:
     def _live(self) -> list[LiveDeployment]:
         return [s.current for s in self._stages.values() if s.current is not None]
 
-    def functions(self) -> Mapping[str, FunctionSpec]:
-        """Every function some stage runs, by name (the newest version's configuration)."""
+    def functions(
+        self, qualifier: str | None = None, stages: Sequence[str] = ()
+    ) -> Mapping[str, FunctionSpec]:
+        """The functions a qualifier names, by name.
+
+        A stage's name: what that stage runs; a version: the deployment running it;
+        otherwise every function some stage (of ``stages``, when given) runs, with the
+        newest version's configuration.
+        """
+        if qualifier is not None and qualifier in self._stages:
+            live = self._stages[qualifier].current
+            return {s.name: s for s in live.model.functions.values()} if live else {}
+        if qualifier is not None and qualifier.isdigit():
+            return {
+                spec.name: spec
+                for live in self._live()
+                for spec in live.model.functions.values()
+                if live.record.versions.get(spec.name) == int(qualifier)
+            }
         out: dict[str, FunctionSpec] = {}
         newest: dict[str, int] = {}
-        for live in self._live():
+        for name, stage in self._stages.items():
+            live = stage.current
+            if live is None or (stages and name not in stages):
+                continue
             for spec in live.model.functions.values():
                 version = live.record.versions.get(spec.name, 0)
                 if version >= newest.get(spec.name, -1):
@@ -41,6 +61,10 @@ class PlatformInvoker:
 
     def function_names(self) -> list[str]:
         return sorted(self.functions())
+
+    def stage_of(self, qualifier: str) -> str | None:
+        """The stage a qualifier is the alias of, if it is one."""
+        return qualifier if qualifier in self._stages else None
 
     def _target(self, name: str, qualifier: str) -> tuple[LiveDeployment, Target | None] | None:
         if qualifier in self._stages:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from overcast.errors import OvercastError
-from overcast.runtime.sandbox import Endpoint, SandboxConfig, detected
+from overcast.runtime.sandbox import Endpoint, PortMapping, SandboxConfig, detected
 
 
 class SandboxUnavailableError(OvercastError):
@@ -41,8 +41,19 @@ def platform_endpoint(host: str, port: int) -> Endpoint:
     return Endpoint(host, port)
 
 
+def platform_ports(
+    admin: tuple[str, int], functions: tuple[str, int], data: tuple[str, int]
+) -> tuple[PortMapping, ...]:
+    """The platform's ports inside every sandbox: the admin port (served there by the
+    admin app's function-facing listener ``functions``) and the data port."""
+    return (
+        PortMapping(platform_endpoint(*admin), platform_endpoint(*functions)),
+        PortMapping(platform_endpoint(*data), platform_endpoint(*data)),
+    )
+
+
 def choose_sandbox(
-    wanted: bool, endpoints: Iterable[Endpoint], *, required: bool = False
+    wanted: bool, ports: Iterable[PortMapping], *, required: bool = False
 ) -> SandboxChoice:
     """The sandbox to run functions in, given ``--no-sandbox`` and what the machine allows.
 
@@ -61,4 +72,4 @@ def choose_sandbox(
         return SandboxChoice(
             None, f"functions are not isolated from this machine: {support.reason}"
         )
-    return SandboxChoice(SandboxConfig(support.mode, tuple(endpoints)))
+    return SandboxChoice(SandboxConfig(support.mode, tuple(ports)))

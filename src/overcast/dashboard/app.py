@@ -54,6 +54,7 @@ from overcast.dashboard.source import (
     DashboardSource,
     LogLine,
     RollbackRefused,
+    StageInfo,
     UnknownFunction,
     UnknownStage,
 )
@@ -71,6 +72,8 @@ _METRICS = re.compile(rf"^/dashboard/api/stages/({_STAGE})/functions/({_FUNCTION
 _LOGS = re.compile(rf"^/dashboard/api/stages/({_STAGE})/functions/({_FUNCTION})/logs$")
 _STAGE_DEPLOYMENTS = re.compile(rf"^/dashboard/api/stages/({_STAGE})/deployments$")
 _ROLLBACK = re.compile(rf"^/dashboard/api/stages/({_STAGE})/rollback$")
+#: every API path that names a stage (group 1): refused outright to a key of other stages
+_STAGE_PATHS = (_METRICS, _LOGS, _STAGE_DEPLOYMENTS, _ROLLBACK)
 __all__ = ["Authenticate", "DashboardApp", "DashboardSettings", "pick_step"]
 
 _STATIC = re.compile(r"^/dashboard/static/([A-Za-z0-9_.-]+)$")
@@ -232,6 +235,10 @@ class DashboardApp:
             await respond_html(send, 200, pages.deployments_page(session))
         elif match := _FUNCTION_PAGE.match(path):
             stage, function = match.group(1), match.group(2)
+            if not session.identity.may_see(stage):
+                message = f"This key is limited to stage(s) {', '.join(session.identity.stages)}."
+                await respond_html(send, 403, pages.message_page("Forbidden", message))
+                return
             if function not in await self.source.functions(stage):
                 raise UnknownFunction(f"stage {stage} runs no function {function}")
             await respond_html(send, 200, pages.function_page(session, stage, function))
@@ -324,6 +331,19 @@ class DashboardApp:
         self, request: Request, scope: Scope, receive: Receive, send: Send, session: Session
     ) -> None:
         path, method = request.path, request.method
+        identity = session.identity
+        named = next((m.group(1) for p in _STAGE_PATHS if (m := p.match(path)) is not None), None)
+        if named is not None and not identity.may_see(named):
+            # As the admin APIs answer a key out of its scope (AWS's shape and status).
+            await respond_json(
+                send,
+                403,
+                {
+                    "__type": "AccessDeniedException",
+                    "message": f"This key is limited to stage(s) {', '.join(identity.stages)}",
+                },
+            )
+            return
         if match := _ROLLBACK.match(path):
             if method != "POST":
                 await respond_json(send, 405, {"message": "Use POST"})
@@ -334,29 +354,33 @@ class DashboardApp:
             await respond_json(send, 405, {"message": "Use GET"})
             return
         if path == "/dashboard/api/overview":
-            await respond_json(send, 200, await self._overview(_window(request)))
+            await respond_json(send, 200, await self._overview(identity, _window(request)))
         elif match := _METRICS.match(path):
             stage, function = match.group(1), match.group(2)
             await respond_json(send, 200, await self._metrics(stage, function, _window(request)))
         elif match := _LOGS.match(path):
             await self._logs(request, receive, send, match.group(1), match.group(2))
         elif path == "/dashboard/api/alarms":
-            alarms = await self.source.alarms()
+            alarms = [a for a in await self.source.alarms() if identity.may_see(a.stage)]
             await respond_json(send, 200, {"alarms": [api_json.alarm_json(a) for a in alarms]})
         elif path == "/dashboard/api/deployments":
             await respond_json(send, 200, await self._all_deployments(session))
         elif match := _STAGE_DEPLOYMENTS.match(path):
             await respond_json(send, 200, await self._stage_deployments(session, match.group(1)))
         elif path == "/dashboard/api/stages":
-            stages = await self.source.stages()
+            stages = await self._stages(identity)
             await respond_json(send, 200, {"stages": [api_json.stage_json(s) for s in stages]})
         else:
             await respond_json(send, 404, {"message": "Unknown API path"})
 
-    async def _overview(self, window_s: int) -> dict[str, object]:
+    async def _stages(self, identity: Identity) -> list[StageInfo]:
+        """The stages ``identity`` may see."""
+        return [s for s in await self.source.stages() if identity.may_see(s.name)]
+
+    async def _overview(self, identity: Identity, window_s: int) -> dict[str, object]:
         now = self._clock()
         since, until, step = _span(now, window_s)
-        stages = await self.source.stages()
+        stages = await self._stages(identity)
 
         async def one_stage(stage_name: str) -> tuple[list[dict[str, object]], dict[str, object]]:
             names = await self.source.functions(stage_name)
@@ -403,7 +427,7 @@ class DashboardApp:
         }
 
     async def _all_deployments(self, session: Session) -> dict[str, object]:
-        stages = await self.source.stages()
+        stages = await self._stages(session.identity)
         each = await asyncio.gather(*(self._stage_deployments(session, s.name) for s in stages))
         return {"stages": list(each)}
 

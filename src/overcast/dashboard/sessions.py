@@ -26,9 +26,13 @@ class Identity:
     #: the stages the key may act on; empty = every stage (as ``AccessKey.stages``)
     stages: tuple[str, ...] = ()
 
+    def may_see(self, stage: str | None) -> bool:
+        """Whether this key may see ``stage`` (None: something of no stage, platform-wide)."""
+        return not self.stages or stage in self.stages
+
     def may_rollback(self, stage: str) -> bool:
         """Whether this key may roll ``stage`` back."""
-        return self.can_rollback and (not self.stages or stage in self.stages)
+        return self.can_rollback and self.may_see(stage)
 
 
 @dataclass(frozen=True, slots=True)

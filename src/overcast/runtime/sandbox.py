@@ -108,6 +108,18 @@ def parse_endpoint(text: str) -> Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class PortMapping:
+    """A platform port as functions reach it: ``inside`` relayed to ``target``.
+
+    The admin port is reached at its own address inside, but relayed to a listener
+    of the admin app that serves functions only the APIs their credentials open.
+    """
+
+    inside: Endpoint
+    target: Endpoint
+
+
+@dataclass(frozen=True, slots=True)
 class Volume:
     """A persistent, writable folder of the runtime mounted into a function (EFS's part)."""
 
@@ -119,12 +131,12 @@ class Volume:
 class SandboxConfig:
     """Node-wide sandbox settings (part of :class:`~overcast.runtime.config.RuntimeConfig`).
 
-    ``platform_endpoints`` are reachable from every sandbox (the admin port, where
+    ``platform_ports`` are reachable from every sandbox (the admin port, where
     functions use their own credentials; the data port, as any client reaches it).
     """
 
     mode: SandboxMode
-    platform_endpoints: tuple[Endpoint, ...] = ()
+    platform_ports: tuple[PortMapping, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +311,15 @@ def _resolve(endpoint: Endpoint) -> str:
 
 
 def _listeners(
-    grants: Sequence[Endpoint],
+    grants: Sequence[PortMapping],
 ) -> tuple[list[Listener], list[tuple[str, int]], list[tuple[str, str]]]:
     """Ports to open inside, where each is relayed, and the names /etc/hosts maps."""
     listeners: list[Listener] = []
     targets: list[tuple[str, int]] = []
     hosts: list[tuple[str, str]] = []
     seen: set[tuple[str, int]] = set()
-    for endpoint in grants:
+    for mapping in grants:
+        endpoint = mapping.inside
         target = _resolve(endpoint)
         address = ipaddress.ip_address(target)
         if address.version == 6 and not address.is_loopback:
@@ -322,7 +335,10 @@ def _listeners(
         seen.add((inside, endpoint.port))
         alias = address.version == 4 and not address.is_loopback
         listeners.append(Listener(inside, endpoint.port, alias))
-        targets.append((target, endpoint.port))
+        if mapping.target == endpoint:
+            targets.append((target, endpoint.port))
+        else:
+            targets.append((_resolve(mapping.target), mapping.target.port))
     return listeners, targets, hosts
 
 
@@ -371,7 +387,8 @@ def plan(request: SandboxRequest, config: SandboxConfig, root_dir: str) -> Sandb
     # The sandbox's own /tmp, a fresh tmpfs inside its mount namespace.
     tmp = Mount("tmpfs", "/tmp", options=f"size={request.tmp_mb}m,mode=1777,nr_inodes=1m")  # noqa: S108
     mounts.append(tmp)
-    listeners, targets, hosts = _listeners(config.platform_endpoints + request.grants)
+    grants = tuple(PortMapping(endpoint, endpoint) for endpoint in request.grants)
+    listeners, targets, hosts = _listeners(config.platform_ports + grants)
     launch = LaunchSpec(
         root_dir=root_dir,
         mounts=mounts,

@@ -90,7 +90,7 @@ def app(
             input=_development_key_set(app_dir).encode(),
         )
         assert put.returncode == 0, put.stderr.decode()
-        overrides = [*FAST, f"StateDir={work / 'auth-dev'}"]
+        overrides = list(FAST)  # the stage's SQLite lives on its StateAccessPoint volume
         platform.deploy(app_dir, "dev", *(f"--parameter-overrides={o}" for o in overrides))
         migrated = platform.client().request(
             "POST", "/2015-03-31/functions/MigrateFunction/invocations?Qualifier=dev", b"{}"

@@ -13,6 +13,7 @@ from overcast.runtime.sandbox import (
     UID_BASE,
     UID_SPAN,
     Endpoint,
+    PortMapping,
     SandboxConfig,
     SandboxMode,
     SandboxRequest,
@@ -57,7 +58,10 @@ def code(tmp_path: Path) -> Path:
     return folder
 
 
-ROOT = SandboxConfig(SandboxMode.ROOT, (Endpoint("127.0.0.1", 3001),))
+# The admin port (3001) is relayed to the admin app's function-facing listener (40001).
+ROOT = SandboxConfig(
+    SandboxMode.ROOT, (PortMapping(Endpoint("127.0.0.1", 3001), Endpoint("127.0.0.1", 40001)),)
+)
 
 
 def test_the_plan_mounts_code_read_only_and_tmp_at_its_size(code: Path, tmp_path: Path) -> None:
@@ -94,7 +98,7 @@ def test_granted_endpoints_and_platform_ports_become_relayed_listeners(
         ("127.0.0.1", 80, False),
     ]
     assert built.relay_targets == (
-        ("127.0.0.1", 3001),
+        ("127.0.0.1", 40001),
         ("127.0.0.1", 5432),
         ("10.1.2.3", 6379),
         ("127.0.0.1", 80),
