@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import re
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -55,7 +58,9 @@ class AccessControl:
         account_id: str,
         verifier: Verifier | None = None,
         function_keys: FunctionKeys | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         self.keys = keys
         self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
@@ -104,6 +109,19 @@ class AccessControl:
         key = self._key(verified.access_key_id)
         if key is None:  # revoked between the two look-ups
             return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+        if key.session_token:
+            # Temporary credentials: the session token is part of them (STS's rules).
+            offered = next(
+                (v for k, v in scope["headers"] if k == b"x-amz-security-token"), b""
+            ).decode("latin-1")
+            if not hmac.compare_digest(offered.encode(), key.session_token.encode()):
+                return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+            if key.expires is not None and key.expires < self._clock():
+                return Denied(
+                    403,
+                    "ExpiredTokenException",
+                    "The security token included in the request is expired",
+                )
         return key
 
     def authorize(self, key: AccessKey, action: str, resource: str) -> Denied | None:
@@ -113,7 +131,11 @@ class AccessControl:
         https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
         """
         if key.role == "function":
-            if allows(key.permissions, action, resource):
+            # On a platform a function acts within its own stage only, as a stack's
+            # execution role reaches its own stack's functions on AWS.
+            if allows(key.permissions, action, resource) and (
+                not key.stages or _within_stages(resource, key.stages, unqualified=True)
+            ):
                 return None
             # A function acts through its execution role, as in Lambda.
             name = key.function
@@ -176,7 +198,7 @@ def resource_stage(resource: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _within_stages(resource: str, stages: tuple[str, ...]) -> bool:
+def _within_stages(resource: str, stages: tuple[str, ...], *, unqualified: bool = False) -> bool:
     """Whether a key limited to ``stages`` may touch ``resource``.
 
     Deploys and invalidations name their stage. A function is reached through a stage
@@ -188,6 +210,7 @@ def _within_stages(resource: str, stages: tuple[str, ...]) -> bool:
         return True
     function = _FUNCTION_RESOURCE.match(resource)
     if function is not None:
-        return function.group(1) in stages
+        # ``unqualified``: a function's own call without a qualifier means its stage.
+        return function.group(1) in stages or (unqualified and function.group(1) is None)
     stage = resource_stage(resource)
     return stage is None or stage in stages

@@ -86,6 +86,10 @@ class AccessKey:
     permissions: tuple[Permission, ...] = ()
     #: the stages this key may act on (deploy, roll back, invalidate); empty = every stage
     stages: tuple[str, ...] = ()
+    #: temporary credentials (a function's): the session token every request must carry
+    #: (boto3 sends AWS_SESSION_TOKEN as X-Amz-Security-Token), and when they expire
+    session_token: str = ""
+    expires: float | None = None
 
 
 def role_allows(role: Role, action: str) -> bool:
@@ -99,21 +103,37 @@ def new_key(
     function: str | None = None,
     permissions: tuple[Permission, ...] = (),
     stages: tuple[str, ...] = (),
+    *,
+    expires: float | None = None,
 ) -> AccessKey:
     """A fresh random key pair (20-char id, 40-char secret).
 
-    ``function`` keys name their function and carry its permissions.
+    ``function`` keys name their function and carry its permissions. With ``expires``
+    the key is temporary, as an execution role's credentials are: its id starts with
+    ``ASIA`` and it comes with a session token.
     """
     if role not in ROLES and not (role == "function" and function):
         raise AccessKeyError(f"unknown role {role!r}", hint=f"roles: {', '.join(ROLES)}")
-    key_id = "AKIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    prefix = "ASIA" if expires is not None else "AKIA"
+    key_id = prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
     secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    session_token = secrets.token_urlsafe(120) if expires is not None else ""
     for stage in stages:
         if not stage.isidentifier():
             raise AccessKeyError(
                 f"{stage!r} is not a stage name", hint="stage names are words like dev, qa, prod"
             )
-    return AccessKey(key_id, secret, role, time.time(), function, permissions, tuple(stages))
+    return AccessKey(
+        key_id,
+        secret,
+        role,
+        time.time(),
+        function,
+        permissions,
+        tuple(stages),
+        session_token,
+        expires,
+    )
 
 
 class KeyStore:

@@ -51,6 +51,7 @@ from overcast.control.deployment_preference import (
     Preference,
     parse_preference,
 )
+from overcast.control.function_credentials import FunctionCredentials
 from overcast.control.local_edge import BucketOrigin, edge_config_of
 from overcast.control.rollout import Rollout, RolloutState, alarm_fired, start_rollout, tick
 from overcast.control.stage import LiveDeployment, Stage
@@ -142,6 +143,9 @@ class Deployer:
         #: the sandbox of every runtime it starts (the platform sets it once its ports
         #: are bound: functions reach them from inside); None runs functions unisolated
         self.sandbox: SandboxConfig | None = None
+        #: issues a stage's functions their own credentials (set by the platform once
+        #: its admin port is bound); None: functions get none
+        self.credentials: Callable[[str], FunctionCredentials] | None = None
         #: spend against budget caps (functions with a cap of their own are checked here)
         self.spend = spend
         #: usage-plan keys every stage's gateways check, and per-client rate limits
@@ -526,9 +530,33 @@ class Deployer:
     ) -> LiveDeployment:
         """Start the runtime of a deployment and wire its router, gateway and edge."""
         model = prepared.model
+        credentials = self.credentials(stage_name) if self.credentials is not None else None
+        environments = (
+            await asyncio.to_thread(credentials.issue, model.functions.values())
+            if credentials is not None
+            else None
+        )
+        try:
+            return await self._start_deployment(
+                stage_name, record, prepared, environments, credentials
+            )
+        except BaseException:
+            if credentials is not None:
+                await asyncio.to_thread(credentials.revoke)
+            raise
+
+    async def _start_deployment(
+        self,
+        stage_name: str,
+        record: Deployment,
+        prepared: Prepared,
+        environments: Mapping[str, Mapping[str, str]] | None,
+        credentials: FunctionCredentials | None,
+    ) -> LiveDeployment:
+        model = prepared.model
         lookup = self._lookup
         configs = await asyncio.to_thread(
-            runtime_functions, model, lambda: _staged(lookup(), stage_name)
+            runtime_functions, model, lambda: _staged(lookup(), stage_name), environments
         )
         configs = [replace(c, version=str(record.versions[c.name])) for c in configs]
         settings = self.settings
@@ -597,6 +625,7 @@ class Deployer:
             app=app,
             static=prepared.request.static,
             worst_case=self._worst_case(stage_name, model),
+            credentials=credentials,
         )
 
     def _worst_case(

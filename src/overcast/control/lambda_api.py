@@ -60,6 +60,8 @@ _OPERATIONS = {
 
 #: the ASGI scope key under which the admin app passes the stages a key is limited to
 KEY_STAGES = "overcast.key_stages"
+#: ... and the qualifier an unqualified name means (a platform function's own stage)
+DEFAULT_QUALIFIER = "overcast.default_qualifier"
 
 
 class FunctionCatalog(Protocol):
@@ -82,12 +84,14 @@ class StaticCatalog:
         return self._by_name
 
 
-def qualified(ref: str, query: Mapping[str, list[str]]) -> tuple[str, str] | None:
+def qualified(
+    ref: str, query: Mapping[str, list[str]], default: str = ""
+) -> tuple[str, str] | None:
     """(name, qualifier) a request names, from ``Name:Qualifier`` or ``?Qualifier=``."""
     match = _FUNCTION_REF.match(ref)
     if match is None:
         return None
-    qualifier = match.group("qualifier") or query.get("Qualifier", [""])[0]
+    qualifier = match.group("qualifier") or query.get("Qualifier", [""])[0] or default
     return match.group("name"), qualifier
 
 
@@ -161,11 +165,12 @@ class LambdaApi:
         if len(parts) in (1, 2) and parts[0]:
             ref = unquote(parts[0])
             suffix = parts[1] if len(parts) == 2 else ""
+            default = scope.get(DEFAULT_QUALIFIER, "")
             if method == "POST" and suffix == "invocations":
-                await self._invoke(ref, query, headers, receive, send)
+                await self._invoke(ref, query, headers, receive, send, default=default)
                 return
             if method == "GET" and suffix in ("", "configuration"):
-                spec = self._lookup(ref, query)
+                spec = self._lookup(ref, query, default)
                 if spec is None:
                     await self._not_found(send, ref)
                     return
@@ -183,8 +188,10 @@ class LambdaApi:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
-    def _lookup(self, ref: str, query: Mapping[str, list[str]]) -> FunctionSpec | None:
-        named = qualified(ref, query)
+    def _lookup(
+        self, ref: str, query: Mapping[str, list[str]], default: str = ""
+    ) -> FunctionSpec | None:
+        named = qualified(ref, query, default)
         if named is None:
             return None
         name, qualifier = named
@@ -229,8 +236,10 @@ class LambdaApi:
         headers: Mapping[str, str],
         receive: Receive,
         send: Send,
+        *,
+        default: str = "",
     ) -> None:
-        spec = self._lookup(ref, query)
+        spec = self._lookup(ref, query, default)
         if spec is None:
             await self._not_found(send, ref)
             return
@@ -279,7 +288,7 @@ class LambdaApi:
         if invocation_type == "DryRun":
             await send_response(send, 204, b"", [_JSON])
             return
-        named = qualified(ref, query)
+        named = qualified(ref, query, default)
         qualifier = named[1] if named is not None else ""
         request = InvokeRequest(
             function_name=spec.name,

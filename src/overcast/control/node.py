@@ -30,6 +30,7 @@ from overcast.control.function_credentials import (
     FunctionCredentials,
     FunctionKeys,
     admin_url,
+    revoke_stale_tokens,
 )
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
 from overcast.control.local_edge import build_local_edge, read_edge_config
@@ -146,6 +147,7 @@ class Node:
             self.secrets, self.function_keys, admin_url(*self.admin_address)
         )
         try:
+            revoke_stale_tokens(self.secrets)
             environments = self.credentials.issue(model.functions.values())
         except BaseException:
             self._data_sock.close()

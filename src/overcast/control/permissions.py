@@ -56,10 +56,10 @@ def allows(permissions: Iterable[Permission], action: str, resource: str) -> boo
     return allowed
 
 
-def _vault_pattern(resource: str) -> str | None:
+def _vault_pattern(resource: str, prefix: str = "") -> str | None:
     """The KV v2 path pattern for a secret ARN pattern, or None when Vault cannot say it."""
     if resource == "*":
-        return "secret/data/*"
+        return f"secret/data/{prefix}*"
     match = _SECRET_ARN.fullmatch(resource)
     if match is None:
         return None
@@ -70,25 +70,27 @@ def _vault_pattern(resource: str) -> str | None:
     stem = name[:-1] if name.endswith("*") else name
     if (not stem and not name.endswith("*")) or "*" in stem or "?" in stem:
         return None
-    return f"secret/data/{name}"
+    return f"secret/data/{prefix}{name}"
 
 
-def vault_policy(function_name: str, permissions: Iterable[Permission]) -> str:
+def vault_policy(function_name: str, permissions: Iterable[Permission], *, prefix: str = "") -> str:
     """The Vault policy (JSON form) a function's token carries.
 
     Read on its own ``secret/data/<name>`` and everything under it, plus the secrets
     that ``secretsmanager:GetSecretValue`` statements grant; denied ones get Vault's
-    ``deny``, which wins there as an IAM Deny does.
+    ``deny``, which wins there as an IAM Deny does. ``prefix`` (``dev/`` on a
+    platform's stage) puts every path below the stage's own secrets, as
+    ``{{resolve:secretsmanager:NAME}}`` reads ``dev/NAME`` there.
     """
     paths: dict[str, list[str]] = {
-        f"secret/data/{function_name}": ["read"],
-        f"secret/data/{function_name}/*": ["read"],
+        f"secret/data/{prefix}{function_name}": ["read"],
+        f"secret/data/{prefix}{function_name}/*": ["read"],
     }
     for permission in permissions:
         if not any(_matches(a, GET_SECRET_VALUE, True) for a in permission.actions):
             continue
         for resource in permission.resources:
-            pattern = _vault_pattern(resource)
+            pattern = _vault_pattern(resource, prefix)
             if pattern is None:
                 logger.warning(
                     "function %s: secret resource %r has no Vault path form; %s",
@@ -98,7 +100,7 @@ def vault_policy(function_name: str, permissions: Iterable[Permission]) -> str:
                 )
                 if permission.effect == "Deny":
                     paths = {pattern: ["deny"] for pattern in paths}
-                    paths["secret/data/*"] = ["deny"]
+                    paths[f"secret/data/{prefix}*"] = ["deny"]
                 continue
             if paths.get(pattern) != ["deny"]:
                 paths[pattern] = ["deny"] if permission.effect == "Deny" else ["read"]

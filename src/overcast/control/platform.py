@@ -46,6 +46,13 @@ from overcast.control.deploy_store import DeployStore
 from overcast.control.deployer import Deployer, DeployerSettings
 from overcast.control.dns_responder import DnsResponder, DnsZone, start_dns_responder
 from overcast.control.edge_admin import EdgeAdmin
+from overcast.control.function_credentials import (
+    RENEW_EVERY_S,
+    FunctionCredentials,
+    FunctionKeys,
+    admin_url,
+    revoke_stale_tokens,
+)
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.node import NODE_FILE, PortInUseError, bind, uvicorn_server
 from overcast.control.platform_invoker import PlatformInvoker
@@ -274,7 +281,10 @@ class Platform:
             else None
         )
         self.keys = KeyStore(state)
-        access = AccessControl(self.keys, options.account_id)
+        #: every live deployment's function keys (memory only), checked on the admin port
+        self.function_keys = FunctionKeys()
+        revoke_stale_tokens(self.secrets)
+        access = AccessControl(self.keys, options.account_id, function_keys=self.function_keys)
         self.invoker = PlatformInvoker(self.stages)
         self.lambda_api = LambdaApi(
             self.invoker, self.invoker, LambdaApiSettings(options.region, options.account_id)
@@ -336,6 +346,10 @@ class Platform:
             raise
         self.deployer.sandbox = self.sandbox.config
         self.admin.function_port = self.functions_address[1]
+        endpoint = admin_url(*self.admin_address)
+        self.deployer.credentials = lambda stage: FunctionCredentials(
+            self.secrets, self.function_keys, endpoint, stage
+        )
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
 
@@ -389,6 +403,7 @@ class Platform:
                     background.append(group.create_task(self.alarms.run()))
                 if self.notifier is not None:
                     background.append(group.create_task(self.notifier.run()))
+                background.append(group.create_task(self._renew_credentials()))
                 await self._stop.wait()
                 for task in background:
                     task.cancel()
@@ -446,6 +461,15 @@ class Platform:
                 sum((t.cost for t in month.values()), Decimal(0)),
                 now,
             )
+
+    async def _renew_credentials(self) -> None:
+        """Keep the credentials of every live deployment's functions alive."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY_S)
+            for stage in self.stages.values():
+                live = stage.current
+                if live is not None and live.credentials is not None:
+                    await asyncio.to_thread(live.credentials.renew)
 
     def _release(self) -> None:
         self._data_sock.close()

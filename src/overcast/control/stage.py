@@ -25,6 +25,7 @@ import orjson
 from overcast.asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 from overcast.control.alias_router import AliasRouter
 from overcast.control.deploy_store import Deployment
+from overcast.control.function_credentials import FunctionCredentials
 from overcast.gateway import GatewayApp
 from overcast.gateway.throttle import ThrottleLimit, TokenBucket
 from overcast.observe.spend import SpendMeter
@@ -51,6 +52,8 @@ class LiveDeployment:
     static: dict[str, str] | None = None
     #: the most one request can cost here (what a budget cap reserves per request)
     worst_case: Decimal = Decimal(0)
+    #: its functions' own credentials, revoked once it has retired
+    credentials: FunctionCredentials | None = None
     inflight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     retired: bool = False
@@ -79,6 +82,8 @@ class LiveDeployment:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.gateway.drain(), timeout_s)
         await self.runtime.aclose()
+        if self.credentials is not None:
+            await asyncio.to_thread(self.credentials.revoke)
 
 
 _NO_DEPLOYMENT = [(b"content-type", b"application/json")]

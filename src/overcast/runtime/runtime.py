@@ -40,7 +40,7 @@ from overcast.runtime.cgroups import Cgroups, InstanceGroup, NoCgroups, detect, 
 from overcast.runtime.config import FunctionConfig, RuntimeConfig
 from overcast.runtime.deps import deps_dir_for, is_installed, prepare_dependencies
 from overcast.runtime.errors import ZygoteError
-from overcast.runtime.instance import Failure, Instance, Outcome, WorkerProtocol
+from overcast.runtime.instance import Failure, InitOutcome, Instance, Outcome, WorkerProtocol
 from overcast.runtime.log_format import (
     billed_duration_ms,
     end_line,
@@ -66,6 +66,12 @@ from overcast.runtime.zygote_client import ZygoteClient
 
 logger = logging.getLogger("overcast.runtime")
 
+#: Lambda's limit on an on-demand instance's Init phase; past it Lambda retries the Init
+#: once within the first invocation, bounded by the function's Timeout. Provisioned
+#: instances get max(130 s, Timeout).
+#: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+INIT_TIMEOUT_S = 10.0
+PROVISIONED_INIT_TIMEOUT_S = 130.0
 #: How long a LogType=Tail invocation waits for its last log line to be read.
 TAIL_WAIT_S = 2.0
 #: How long shutdown waits for killed instances to be reaped.
@@ -551,7 +557,7 @@ class Runtime:
         except ServiceError:
             logger.exception("could not start a provisioned instance of %s", pool.config.name)
             return
-        outcome = await instance.wait_init(max(pool.config.timeout_s, 10.0))
+        outcome = await instance.wait_init(max(pool.config.timeout_s, PROVISIONED_INIT_TIMEOUT_S))
         if isinstance(outcome, Ready):
             instance.init_duration_ms = None  # provisioned: no Init Duration on REPORT
             if instance.apply(Event.READY) is State.IDLE:
@@ -583,7 +589,10 @@ class Runtime:
         await self._launch(instance)
         config = pool.config
         started = time.perf_counter()
-        outcome = await instance.wait_init(config.timeout_s)
+        outcome = await instance.wait_init(INIT_TIMEOUT_S)
+        if isinstance(outcome, Failure) and outcome.timed_out:
+            instance, outcome = await self._retry_init(pool, instance)
+            started = time.perf_counter()
         if isinstance(outcome, Ready):
             instance.apply(Event.CLAIM)
             return await self._start(pool, instance, request, outcome.init_duration_ms)
@@ -625,6 +634,28 @@ class Runtime:
             lines=lines,
             timed_out=timed_out,
         )
+
+    async def _retry_init(self, pool: Pool, failed: Instance) -> tuple[Instance, InitOutcome]:
+        """Lambda's suppressed Init: past 10 s, a fresh instance retries the Init within
+        the first invocation, bounded by the function's Timeout."""
+        if failed.log is not None:
+            failed.log.write(
+                lambda_errors.init_report_line(INIT_TIMEOUT_S * 1000.0, "init", "timeout")
+            )
+        failed.apply(Event.DIE)
+        failed.kill()
+        self._forget(failed)
+        try:
+            retry = self._reserve(pool)
+        except ThrottledError:
+            return failed, Failure(timed_out=True, exit_code=None, signal=None, oom=False)
+        await self._launch(retry)
+        outcome = await retry.wait_init(pool.config.timeout_s)
+        if isinstance(outcome, Failure) and outcome.timed_out and retry.log is not None:
+            retry.log.write(
+                lambda_errors.init_report_line(pool.config.timeout_s * 1000.0, "invoke", "timeout")
+            )
+        return retry, outcome
 
     def _start(
         self, pool: Pool, instance: Instance, request: InvokeRequest, init_duration_ms: float | None
@@ -743,7 +774,9 @@ class Runtime:
         )
         if failure.timed_out:
             message = lambda_errors.timeout_message(request_id, config.timeout_s)
-            payload = lambda_errors.error_json({"errorMessage": message})
+            payload = lambda_errors.error_json(
+                lambda_errors.timeout_error(request_id, config.timeout_s)
+            )
             return payload, [end_line(request_id), report, message], True
         payload = lambda_errors.error_json(
             lambda_errors.exit_error(request_id, failure.exit_code, failure.signal)

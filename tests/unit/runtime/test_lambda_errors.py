@@ -43,3 +43,17 @@ def test_error_log_line_is_one_event_with_nbsp_indent() -> None:
         '\u00a0\u00a0File "/x/app.py", line 3, in handler\r'
         "\u00a0\u00a0\u00a0\u00a0raise ValueError\n"
     )
+
+
+def test_timeout_error_is_sandbox_timedout_as_lambda_answers() -> None:
+    assert lambda_errors.timeout_error("rid", 3) == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": "RequestId: rid Error: Task timed out after 3.00 seconds",
+    }
+
+
+def test_init_report_line_names_duration_phase_and_status() -> None:
+    assert (
+        lambda_errors.init_report_line(10000.123, "init", "timeout")
+        == "INIT_REPORT Init Duration: 10000.12 ms\tPhase: init\tStatus: timeout"
+    )

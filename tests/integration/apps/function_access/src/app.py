@@ -34,6 +34,8 @@ def caller(event, context):
         return _read(event["read"])
     if "invoke" in event:
         return _invoke(event["invoke"])
+    if "leak" in event:  # what an attacker who took the function over would carry away
+        return {k: os.environ[k] for k in os.environ if k.startswith("AWS_")}
     print(f"token={os.environ['VAULT_TOKEN']} secret={os.environ['AWS_SECRET_ACCESS_KEY']}")
     return {"keys": sorted(k for k in os.environ if k.startswith(("VAULT_", "AWS_ENDPOINT")))}
 
