@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from overcast.runtime.sandbox import parse_endpoint
+from overcast.runtime.sandbox import SandboxConfig, SandboxMode, parse_endpoint
 from overcast.testing import function, invoke, running_runtime, sandbox_config, write_handler
 
 pytestmark = [
@@ -373,3 +373,36 @@ def test_tmp_is_private_to_each_sandbox_identity(tmp_path: Path, attacker: Path)
     seen, again = run(scenario())
     assert seen == {"tmp": []}
     assert again == {"tmp": ["secret-of-a"]}
+
+
+def test_the_user_namespace_mode_builds_the_same_walls(tmp_path: Path, attacker: Path) -> None:
+    # What a platform not run as root gets: uid 0 of its own user namespace (the
+    # platform's uid outside), with every capability dropped.
+    userns = SandboxConfig(SandboxMode.USER_NAMESPACE)
+
+    async def scenario() -> dict[str, Any]:
+        async with running_runtime(tmp_path, _functions(attacker), sandbox=userns) as runtime:
+            out = {}
+            for name, event in (
+                ("identity", {}),
+                ("write_task", {}),
+                ("exists", {"paths": [str(tmp_path), "/root", "/work"]}),
+                ("imports", {"names": ["overcast", "boto3"]}),
+                ("syscalls", {}),
+            ):
+                result = await invoke(runtime, name, json.dumps(event).encode())
+                out[name] = json.loads(result.payload)
+            return out
+
+    found = run(scenario())
+    identity = found["identity"]
+    assert identity["uid"] == 0
+    assert identity["CapEff"] == identity["CapPrm"] == identity["CapBnd"] == "0000000000000000"
+    assert identity["NoNewPrivs"] == "1"
+    assert identity["Seccomp"] == "2"
+    assert found["write_task"] == {"errno": 30}
+    assert not any(found["exists"].values())
+    assert found["imports"] == {"overcast": "ModuleNotFoundError", "boto3": "imported"}
+    if os.uname().machine == "x86_64":
+        assert found["syscalls"].pop("fork_works") is True
+        assert set(found["syscalls"].values()) == {1}

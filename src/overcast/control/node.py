@@ -39,7 +39,7 @@ from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.errors import OvercastError
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
-from overcast.observe.edge_metrics import ConcurrencyCollector
+from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.secrets import open_secrets
@@ -179,6 +179,7 @@ class Node:
             recorder=recorder,
         )
         if recorder is not None:
+            recorder.registry.register(SandboxCollector(self.sandbox.enabled))
             recorder.registry.register(
                 ConcurrencyCollector(
                     lambda: {

@@ -69,7 +69,7 @@ from overcast.edge.hosts import HostTable
 from overcast.errors import OvercastError
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
-from overcast.observe.edge_metrics import ConcurrencyCollector
+from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
 from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
@@ -346,6 +346,10 @@ class Platform:
             raise
         self.deployer.sandbox = self.sandbox.config
         self.admin.function_port = self.functions_address[1]
+        if self.admin.dashboard is not None and self.sandbox.warning is not None:
+            self.admin.dashboard.notice = self.sandbox.warning
+        if self.metrics is not None:
+            self.metrics.metrics.registry.register(SandboxCollector(self.sandbox.enabled))
         endpoint = admin_url(*self.admin_address)
         self.deployer.credentials = lambda stage: FunctionCredentials(
             self.secrets, self.function_keys, endpoint, stage

@@ -156,6 +156,8 @@ class DashboardApp:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        #: a warning every signed-in page shows (e.g. functions running unsandboxed)
+        self.notice: str | None = None
         self.source = source
         self.settings = settings or DashboardSettings()
         self.sessions = SessionTable(
@@ -228,11 +230,11 @@ class DashboardApp:
     async def _page(self, request: Request, send: Send, session: Session) -> None:
         path = request.path
         if path == "/dashboard/":
-            await respond_html(send, 200, pages.overview_page(session))
+            await respond_html(send, 200, pages.overview_page(session, self.notice))
         elif path == "/dashboard/alarms":
-            await respond_html(send, 200, pages.alarms_page(session))
+            await respond_html(send, 200, pages.alarms_page(session, self.notice))
         elif path == "/dashboard/deployments":
-            await respond_html(send, 200, pages.deployments_page(session))
+            await respond_html(send, 200, pages.deployments_page(session, self.notice))
         elif match := _FUNCTION_PAGE.match(path):
             stage, function = match.group(1), match.group(2)
             if not session.identity.may_see(stage):
@@ -241,7 +243,9 @@ class DashboardApp:
                 return
             if function not in await self.source.functions(stage):
                 raise UnknownFunction(f"stage {stage} runs no function {function}")
-            await respond_html(send, 200, pages.function_page(session, stage, function))
+            await respond_html(
+                send, 200, pages.function_page(session, stage, function, self.notice)
+            )
         else:
             await self._not_found(request, send, "No such page")
 

@@ -78,6 +78,7 @@ def _page(
     nav: str,
     charts: bool = False,
     data: dict[str, str] | None = None,
+    notice: str | None = None,
 ) -> str:
     attributes = "".join(
         f' data-{name}="{escape(value)}"' for name, value in {"page": page, **(data or {})}.items()
@@ -87,6 +88,7 @@ def _page(
         + f"<body{attributes}>"
         + _nav(session, nav)
         + '<main><noscript><p class="error">This dashboard needs JavaScript.</p></noscript>'
+        + (f'<p class="error" role="alert" id="notice">{escape(notice)}</p>' if notice else "")
         + f'<p id="flash" class="flash" hidden></p>{body}</main></body></html>'
     )
 
@@ -110,7 +112,7 @@ def login_page(*, error: str | None = None, next_path: str = "/dashboard/") -> s
     )
 
 
-def overview_page(session: Session) -> str:
+def overview_page(session: Session, notice: str | None = None) -> str:
     """Stages with their functions' numbers, cost and forecast, and a line per alarm."""
     body = (
         '<section class="window">Last <select id="window" aria-label="window">'
@@ -120,10 +122,14 @@ def overview_page(session: Session) -> str:
         '<section id="stages" aria-live="polite"><p class="muted">Loading…</p></section>'
         '<section><h2>Alarms</h2><div id="alarms"><p class="muted">Loading…</p></div></section>'
     )
-    return _page(session, title="Overview", page="overview", nav="overview", body=body)
+    return _page(
+        session, title="Overview", page="overview", nav="overview", body=body, notice=notice
+    )
 
 
-def function_page(session: Session, stage: str, function: str) -> str:
+def function_page(
+    session: Session, stage: str, function: str, notice: str | None = None
+) -> str:
     """Charts of one function on one stage, and its live log tail."""
     body = (
         f'<h1><a href="/dashboard/">{escape(stage)}</a> / {escape(function)}</h1>'
@@ -148,19 +154,27 @@ def function_page(session: Session, stage: str, function: str) -> str:
         body=body,
         charts=True,
         data={"stage": stage, "function": function},
+        notice=notice,
     )
 
 
-def alarms_page(session: Session) -> str:
+def alarms_page(session: Session, notice: str | None = None) -> str:
     """Every alarm with its state, refreshed in place."""
     body = '<h1>Alarms</h1><div id="alarms"><p class="muted">Loading…</p></div>'
-    return _page(session, title="Alarms", page="alarms", nav="alarms", body=body)
+    return _page(session, title="Alarms", page="alarms", nav="alarms", body=body, notice=notice)
 
 
-def deployments_page(session: Session) -> str:
+def deployments_page(session: Session, notice: str | None = None) -> str:
     """Each stage's deployment history with a rollback button."""
     body = '<h1>Deployments</h1><div id="deployments"><p class="muted">Loading…</p></div>'
-    return _page(session, title="Deployments", page="deployments", nav="deployments", body=body)
+    return _page(
+        session,
+        title="Deployments",
+        page="deployments",
+        nav="deployments",
+        body=body,
+        notice=notice,
+    )
 
 
 def message_page(title: str, message: str) -> str:

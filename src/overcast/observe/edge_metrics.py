@@ -1,4 +1,4 @@
-"""Edge (CloudFront's part) counters per stage, and the concurrency gauge.
+"""Edge (CloudFront's part) counters per stage, and the gauges read at scrape time.
 
 Edge: requests by cache result, and bytes sent, per stage.
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["ConcurrencyCollector", "EdgeCollector", "EdgeCounters"]
+__all__ = ["ConcurrencyCollector", "EdgeCollector", "EdgeCounters", "SandboxCollector"]
 
 
 class EdgeCounters:
@@ -86,3 +86,19 @@ class ConcurrencyCollector(Collector):
         for (stage, function), count in sorted(self._busy().items()):
             gauge.add_metric([stage, function], count)
         yield gauge
+
+
+class SandboxCollector(Collector):
+    """``overcast_sandbox_enabled``: 1 when functions run sandboxed, 0 when they do not
+    (``--no-sandbox``, or a machine that cannot build one): a scrape shows it."""
+
+    def __init__(self, enabled: bool, prefix: str = "overcast") -> None:
+        self._enabled = enabled
+        self._prefix = prefix
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            f"{self._prefix}_sandbox_enabled",
+            "1 when function instances run in their sandbox, 0 when they run unisolated",
+            value=1 if self._enabled else 0,
+        )

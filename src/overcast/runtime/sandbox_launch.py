@@ -126,14 +126,16 @@ def _build_root(spec: LaunchSpec) -> None:
         full = root + link
         os.makedirs(os.path.dirname(full), exist_ok=True)
         os.symlink(target, full)
+    # /proc of the new PID namespace, mounted while the host's is still in view: in a
+    # user namespace the kernel allows a new proc only where a full one is visible.
     os.makedirs(root + "/proc", exist_ok=True)
+    linux.mount("proc", root + "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
     put_old = os.path.join(root, _OLD_ROOT)
     os.mkdir(put_old)
     linux.pivot_root(root, put_old)
     os.chdir("/")
     linux.umount("/" + _OLD_ROOT, linux.MNT_DETACH)
     os.rmdir("/" + _OLD_ROOT)
-    linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
     linux.mount(
         None,
         "/",
