@@ -112,9 +112,7 @@ def test_a_dev_deployer_key_gets_no_prod_secret_by_any_way(
     assert deployed.returncode == 0, deployed.stderr.decode()
 
     # From inside: the attacker's handler on dev.
-    answer = platform.get(
-        "dev", f"/loot?state={platform.state_dir}&admin={platform.admin_port}"
-    )
+    answer = platform.get("dev", f"/loot?state={platform.state_dir}&admin={platform.admin_port}")
     assert answer.status_code == 200, answer.text
     assert PROD_SECRET not in answer.text
     _assert_nothing_escaped(answer.json())

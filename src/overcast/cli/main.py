@@ -26,10 +26,12 @@ from overcast.cli.platform_cmd import (
     alarms,
     api_keys,
     budget,
+    delete,
     deploy,
     deployments,
     rollback,
     serve,
+    stacks,
 )
 from overcast.cli.secrets_cmd import secrets as secrets_group
 from overcast.errors import OvercastError
@@ -680,7 +682,7 @@ def keys_revoke(key_id: str, app_dir: Path, platform_dir: Path | None) -> None:
 
 
 cli.add_command(secrets_group)
-for _command in (serve, deploy, rollback, deployments, budget, alarms, api_keys):
+for _command in (serve, deploy, rollback, deployments, stacks, delete, budget, alarms, api_keys):
     cli.add_command(_command)
 observe_cmd.register(cli)
 

@@ -305,11 +305,13 @@ def serve(
         p = running.data_address[1]
         for name, stage in running.stages.items():
             hosts = sorted(h for h, s in running.hosts.hosts.items() if s == name)
-            live = stage.current
+            lives = stage.lives()
             table.add_row(
                 name,
                 ", ".join(f"http://{h}:{p}" for h in hosts),
-                live.record.id if live is not None else "[dim]none yet[/]",
+                ", ".join(f"{lv.record.stack}: {lv.record.id}" for lv in lives)
+                if lives
+                else "[dim]none yet[/]",
             )
         err.print(table)
         if running.created_admin_key is not None:
@@ -429,6 +431,19 @@ def samconfig_overrides(app_dir: Path, stage: str) -> dict[str, str]:
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--message", "-m", default="", help="Recorded with the deployment.")
 @click.option("--no-wait", is_flag=True, help="Return once the deployment has started.")
+@click.option(
+    "--stack",
+    default=None,
+    help="The stack (app) of the stage to deploy [default: samconfig.toml's stack_name for "
+    "the stage, else the app folder's name].",
+)
+@click.option(
+    "--base-path",
+    default="",
+    metavar="NAME",
+    help="Serve the stack under /NAME/ of the stage's hosts (an API mapping); "
+    "every stack is also reached at STACK.<stage host>.",
+)
 def deploy(
     app_dir: Path,
     stage: str,
@@ -438,13 +453,20 @@ def deploy(
     parameter_overrides: tuple[str, ...],
     message: str,
     no_wait: bool,
+    stack: str | None,
+    base_path: str,
 ) -> None:
-    """Build APP_DIR and deploy it to a stage of a platform."""
+    """Build APP_DIR and deploy it to a stack of a stage of a platform."""
     from overcast.control.app_loading import find_template, load_app
     from overcast.control.deploy_bundle import build_bundle
+    from overcast.control.stacks import base_path as checked_base_path
+    from overcast.control.stacks import default_stack, stack_name
     from overcast.template import parse_parameter_overrides
 
     try:
+        folder = app_dir if app_dir.is_dir() else app_dir.parent
+        stack = stack_name(stack) if stack else default_stack(folder, stage)
+        mapping = checked_base_path(base_path)
         client = _client(target, credentials, state_dir)
         template = find_template(app_dir)
         overrides = samconfig_overrides(app_dir, stage)
@@ -476,10 +498,14 @@ def deploy(
                     progress.advance(task, bundle.size_of(digest))
         import msgspec
 
-        body = msgspec.json.encode(bundle.request)
+        request = msgspec.structs.replace(bundle.request, stack=stack, base_path=mapping)
+        body = msgspec.json.encode(request)
         quoted = urllib.parse.quote(stage, safe="")
         started = client.request("POST", f"/overcast/stages/{quoted}/deployments", body)
-        err.print(f"Deployment [bold]{started['DeploymentId']}[/] of stage {stage} started")
+        err.print(
+            f"Deployment [bold]{started['DeploymentId']}[/] of stack {stack} on stage {stage} "
+            "started"
+        )
         _conclude(client, stage, started["DeploymentId"], no_wait)
     except OvercastError as exc:
         _fail(exc)
@@ -537,14 +563,21 @@ def _report(state: Mapping[str, Any]) -> None:
 @_CREDENTIALS
 @_STATE
 @click.option("--no-wait", is_flag=True, help="Return once the rollback has started.")
+@click.option("--stack", default="", help="The stack to roll back (needed when several run).")
 def rollback(
-    stage: str, target: str | None, credentials: Path | None, state_dir: Path, no_wait: bool
+    stage: str,
+    target: str | None,
+    credentials: Path | None,
+    state_dir: Path,
+    no_wait: bool,
+    stack: str,
 ) -> None:
-    """Return a stage to its previous successful deployment, in one step."""
+    """Return a stack of a stage to its previous successful deployment, in one step."""
     try:
         client = _client(target, credentials, state_dir)
         quoted = urllib.parse.quote(stage, safe="")
-        started = client.request("POST", f"/overcast/stages/{quoted}/rollback")
+        query = f"?stack={urllib.parse.quote(stack, safe='')}" if stack else ""
+        started = client.request("POST", f"/overcast/stages/{quoted}/rollback{query}")
         deployment_id = started["DeploymentId"]
         err.print(f"Rollback {deployment_id} of stage {stage}: {started.get('Message', '')}")
         _conclude(client, stage, deployment_id, no_wait)
@@ -558,14 +591,21 @@ def rollback(
 @_CREDENTIALS
 @_STATE
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--stack", default="", help="Only this stack's deployments.")
 def deployments(
-    stage: str, target: str | None, credentials: Path | None, state_dir: Path, as_json: bool
+    stage: str,
+    target: str | None,
+    credentials: Path | None,
+    state_dir: Path,
+    as_json: bool,
+    stack: str,
 ) -> None:
-    """List a stage's deployments, newest first."""
+    """List a stage's deployments (of every stack, or of one), newest first."""
     try:
         client = _client(target, credentials, state_dir)
         quoted = urllib.parse.quote(stage, safe="")
-        answer = client.request("GET", f"/overcast/stages/{quoted}/deployments")
+        query = f"?stack={urllib.parse.quote(stack, safe='')}" if stack else ""
+        answer = client.request("GET", f"/overcast/stages/{quoted}/deployments{query}")
     except OvercastError as exc:
         _fail(exc)
         return
@@ -573,17 +613,81 @@ def deployments(
         sys.stdout.write(json.dumps(answer, indent=2) + "\n")
         return
     table = Table(title=f"deployments of {stage}", title_justify="left")
-    for column in ("", "id", "kind", "status", "created", "versions", "message / reason"):
+    for column in ("", "id", "stack", "kind", "status", "created", "versions", "message / reason"):
         table.add_column(column)
+    currents = set((answer.get("CurrentByStack") or {}).values())
     for item in answer["Deployments"]:
-        current = "→" if item["DeploymentId"] == answer.get("Current") else ""
+        current = "→" if item["DeploymentId"] in currents else ""
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["Created"]))
         versions = ", ".join(f"{k}:{v}" for k, v in sorted(item["Versions"].items()))
         note = " — ".join(x for x in (item.get("Message"), item.get("Reason")) if x)
         table.add_row(
-            current, item["DeploymentId"], item["Kind"], item["Status"], created, versions, note
+            current,
+            item["DeploymentId"],
+            item.get("Stack", ""),
+            item["Kind"],
+            item["Status"],
+            created,
+            versions,
+            note,
         )
     Console(highlight=False, soft_wrap=True).print(table)
+
+
+@click.command()
+@_STAGE
+@_TARGET
+@_CREDENTIALS
+@_STATE
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def stacks(
+    stage: str, target: str | None, credentials: Path | None, state_dir: Path, as_json: bool
+) -> None:
+    """List the stacks (apps) a stage runs: current deployment, base path, functions."""
+    try:
+        client = _client(target, credentials, state_dir)
+        quoted = urllib.parse.quote(stage, safe="")
+        answer = client.request("GET", f"/overcast/stages/{quoted}/stacks")
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+        return
+    table = Table(title=f"stacks of {stage}", title_justify="left")
+    for column in ("stack", "deployment", "base path", "functions"):
+        table.add_column(column)
+    for item in answer["Stacks"]:
+        table.add_row(
+            item["Stack"],
+            item["Current"],
+            "/" + item["BasePath"] if item["BasePath"] else "/ (root)",
+            ", ".join(item["Functions"]),
+        )
+    if not answer["Stacks"]:
+        table.add_row("—", "(nothing deployed)", "", "")
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+@click.command()
+@click.argument("stack")
+@_STAGE
+@_TARGET
+@_CREDENTIALS
+@_STATE
+def delete(
+    stack: str, stage: str, target: str | None, credentials: Path | None, state_dir: Path
+) -> None:
+    """Take STACK out of a stage: its functions stop, its history stays."""
+    try:
+        client = _client(target, credentials, state_dir)
+        quoted = urllib.parse.quote(stage, safe="")
+        name = urllib.parse.quote(stack, safe="")
+        record = client.request("DELETE", f"/overcast/stages/{quoted}/stacks/{name}")
+    except OvercastError as exc:
+        _fail(exc)
+        return
+    err.print(f"[green]Deleted[/] stack {stack} from stage {stage} ({record['DeploymentId']})")
 
 
 @click.command()

@@ -63,6 +63,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
         "overcast:UploadArtifact",
         "overcast:Deploy",
         "overcast:Rollback",
+        "overcast:DeleteStack",
     },
     "admin": frozenset({"*"}),
     "function": frozenset(),  # decided per key, by its permissions

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -86,7 +86,7 @@ class AlarmWatch:
         self,
         metrics: Metrics,
         spend: SpendMeter,
-        deployments: Callable[[], Mapping[str, tuple[str, AppModel] | None]],
+        deployments: Callable[[], Mapping[str, tuple[str, Sequence[AppModel]] | None]],
         *,
         busy: Callable[[], Mapping[tuple[str, str], int]] = dict,
         notifier: Notifier | None = None,
@@ -165,18 +165,25 @@ class AlarmWatch:
 
     # --- evaluation ------------------------------------------------------------------
 
-    def _rules_for(self, stage: str, current: tuple[str, AppModel] | None) -> _StageRules | None:
+    def _rules_for(
+        self, stage: str, current: tuple[str, Sequence[AppModel]] | None
+    ) -> _StageRules | None:
+        """The alarms and budgets of what ``stage`` runs now (every stack's template)."""
         if current is None:
             self._rules.pop(stage, None)
             return None
-        deployment, model = current
+        deployment, models = current
         rules = self._rules.get(stage)
         if rules is not None and rules.deployment == deployment:
             return rules
-        names = tuple(spec.name for spec in model.functions.values())
+        names = tuple(spec.name for model in models for spec in model.functions.values())
         try:
-            alarms = alarms_from_model(model.alarms, names)
-            budgets = list(budgets_from_model(model.budgets, names).values())
+            alarms: dict[str, TemplateAlarm] = {}
+            budgets: list[BudgetSpec] = []
+            for model in models:
+                own = tuple(spec.name for spec in model.functions.values())
+                alarms.update(alarms_from_model(model.alarms, own))
+                budgets.extend(budgets_from_model(model.budgets, own).values())
         except OvercastError as exc:
             # A deploy already loaded the template; an alarm it cannot evaluate is
             # reported once and skipped rather than stopping every other alarm.

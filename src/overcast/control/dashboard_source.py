@@ -74,19 +74,27 @@ class PlatformDashboardSource:
 
     async def stages(self) -> Sequence[StageInfo]:
         hosts = self._hosts()
-        return [
-            StageInfo(
-                name=name,
-                hosts=tuple(sorted(h for h, s in hosts.items() if s == name)),
-                current_deployment=stage.current.record.id if stage.current else None,
-                versions=dict(stage.current.record.versions) if stage.current else {},
+        out = []
+        for name, stage in self._stages.items():
+            lives = sorted(stage.lives(), key=lambda live: live.record.stack)
+            out.append(
+                StageInfo(
+                    name=name,
+                    hosts=tuple(sorted(h for h, s in hosts.items() if s == name)),
+                    current_deployment=", ".join(live.record.id for live in lives) or None,
+                    versions={
+                        function: version
+                        for live in lives
+                        for function, version in live.record.versions.items()
+                    },
+                )
             )
-            for name, stage in self._stages.items()
-        ]
+        return out
 
     async def functions(self, stage: str) -> Sequence[str]:
-        live = self._stage(stage).current
-        return sorted(live.router.routes) if live is not None else []
+        return sorted(
+            function for live in self._stage(stage).lives() for function in live.router.routes
+        )
 
     async def metrics(
         self, stage: str, function: str, *, since: float, until: float, step_s: int
@@ -160,15 +168,19 @@ class PlatformDashboardSource:
 
     async def deployments(self, stage: str) -> Sequence[DeploymentInfo]:
         self._stage(stage)
-        current = self._store.current(stage)
-        return [
-            _info(d, current is not None and d.id == current.id) for d in self._store.history(stage)
-        ]
+        current = set(self._store.stacks(stage).values())
+        return [_info(d, d.id in current) for d in self._store.history(stage)]
 
     async def rollback(self, stage: str, *, actor: str) -> DeploymentInfo:
-        self._stage(stage)
+        lives = self._stage(stage).lives()
         try:
-            record = await self._deployer.rollback(stage)
+            if len(lives) > 1:
+                raise DeployError(
+                    f"stage {stage} runs {len(lives)} stacks; roll one back with "
+                    "`overcast rollback --stage STAGE --stack STACK`"
+                )
+            stack = lives[0].record.stack if lives else ""
+            record = await self._deployer.rollback(stage, stack)
         except DeployError as exc:
             raise RollbackRefused(str(exc)) from exc
         return _info(record, False)

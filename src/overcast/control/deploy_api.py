@@ -9,14 +9,16 @@ Every request is SigV4-signed by an overcast key (``access``); the actions are
 =========================================  ==========================================
 ``POST /overcast/artifacts/missing``       ``{"Digests": [...]}`` → ``{"Missing": [...]}``
 ``PUT  /overcast/artifacts/<sha256>``      the artifact's bytes → 201
-``GET  /overcast/stages``                  stages, their current deployment and hosts
+``GET  /overcast/stages``                  stages, their stacks' current deployments, hosts
 ``GET  /overcast/alarms``                  every alarm and budget with its state
 ``POST /overcast/alarms``                  define an alarm (PutMetricAlarm's fields + Stage)
 ``DELETE /overcast/alarms/<name>``         delete a defined alarm
-``POST /overcast/stages/<s>/deployments``  a deploy request → 202 and the deployment
-``GET  /overcast/stages/<s>/deployments``  the stage's history, newest first
+``POST /overcast/stages/<s>/deployments``  a deploy request (its ``stack``) → 202, the deployment
+``GET  /overcast/stages/<s>/deployments``  the stage's history (``?stack=``), newest first
 ``GET  /overcast/stages/<s>/deployments/<id>``  one deployment, with live weights
-``POST /overcast/stages/<s>/rollback``     → 202 and the rollback deployment
+``POST /overcast/stages/<s>/rollback``     → 202 and the rollback deployment (``?stack=``)
+``GET  /overcast/stages/<s>/stacks``       the stage's stacks: current deployment, base path
+``DELETE /overcast/stages/<s>/stacks/<k>`` take a stack out of the stage (its history stays)
 ``GET  /overcast/stages/<s>/budget``       spend against the stage's budget cap
 ``POST /overcast/stages/<s>/budget/lift``  lift the cap until the period ends (admin)
 =========================================  ==========================================
@@ -27,7 +29,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 import msgspec
 import orjson
@@ -50,6 +52,8 @@ _ARTIFACT = re.compile(r"^/overcast/artifacts/([0-9a-f]{64})$")
 _DEPLOYMENTS = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments$")
 _DEPLOYMENT = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments/(d-[A-Z0-9]+)$")
 _ROLLBACK = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/rollback$")
+_STACKS = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/stacks$")
+_STACK = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/stacks/([A-Za-z][-A-Za-z0-9]*)$")
 _ALARM = re.compile(r"^/overcast/alarms/([^/]+)$")
 _BUDGET = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/budget(/lift)?$")
 _JSON = (b"content-type", b"application/json")
@@ -115,6 +119,10 @@ class DeployApi:
             return "overcast:GetDeployment", self.stage_arn(match.group(1)), 0
         if (match := _ROLLBACK.match(path)) and method == "POST":
             return "overcast:Rollback", self.stage_arn(match.group(1)), 0
+        if (match := _STACKS.match(path)) and method == "GET":
+            return "overcast:ListDeployments", self.stage_arn(match.group(1)), 0
+        if (match := _STACK.match(path)) and method == "DELETE":
+            return "overcast:DeleteStack", self.stage_arn(match.group(1)), 0
         if match := _BUDGET.match(path):
             arn = self.stage_arn(match.group(1))
             if match.group(2) and method == "POST":
@@ -150,7 +158,9 @@ class DeployApi:
             await denied.send(send)
             return
         try:
-            status, answer = await self._serve(method, path, body, who.stages)
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            stack = query.get("stack", [""])[0]
+            status, answer = await self._serve(method, path, body, who.stages, stack)
         except DeployError as exc:
             message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
             await Denied(exc.status, exc.code, message).send(send)
@@ -164,7 +174,12 @@ class DeployApi:
         await send_response(send, status, orjson.dumps(answer), [_JSON])
 
     async def _serve(
-        self, method: str, path: str, body: bytes, limited_to: tuple[str, ...] = ()
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        limited_to: tuple[str, ...] = (),
+        stack: str = "",
     ) -> tuple[int, object]:
         """Answer one authorized request; lists show only the stages in ``limited_to``
         (a key limited to stages), everything when it is empty."""
@@ -220,11 +235,17 @@ class DeployApi:
                 record = await deployer.deploy(stage, body)
                 return 202, record.summary()
             deployer.stage_named(stage)  # 404 for an unknown stage
-            history = deployer.store.history(stage)
-            current = deployer.store.current(stage)
+            history = deployer.store.history(stage, stack or None)
+            currents = deployer.store.stacks(stage)
+            # "Current": the named stack's, or the stage's when it runs one stack.
+            if stack:
+                current = currents.get((stage, stack))
+            else:
+                current = next(iter(currents.values())) if len(currents) == 1 else None
             return 200, {
                 "Deployments": [d.summary() for d in history],
-                "Current": current.id if current is not None else None,
+                "Current": current,
+                "CurrentByStack": {k: v for (_, k), v in currents.items()},
             }
         if match := _DEPLOYMENT.match(path):
             stage, deployment_id = match.group(1), match.group(2)
@@ -239,8 +260,14 @@ class DeployApi:
             answer["Weights"] = deployer.progress.get(deployment_id, {})
             return 200, answer
         if match := _ROLLBACK.match(path):
-            record = await deployer.rollback(match.group(1))
+            stage = match.group(1)
+            record = await deployer.rollback(stage, stack or self._only_stack(stage))
             return 202, record.summary()
+        if match := _STACKS.match(path):
+            return 200, {"Stacks": self._stacks(match.group(1))}
+        if match := _STACK.match(path):
+            record = await deployer.delete(match.group(1), match.group(2))
+            return 200, record.summary()
         if match := _BUDGET.match(path):
             return 200, self._budget(match.group(1), lift=bool(match.group(2)))
         raise DeployError("Unknown operation", status=404, code="UnknownOperationException")
@@ -293,14 +320,35 @@ class DeployApi:
         hosts = self._hosts()
         out: list[dict[str, object]] = []
         for name, stage in self._deployer.stages.items():
-            live = stage.current
             out.append(
                 {
                     "Stage": name,
-                    "Current": live.record.id if live is not None else None,
-                    "Versions": dict(live.record.versions) if live is not None else {},
+                    "Stacks": self._stacks(name),
                     "Busy": stage.busy,
                     "Hosts": sorted(h for h, s in hosts.items() if s == name),
                 }
             )
         return out
+
+    def _only_stack(self, stage_name: str) -> str:
+        """The stage's one stack (what a request naming none means), else a clear error."""
+        names = sorted(live.record.stack for live in self._deployer.stage_named(stage_name).lives())
+        if len(names) > 1:
+            raise DeployError(
+                f"stage {stage_name} runs stacks {', '.join(names)}: name one",
+                hint="add ?stack=NAME (`overcast rollback --stack NAME`)",
+            )
+        return names[0] if names else ""
+
+    def _stacks(self, stage_name: str) -> list[dict[str, object]]:
+        stage = self._deployer.stage_named(stage_name)
+        return [
+            {
+                "Stack": live.record.stack,
+                "Current": live.record.id,
+                "Versions": dict(live.record.versions),
+                "BasePath": live.base_path,
+                "Functions": sorted(spec.name for spec in live.model.functions.values()),
+            }
+            for live in sorted(stage.lives(), key=lambda lv: lv.record.stack)
+        ]

@@ -39,6 +39,10 @@ class DeployRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     static: dict[str, str] | None = None
     parameter_overrides: dict[str, str] = {}
     message: str = ""
+    #: the stack (app) of the stage it deploys; "" = the stage's default stack
+    stack: str = ""
+    #: the API mapping key the stack is served under on the stage's hosts ("" = the root)
+    base_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ from overcast.control.deploy_alarms import (
 )
 from overcast.control.deploy_bundle import DeployRequest, static_settings
 from overcast.control.deploy_store import (
+    DEFAULT_STACK,
+    DELETE,
     FAILED,
     ROLLED_BACK,
     SUCCEEDED,
@@ -54,10 +56,12 @@ from overcast.control.deployment_preference import (
 from overcast.control.function_credentials import FunctionCredentials
 from overcast.control.local_edge import BucketOrigin, edge_config_of
 from overcast.control.rollout import Rollout, RolloutState, alarm_fired, start_rollout, tick
-from overcast.control.stage import LiveDeployment, Stage
+from overcast.control.stacks import StackNameError, base_path, stack_name
+from overcast.control.stage import LiveDeployment, StackSlot, Stage
 from overcast.control.static_sync import sync_static
 from overcast.edge import EdgeApp, EdgeConfig, StageOrigins
 from overcast.edge.cache import ResponseCache
+from overcast.edge.hosts import PROD_STAGE
 from overcast.errors import OvercastError
 from overcast.gateway import ApiKeyStore, ClientLimit, GatewayApp, UsageLedger
 from overcast.observe.alarm_specs import TemplateAlarm
@@ -67,6 +71,7 @@ from overcast.observe.recorder import Metrics
 from overcast.observe.spend import SpendMeter
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.runtime.sandbox import SandboxConfig
+from overcast.secrets import SecretNotFoundError
 from overcast.secrets.references import Lookup
 from overcast.storage import Bucket, open_bucket
 from overcast.template import AppModel, TemplateError, load_template
@@ -143,9 +148,9 @@ class Deployer:
         #: the sandbox of every runtime it starts (the platform sets it once its ports
         #: are bound: functions reach them from inside); None runs functions unisolated
         self.sandbox: SandboxConfig | None = None
-        #: issues a stage's functions their own credentials (set by the platform once
-        #: its admin port is bound); None: functions get none
-        self.credentials: Callable[[str], FunctionCredentials] | None = None
+        #: issues the functions of a (stage, stack) their own credentials (set by the
+        #: platform once its admin port is bound); None: functions get none
+        self.credentials: Callable[[str, str], FunctionCredentials] | None = None
         #: spend against budget caps (functions with a cap of their own are checked here)
         self.spend = spend
         #: usage-plan keys every stage's gateways check, and per-client rate limits
@@ -169,12 +174,12 @@ class Deployer:
         self._retiring: set[asyncio.Task[None]] = set()
         #: live traffic weights of the deployments being shifted: id → function → weight
         self.progress: dict[str, dict[str, float]] = {}
-        self._buckets: dict[tuple[str, str], Bucket] = {}
+        self._buckets: dict[tuple[str, str, str], Bucket] = {}
 
     # --- requests --------------------------------------------------------------------
 
     async def deploy(self, stage_name: str, body: bytes) -> Deployment:
-        """Start deploying ``body`` (a JSON :class:`DeployRequest`) to ``stage_name``."""
+        """Start deploying ``body`` (a JSON :class:`DeployRequest`) to a stack of ``stage_name``."""
         stage = self.stage_named(stage_name)
         try:
             request = msgspec.json.decode(body, type=DeployRequest)
@@ -182,70 +187,116 @@ class Deployer:
             raise DeployError(
                 f"invalid deploy request: {exc}", code="InvalidRequestContentException"
             ) from exc
-        self._claim(stage)
+        stack = self._stack_name(request.stack)
+        base_path = self._base_path(request.base_path)
+        slot = self._claim(stage, stack)
         try:
-            prepared = await asyncio.to_thread(self._prepare, stage_name, request)
+            owner = stage.base_path_owner(base_path, but=stack)
+            if owner is not None:
+                where = f"base path /{base_path}" if base_path else "the root (/)"
+                raise DeployError(
+                    f"stack {stack} cannot be served at {where} of stage {stage_name}: stack "
+                    f"{owner} is",
+                    status=409,
+                    code="ResourceConflictException",
+                    hint=f"give stack {stack} another base path (`overcast deploy --base-path "
+                    f"NAME`); it is reachable at its own host {stack}.<stage host> anyway",
+                )
+            prepared = await asyncio.to_thread(self._prepare, stage_name, stack, request)
+            self._check_function_names(stage, stack, prepared.model)
             versions = {
-                name: self.store.publish(name, stage_name, prepared.fingerprints[name], sha)
+                name: self.store.publish(stack, name, stage_name, prepared.fingerprints[name], sha)
                 for name, sha in prepared.code_sha.items()
             }
             record = self.store.create(
-                stage_name, body, versions, kind="deploy", message=request.message
+                stage_name, stack, body, versions, kind="deploy", message=request.message
             )
         except BaseException:
-            stage.busy = None
+            slot.busy = None
             raise
-        self._start(stage, record, prepared, gradual=True)
+        self._start(stage, slot, record, prepared, gradual=True)
         return record
 
-    async def rollback(self, stage_name: str) -> Deployment:
-        """Start returning ``stage_name`` to its previous successful deployment."""
+    async def rollback(self, stage_name: str, stack: str = "") -> Deployment:
+        """Start returning a stack of ``stage_name`` to its previous successful deployment."""
         stage = self.stage_named(stage_name)
-        self._claim(stage)
+        stack = self._stack_name(stack)
+        slot = self._claim(stage, stack)
         try:
-            previous = self.store.previous(stage_name)
+            previous = self.store.previous(stage_name, stack)
             if previous is None:
                 raise DeployError(
-                    f"stage {stage_name} has no earlier deployment to roll back to",
+                    f"stack {stack} of stage {stage_name} has no earlier deployment to roll "
+                    "back to",
                     status=409,
                     code="ResourceConflictException",
                     hint="`overcast deployments --stage STAGE` lists its history",
                 )
             request = msgspec.json.decode(previous.request, type=DeployRequest)
-            prepared = await asyncio.to_thread(self._prepare, stage_name, request)
+            prepared = await asyncio.to_thread(self._prepare, stage_name, stack, request)
             record = self.store.create(
                 stage_name,
+                stack,
                 previous.request,
                 previous.versions,
                 kind="rollback",
                 message=f"rollback to {previous.id}",
             )
         except BaseException:
-            stage.busy = None
+            slot.busy = None
             raise
-        self._start(stage, record, prepared, gradual=False)
+        self._start(stage, slot, record, prepared, gradual=False)
+        return record
+
+    async def delete(self, stage_name: str, stack: str) -> Deployment:
+        """Take a stack out of ``stage_name`` (CloudFormation's DeleteStack); history stays."""
+        stage = self.stage_named(stage_name)
+        stack = self._stack_name(stack)
+        slot = self._claim(stage, stack)
+        try:
+            if slot.current is None and self.store.current(stage_name, stack) is None:
+                raise DeployError(
+                    f"stage {stage_name} has no stack {stack}",
+                    status=404,
+                    code="ResourceNotFoundException",
+                    hint=f"`overcast stacks --stage {stage_name}` lists them",
+                )
+            record = self.store.create(
+                stage_name, stack, b"", {}, kind=DELETE, message=f"delete stack {stack}"
+            )
+            old = stage.switch(stack, None)
+            self._on_switch()
+            self.store.finish(record.id, SUCCEEDED)
+            if old is not None:
+                self._retire(old)
+        finally:
+            slot.busy = None
         return record
 
     async def restore(self) -> None:
-        """Bring back every stage's current deployment (after a restart)."""
+        """Bring back every stack's current deployment (after a restart)."""
         abandoned = self.store.abandon_unfinished()
         if abandoned:
             logger.warning("%d deployment(s) were cut short by the last stop", abandoned)
-        for stage_name in self.store.stages():
+        for stage_name, stack in self.store.stacks():
             stage = self.stages.get(stage_name)
-            record = self.store.current(stage_name)
+            record = self.store.current(stage_name, stack)
             if stage is None or record is None:
                 continue
             try:
                 request = msgspec.json.decode(record.request, type=DeployRequest)
-                prepared = await asyncio.to_thread(self._prepare, stage_name, request)
+                prepared = await asyncio.to_thread(self._prepare, stage_name, stack, request)
                 live = await self._build(stage_name, record, prepared, None)
             except (OvercastError, msgspec.DecodeError) as exc:
                 logger.error(
-                    "stage %s: cannot restore deployment %s: %s", stage_name, record.id, exc
+                    "stage %s, stack %s: cannot restore deployment %s: %s",
+                    stage_name,
+                    stack,
+                    record.id,
+                    exc,
                 )
                 continue
-            stage.switch(live)
+            stage.switch(stack, live)
         self._on_switch()
 
     async def wait(self, deployment_id: str) -> None:
@@ -264,9 +315,10 @@ class Deployer:
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         for stage in self.stages.values():
-            live = stage.switch(None)
-            if live is not None:
-                await live.retire(timeout_s=5.0)
+            for stack in list(stage.stacks):
+                live = stage.switch(stack, None)
+                if live is not None:
+                    await live.retire(timeout_s=5.0)
 
     # --- preparing -------------------------------------------------------------------
 
@@ -283,18 +335,52 @@ class Deployer:
         return stage
 
     @staticmethod
-    def _claim(stage: Stage) -> None:
-        if stage.busy is not None:
+    def _claim(stage: Stage, stack: str) -> StackSlot:
+        slot = stage.slot(stack)
+        if slot.busy is not None:
             raise DeployError(
-                f"a deployment of stage {stage.name} is in progress ({stage.busy})",
+                f"a deployment of stack {stack} on stage {stage.name} is in progress ({slot.busy})",
                 status=409,
                 code="ResourceConflictException",
                 hint="wait for it to finish (`overcast deployments --stage "
                 f"{stage.name}`), then try again",
             )
-        stage.busy = "starting"
+        slot.busy = "starting"
+        return slot
 
-    def _prepare(self, stage: str, request: DeployRequest) -> Prepared:
+    @staticmethod
+    def _stack_name(text: str) -> str:
+        try:
+            return stack_name(text)
+        except StackNameError as exc:
+            raise DeployError(str(exc), hint=exc.hint) from exc
+
+    @staticmethod
+    def _base_path(text: str) -> str:
+        try:
+            return base_path(text)
+        except StackNameError as exc:
+            raise DeployError(str(exc), hint=exc.hint) from exc
+
+    @staticmethod
+    def _check_function_names(stage: Stage, stack: str, model: AppModel) -> None:
+        """A function name is the stage's: two stacks cannot both define one (as two
+        CloudFormation stacks cannot both create a function of the same name)."""
+        for live in stage.lives():
+            if live.record.stack == stack:
+                continue
+            theirs = {spec.name for spec in live.model.functions.values()}
+            shared = sorted(theirs & {spec.name for spec in model.functions.values()})
+            if shared:
+                raise DeployError(
+                    f"stack {stack} defines function(s) {', '.join(shared)}, which stack "
+                    f"{live.record.stack} of stage {stage.name} already runs",
+                    status=409,
+                    code="ResourceConflictException",
+                    hint="give them another FunctionName in one of the templates",
+                )
+
+    def _prepare(self, stage: str, stack: str, request: DeployRequest) -> Prepared:
         """Rebuild the app a request describes (blocking: run it in a thread)."""
         digests = list(request.code.values()) + list((request.static or {}).values())
         bad = [d for d in digests if not is_digest(d)]
@@ -306,7 +392,7 @@ class Deployer:
                 f"{len(missing)} artifact(s) are not uploaded: {', '.join(missing[:5])}",
                 hint="upload them first (PUT /overcast/artifacts/<sha256>); `overcast deploy` does",
             )
-        base = self.settings.state_dir / "apps" / stage
+        base = self.settings.state_dir / "apps" / stage / stack
         try:
             raw = parse_yaml(request.template, request.template_name)
             overrides = dict(request.parameter_overrides)
@@ -320,7 +406,7 @@ class Deployer:
                 filename=f"{stage}:{request.template_name}",
                 base_dir=str(base),
                 parameter_overrides=overrides,
-                stack_name=f"{stage}",
+                stack_name=stack,
                 region=self.settings.region,
                 account_id=self.settings.account_id,
             )
@@ -389,26 +475,32 @@ class Deployer:
     # --- running ---------------------------------------------------------------------
 
     def _start(
-        self, stage: Stage, record: Deployment, prepared: Prepared, *, gradual: bool
+        self,
+        stage: Stage,
+        slot: StackSlot,
+        record: Deployment,
+        prepared: Prepared,
+        *,
+        gradual: bool,
     ) -> None:
-        stage.busy = record.id
+        slot.busy = record.id
         task = asyncio.get_running_loop().create_task(
-            self._run(stage, record, prepared, gradual), name=f"overcast-deploy-{record.id}"
+            self._run(stage, slot, record, prepared, gradual), name=f"overcast-deploy-{record.id}"
         )
         self._tasks[record.id] = task
 
         def done(_: asyncio.Task[None]) -> None:
             self._tasks.pop(record.id, None)
             self.progress.pop(record.id, None)
-            if stage.busy == record.id:
-                stage.busy = None
+            if slot.busy == record.id:
+                slot.busy = None
 
         task.add_done_callback(done)
 
     async def _run(
-        self, stage: Stage, record: Deployment, prepared: Prepared, gradual: bool
+        self, stage: Stage, slot: StackSlot, record: Deployment, prepared: Prepared, gradual: bool
     ) -> None:
-        old = stage.current
+        old = slot.current
         try:
             new = await self._build(stage.name, record, prepared, old if gradual else None)
         except (OvercastError, OSError) as exc:
@@ -430,7 +522,7 @@ class Deployer:
             self.store.finish(record.id, FAILED, f"static site: {exc}")
             return
         rollouts = self._rollouts(new, old, prepared) if gradual else {}
-        stage.switch(new)
+        stage.switch(slot.name, new)
         self._on_switch()
         if rollouts:
             self.progress[record.id] = {name: 0.0 for name in rollouts}
@@ -440,7 +532,7 @@ class Deployer:
                 self.store.finish(record.id, FAILED, "the platform stopped during the shift")
                 raise
             if outcome is not SUCCEEDED:
-                stage.switch(old)
+                stage.switch(slot.name, old)
                 self._on_switch()
                 if old is not None and old.static is not None:
                     with contextlib.suppress(OvercastError):
@@ -530,7 +622,8 @@ class Deployer:
     ) -> LiveDeployment:
         """Start the runtime of a deployment and wire its router, gateway and edge."""
         model = prepared.model
-        credentials = self.credentials(stage_name) if self.credentials is not None else None
+        stack = record.stack
+        credentials = self.credentials(stage_name, stack) if self.credentials is not None else None
         environments = (
             await asyncio.to_thread(credentials.issue, model.functions.values())
             if credentials is not None
@@ -556,7 +649,10 @@ class Deployer:
         model = prepared.model
         lookup = self._lookup
         configs = await asyncio.to_thread(
-            runtime_functions, model, lambda: _staged(lookup(), stage_name), environments
+            runtime_functions,
+            model,
+            lambda: _staged(lookup(), stage_name, record.stack),
+            environments,
         )
         configs = [replace(c, version=str(record.versions[c.name])) for c in configs]
         settings = self.settings
@@ -600,7 +696,9 @@ class Deployer:
         app: Any = gateway
         static = None
         if prepared.static_bucket is not None:
-            static = BucketOrigin(self._static_bucket(stage_name, prepared.static_bucket))
+            static = BucketOrigin(
+                self._static_bucket(stage_name, record.stack, prepared.static_bucket)
+            )
         if prepared.edge is not None:
             stage_edge = prepared.edge.stages.get(stage_name) or next(
                 iter(prepared.edge.stages.values())
@@ -613,7 +711,7 @@ class Deployer:
                 config,
                 {stage_name: StageOrigins(api=gateway, static=static)},
                 cache=self.edge_cache,
-                extra_hosts=self.extra_hosts(stage_name),
+                extra_hosts=self._stack_hosts(stage_name, record.stack),
                 recorder=self.metrics.edge if self.metrics is not None else None,
             )
         return LiveDeployment(
@@ -626,6 +724,7 @@ class Deployer:
             static=prepared.request.static,
             worst_case=self._worst_case(stage_name, model),
             credentials=credentials,
+            base_path=prepared.request.base_path.strip("/"),
         )
 
     def _worst_case(
@@ -648,11 +747,25 @@ class Deployer:
             invocations_per_request=2 if authorizers else 1,
         )
 
-    def _static_bucket(self, stage: str, logical_id: str) -> Bucket:
-        key = (stage, logical_id)
+    def _stack_hosts(self, stage: str, stack: str) -> Mapping[str, str]:
+        """The hosts a stack's edge answers: the stage's, and ``<stack>.<stage host>``."""
+        hosts = dict(self.extra_hosts(stage))
+        own = dict(hosts)
+        if self.settings.domain:
+            domain = self.settings.domain.lower()
+            own[f"{stage}.{domain}"] = stage
+            if stage == PROD_STAGE:
+                own[domain] = stage
+        hosts.update({f"{stack.lower()}.{host}": name for host, name in own.items()})
+        return hosts
+
+    def _static_bucket(self, stage: str, stack: str, logical_id: str) -> Bucket:
+        key = (stage, stack, logical_id)
         bucket = self._buckets.get(key)
         if bucket is None:
-            name = f"{stage}-{logical_id.lower()}"
+            # The default stack keeps the name buckets had before stages held stacks.
+            prefix = stage if stack == DEFAULT_STACK else f"{stage}-{stack.lower()}"
+            name = f"{prefix}-{logical_id.lower()}"
             bucket = self._buckets[key] = open_bucket(name, self.settings.state_dir / "buckets")
         return bucket
 
@@ -660,7 +773,7 @@ class Deployer:
         manifest = prepared.request.static
         if manifest is None or prepared.static_bucket is None:
             return
-        bucket = self._static_bucket(stage_name, prepared.static_bucket)
+        bucket = self._static_bucket(stage_name, live.record.stack, prepared.static_bucket)
         changed = await asyncio.to_thread(sync_static, bucket, self.code, manifest)
         if changed:
             paths = list(changed)
@@ -700,10 +813,15 @@ def _fingerprint(fields: Mapping[str, Any], code_sha: str) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _staged(lookup: Lookup, stage: str) -> Lookup:
-    """Secrets of a stage live under ``<stage>/``: ``auth-service`` is ``dev/auth-service``."""
+def _staged(lookup: Lookup, stage: str, stack: str) -> Lookup:
+    """Secrets of a stack live under ``<stage>/<stack>/``, the stage's shared ones under
+    ``<stage>/``: ``auth-service`` is ``dev/auth/auth-service`` if the stack ``auth`` has
+    one of its own, else ``dev/auth-service``."""
 
     def staged(name: str) -> Mapping[str, Any]:
-        return lookup(f"{stage}/{name}")
+        try:
+            return lookup(f"{stage}/{stack}/{name}")
+        except SecretNotFoundError:
+            return lookup(f"{stage}/{name}")
 
     return staged

@@ -109,17 +109,22 @@ class FunctionCredentials:
     keys: FunctionKeys
     endpoint: str
     stage: str | None = None
+    stack: str | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
     _key_ids: list[str] = field(default_factory=list)
 
     def issue(self, functions: Iterable[FunctionSpec]) -> dict[str, dict[str, str]]:
         """Environment variables with fresh credentials, by function name."""
         out: dict[str, dict[str, str]] = {}
-        prefix = f"{self.stage}/" if self.stage else ""
+        prefixes: tuple[str, ...] = ("",)
+        if self.stage and self.stack:
+            prefixes = (f"{self.stage}/{self.stack}/", f"{self.stage}/")
+        elif self.stage:
+            prefixes = (f"{self.stage}/",)
         for spec in functions:
             policy = f"fn-{self.stage}-{spec.name}" if self.stage else f"fn-{spec.name}"
             self.secrets.policies.put(
-                policy, vault_policy(spec.name, spec.permissions, prefix=prefix)
+                policy, vault_policy(spec.name, spec.permissions, prefixes=prefixes)
             )
             meta = {_META_KEY: spec.name}
             if self.stage:

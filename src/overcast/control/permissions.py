@@ -73,35 +73,38 @@ def _vault_pattern(resource: str, prefix: str = "") -> str | None:
     return f"secret/data/{prefix}{name}"
 
 
-def vault_policy(function_name: str, permissions: Iterable[Permission], *, prefix: str = "") -> str:
+def vault_policy(
+    function_name: str, permissions: Iterable[Permission], *, prefixes: tuple[str, ...] = ("",)
+) -> str:
     """The Vault policy (JSON form) a function's token carries.
 
     Read on its own ``secret/data/<name>`` and everything under it, plus the secrets
     that ``secretsmanager:GetSecretValue`` statements grant; denied ones get Vault's
-    ``deny``, which wins there as an IAM Deny does. ``prefix`` (``dev/`` on a
-    platform's stage) puts every path below the stage's own secrets, as
-    ``{{resolve:secretsmanager:NAME}}`` reads ``dev/NAME`` there.
+    ``deny``, which wins there as an IAM Deny does. Each of ``prefixes`` (on a platform
+    ``dev/auth/`` and ``dev/``: the stack's own secrets and the stage's shared ones)
+    puts every path below it, as ``{{resolve:secretsmanager:NAME}}`` reads there.
     """
-    paths: dict[str, list[str]] = {
-        f"secret/data/{prefix}{function_name}": ["read"],
-        f"secret/data/{prefix}{function_name}/*": ["read"],
-    }
+    paths: dict[str, list[str]] = {}
+    for prefix in prefixes:
+        paths[f"secret/data/{prefix}{function_name}"] = ["read"]
+        paths[f"secret/data/{prefix}{function_name}/*"] = ["read"]
     for permission in permissions:
         if not any(_matches(a, GET_SECRET_VALUE, True) for a in permission.actions):
             continue
         for resource in permission.resources:
-            pattern = _vault_pattern(resource, prefix)
-            if pattern is None:
-                logger.warning(
-                    "function %s: secret resource %r has no Vault path form; %s",
-                    function_name,
-                    resource,
-                    "it is ignored" if permission.effect == "Allow" else "denying every secret",
-                )
-                if permission.effect == "Deny":
-                    paths = {pattern: ["deny"] for pattern in paths}
-                    paths[f"secret/data/{prefix}*"] = ["deny"]
-                continue
-            if paths.get(pattern) != ["deny"]:
-                paths[pattern] = ["deny"] if permission.effect == "Deny" else ["read"]
+            for prefix in prefixes:
+                pattern = _vault_pattern(resource, prefix)
+                if pattern is None:
+                    logger.warning(
+                        "function %s: secret resource %r has no Vault path form; %s",
+                        function_name,
+                        resource,
+                        "it is ignored" if permission.effect == "Allow" else "denying every secret",
+                    )
+                    if permission.effect == "Deny":
+                        paths = {pattern: ["deny"] for pattern in paths}
+                        paths[f"secret/data/{prefix}*"] = ["deny"]
+                    continue
+                if paths.get(pattern) != ["deny"]:
+                    paths[pattern] = ["deny"] if permission.effect == "Deny" else ["read"]
     return orjson.dumps({"path": {p: {"capabilities": c} for p, c in paths.items()}}).decode()

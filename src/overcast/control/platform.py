@@ -61,7 +61,7 @@ from overcast.control.sandbox_choice import (
     choose_sandbox,
     platform_ports,
 )
-from overcast.control.stage import Stage
+from overcast.control.stage import STACK_HOST, Stage
 from overcast.dashboard import DashboardApp
 from overcast.durable_files import atomic_write
 from overcast.edge.cache import ResponseCache
@@ -134,7 +134,12 @@ _MISDIRECTED = orjson.dumps(
 
 
 class PlatformApp:
-    """The data port: Host → stage → the stage's current deployment."""
+    """The data port: Host → stage (and stack) → that stack's current deployment.
+
+    A host one label longer than a stage's host names a stack of that stage
+    (``auth.dev.example.test`` → stack ``auth`` of ``dev``), as each CloudFormation stack
+    of an account gets API Gateway custom domains of its own.
+    """
 
     def __init__(self, stages: Mapping[str, Stage], hosts: HostTable) -> None:
         self.stages = stages
@@ -147,7 +152,13 @@ class PlatformApp:
         if scope["type"] != "http":
             return
         host = next((v for k, v in scope["headers"] if k == b"host"), None)
-        name = self.hosts.stage_for(host.decode("latin-1")) if host is not None else None
+        text = host.decode("latin-1") if host is not None else ""
+        name = self.hosts.stage_for(text) if text else None
+        if name is None and "." in text:
+            label, _, rest = text.partition(".")
+            name = self.hosts.stage_for(rest)
+            if name is not None:
+                scope = {**scope, STACK_HOST: label.lower()}
         stage = self.stages.get(name) if name is not None else None
         if stage is None:
             status = 400 if host is None else 421
@@ -351,8 +362,8 @@ class Platform:
         if self.metrics is not None:
             self.metrics.metrics.registry.register(SandboxCollector(self.sandbox.enabled))
         endpoint = admin_url(*self.admin_address)
-        self.deployer.credentials = lambda stage: FunctionCredentials(
-            self.secrets, self.function_keys, endpoint, stage
+        self.deployer.credentials = lambda stage, stack: FunctionCredentials(
+            self.secrets, self.function_keys, endpoint, stage, stack
         )
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
@@ -429,24 +440,26 @@ class Platform:
             self.store.close()
             self._release()
 
-    def _current_models(self) -> dict[str, tuple[str, AppModel] | None]:
-        """Each stage's current deployment id and app (what its alarms come from)."""
-        return {
-            name: (stage.current.record.id, stage.current.model)
-            if stage.current is not None
-            else None
-            for name, stage in self.stages.items()
-        }
+    def _current_models(self) -> dict[str, tuple[str, list[AppModel]] | None]:
+        """Each stage's current deployments (one key for them all) and apps: what its
+        alarms come from."""
+        out: dict[str, tuple[str, list[AppModel]] | None] = {}
+        for name, stage in self.stages.items():
+            lives = sorted(stage.lives(), key=lambda live: live.record.stack)
+            out[name] = (
+                ("+".join(live.record.id for live in lives), [live.model for live in lives])
+                if lives
+                else None
+            )
+        return out
 
     def _busy(self) -> dict[tuple[str, str], int]:
         """Instances running an invocation now, per (stage, function)."""
         out: dict[tuple[str, str], int] = {}
         for name, stage in self.stages.items():
-            live = stage.current
-            if live is None:
-                continue
-            for function in live.router.routes:
-                out[name, function] = live.runtime.busy_count(function)
+            for live in stage.lives():
+                for function in live.router.routes:
+                    out[name, function] = live.runtime.busy_count(function)
         return out
 
     def _seed_spend(self) -> None:
@@ -471,9 +484,9 @@ class Platform:
         while True:
             await asyncio.sleep(RENEW_EVERY_S)
             for stage in self.stages.values():
-                live = stage.current
-                if live is not None and live.credentials is not None:
-                    await asyncio.to_thread(live.credentials.renew)
+                for live in stage.lives():
+                    if live.credentials is not None:
+                        await asyncio.to_thread(live.credentials.renew)
 
     def _release(self) -> None:
         self._data_sock.close()

@@ -1,9 +1,10 @@
 """The Lambda API's view of a platform: functions by name, qualified by stage or version.
 
-Each stage is an alias of every function it runs (``HelloFunction:prod``), as a
-stage alias is in a SAM app deployed with ``AutoPublishAlias: !Ref Stage``; a
-number is a version (one a live deployment runs); no qualifier, or ``$LATEST``,
-is the newest version any stage runs.
+Each stage is an alias of every function its stacks run (``HelloFunction:prod``), as
+a stage alias is in a SAM app deployed with ``AutoPublishAlias: !Ref Stage``; a
+function name belongs to one stack of a stage (deploys refuse a second); a number is
+a version (one a live deployment runs); no qualifier, or ``$LATEST``, is the newest
+version any stage runs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class PlatformInvoker:
         self._stages = stages
 
     def _live(self) -> list[LiveDeployment]:
-        return [s.current for s in self._stages.values() if s.current is not None]
+        return [live for stage in self._stages.values() for live in stage.lives()]
 
     def functions(
         self, qualifier: str | None = None, stages: Sequence[str] = ()
@@ -38,8 +39,11 @@ class PlatformInvoker:
         newest version's configuration.
         """
         if qualifier is not None and qualifier in self._stages:
-            live = self._stages[qualifier].current
-            return {s.name: s for s in live.model.functions.values()} if live else {}
+            return {
+                s.name: s
+                for live in self._stages[qualifier].lives()
+                for s in live.model.functions.values()
+            }
         if qualifier is not None and qualifier.isdigit():
             return {
                 spec.name: spec
@@ -50,10 +54,10 @@ class PlatformInvoker:
         out: dict[str, FunctionSpec] = {}
         newest: dict[str, int] = {}
         for name, stage in self._stages.items():
-            live = stage.current
-            if live is None or (stages and name not in stages):
+            if stages and name not in stages:
                 continue
-            for spec in live.model.functions.values():
+            pairs = ((lv, s) for lv in stage.lives() for s in lv.model.functions.values())
+            for live, spec in pairs:
                 version = live.record.versions.get(spec.name, 0)
                 if version >= newest.get(spec.name, -1):
                     out[spec.name], newest[spec.name] = spec, version
@@ -68,8 +72,10 @@ class PlatformInvoker:
 
     def _target(self, name: str, qualifier: str) -> tuple[LiveDeployment, Target | None] | None:
         if qualifier in self._stages:
-            live = self._stages[qualifier].current
-            return (live, None) if live is not None and name in live.router.routes else None
+            live = next(
+                (lv for lv in self._stages[qualifier].lives() if name in lv.router.routes), None
+            )
+            return (live, None) if live is not None else None
         best: tuple[LiveDeployment, Target | None] | None = None
         best_version = -1
         for live in self._live():

@@ -1,13 +1,17 @@
-"""A stage on a platform: its live deployment, switched atomically, and retired when idle.
+"""A stage on a platform: its stacks, each with a live deployment switched atomically.
 
-A :class:`LiveDeployment` is one deployment brought to life: its runtime (the
-function versions it runs), its alias router, its gateway and — when the app has an
-edge — its edge. A :class:`Stage` serves requests through whichever live deployment
-is current; making another one current is a single assignment, so a request runs
-entirely on the deployment it started on. Each live deployment counts the requests
-inside it, and is retired (runtime drained and closed) only once that count is zero:
-requests in flight during a switch finish on the old version, new ones start on the
-new version, and none is cut off.
+A :class:`LiveDeployment` is one deployment of one stack brought to life: its runtime
+(the function versions it runs), its alias router, its gateway and — when the app has
+an edge — its edge. A :class:`Stage` holds many stacks (apps) and routes each request
+to one, as API Gateway custom domains do: by host (``<stack>.<stage host>``, which the
+platform resolves and passes in the scope) or by base path (an API mapping: the
+stack whose base path is the request's first path segment gets the request with that
+segment removed; the stack without one serves the rest). Making another deployment
+current is a single assignment, so a request runs entirely on the deployment it
+started on. Each live deployment counts the requests inside it, and is retired
+(runtime drained and closed) only once that count is zero: requests in flight during
+a switch finish on the old version, new ones start on the new version, and none is
+cut off.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class LiveDeployment:
     worst_case: Decimal = Decimal(0)
     #: its functions' own credentials, revoked once it has retired
     credentials: FunctionCredentials | None = None
+    #: the API mapping key it is served under on the stage's hosts ("" = the root)
+    base_path: str = ""
     inflight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     retired: bool = False
@@ -93,8 +99,22 @@ _THROTTLED = [(b"content-type", b"application/json")]
 _THROTTLED_BODY = b'{"message":"Too Many Requests"}'
 
 
+#: the scope key under which the platform names the stack a request's host asked for
+STACK_HOST = "overcast.stack"
+
+
+@dataclass(eq=False)
+class StackSlot:
+    """One stack of a stage: its current deployment, and the deployment under way."""
+
+    name: str
+    current: LiveDeployment | None = None
+    #: the deployment being rolled out, rolled back or deleted, while one is
+    busy: str | None = None
+
+
 class Stage:
-    """The data path's entry for one stage: serves its current deployment."""
+    """The data path's entry for one stage: routes to its stacks' current deployments."""
 
     def __init__(
         self,
@@ -112,12 +132,35 @@ class Stage:
         self._wall_clock = wall_clock
         #: (content type, body) answered instead of the message once the cap is reached
         self.budget_fallback = budget_fallback
-        self.current: LiveDeployment | None = None
-        #: the deployment being rolled out or rolled back, while one is
-        self.busy: str | None = None
+        self.stacks: dict[str, StackSlot] = {}
+        # base path, and lower-cased stack name (a host's label) → the stack serving it
+        # (rebuilt at every switch; read per request)
+        self._by_base: dict[str, LiveDeployment] = {}
+        self._by_name: dict[str, LiveDeployment] = {}
         self._clock = clock
         #: the stage's own rate limit (API Gateway stage throttling), if it has one
         self.bucket = TokenBucket(throttle, clock()) if throttle is not None else None
+
+    def slot(self, stack: str) -> StackSlot:
+        """The stack called ``stack`` (an empty one when it was never deployed)."""
+        slot = self.stacks.get(stack)
+        if slot is None:
+            slot = self.stacks[stack] = StackSlot(stack)
+        return slot
+
+    def lives(self) -> list[LiveDeployment]:
+        """The current deployment of every stack that has one."""
+        return [slot.current for slot in self.stacks.values() if slot.current is not None]
+
+    @property
+    def busy(self) -> str | None:
+        """A deployment under way in any of the stage's stacks."""
+        return next((s.busy for s in self.stacks.values() if s.busy is not None), None)
+
+    def base_path_owner(self, base_path: str, but: str) -> str | None:
+        """The stack other than ``but`` already served under ``base_path``, if any."""
+        owner = self._by_base.get(base_path)
+        return owner.record.stack if owner is not None and owner.record.stack != but else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -127,14 +170,23 @@ class Stage:
             await send({"type": "http.response.start", "status": 429, "headers": _THROTTLED})
             await send({"type": "http.response.body", "body": _THROTTLED_BODY})
             return
-        live = self.current
-        if live is None:
-            body = orjson.dumps(
-                {"message": f"Stage {self.name} has no deployment yet (overcast deploy)"}
-            )
-            await send({"type": "http.response.start", "status": 503, "headers": _NO_DEPLOYMENT})
-            await send({"type": "http.response.body", "body": body})
-            return
+        named = scope.get(STACK_HOST)
+        if named is not None:
+            live = self._by_name.get(named)
+            if live is None:
+                await self._absent(send, f"Stage {self.name} has no stack {named}", 404)
+                return
+        else:
+            found = self._route(scope)
+            if found is None:
+                if self._by_base:
+                    await self._absent(send, "Not Found", 404)
+                else:
+                    await self._absent(
+                        send, f"Stage {self.name} has no deployment yet (overcast deploy)", 503
+                    )
+                return
+            live, scope = found
         spend = self.spend
         if spend is None:
             await live.serve(scope, receive, send)
@@ -147,6 +199,30 @@ class Stage:
             await live.serve(scope, receive, send)
         finally:
             spend.release(self.name, worst)
+
+    def _route(self, scope: Scope) -> tuple[LiveDeployment, Scope] | None:
+        """The stack an API mapping sends the request to, and the scope it sees."""
+        by_base = self._by_base
+        if len(by_base) == 1 and "" in by_base:
+            return by_base[""], scope  # one stack at the root: the usual case, no work
+        path: str = scope["path"]
+        first = path[1:].split("/", 1)[0]
+        live = by_base.get(first) if first else None
+        if live is None:
+            root = by_base.get("")
+            return (root, scope) if root is not None else None
+        prefix = "/" + first
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        stripped = dict(scope)
+        stripped["path"] = path[len(prefix) :] or "/"
+        stripped["raw_path"] = raw_path[len(prefix) :] or b"/"
+        stripped["root_path"] = scope.get("root_path", "") + prefix
+        return live, stripped
+
+    async def _absent(self, send: Send, message: str, status: int) -> None:
+        body = orjson.dumps({"message": message})
+        await send({"type": "http.response.start", "status": status, "headers": _NO_DEPLOYMENT})
+        await send({"type": "http.response.body", "body": body})
 
     async def _over_budget(self, spend: SpendMeter, send: Send) -> None:
         if self.budget_fallback is not None:
@@ -166,7 +242,12 @@ class Stage:
         await send({"type": "http.response.start", "status": 429, "headers": _THROTTLED})
         await send({"type": "http.response.body", "body": body})
 
-    def switch(self, live: LiveDeployment | None) -> LiveDeployment | None:
-        """Make ``live`` current; returns the deployment it replaced (to retire)."""
-        previous, self.current = self.current, live
+    def switch(self, stack: str, live: LiveDeployment | None) -> LiveDeployment | None:
+        """Make ``live`` the stack's current deployment (None: the stack is gone);
+        returns the deployment it replaced (to retire)."""
+        slot = self.slot(stack)
+        previous, slot.current = slot.current, live
+        lives = self.lives()
+        self._by_base = {live.base_path: live for live in lives}
+        self._by_name = {live.record.stack.lower(): live for live in lives}
         return previous

@@ -127,9 +127,7 @@ def overview_page(session: Session, notice: str | None = None) -> str:
     )
 
 
-def function_page(
-    session: Session, stage: str, function: str, notice: str | None = None
-) -> str:
+def function_page(session: Session, stage: str, function: str, notice: str | None = None) -> str:
     """Charts of one function on one stage, and its live log tail."""
     body = (
         f'<h1><a href="/dashboard/">{escape(stage)}</a> / {escape(function)}</h1>'

