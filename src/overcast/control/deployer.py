@@ -350,17 +350,11 @@ class Deployer:
 
     @staticmethod
     def _stack_name(text: str) -> str:
-        try:
-            return stack_name(text)
-        except StackNameError as exc:
-            raise DeployError(str(exc), hint=exc.hint) from exc
+        return _checked(stack_name, text)
 
     @staticmethod
     def _base_path(text: str) -> str:
-        try:
-            return base_path(text)
-        except StackNameError as exc:
-            raise DeployError(str(exc), hint=exc.hint) from exc
+        return _checked(base_path, text)
 
     @staticmethod
     def _check_function_names(stage: Stage, stack: str, model: AppModel) -> None:
@@ -787,6 +781,14 @@ class Deployer:
             if f"/{root}" in paths:
                 paths.append("/")
             self.edge_cache.invalidate(paths, stage=stage_name)
+
+
+def _checked(check: Callable[[str], str], text: str) -> str:
+    """``check(text)``, its refusal in the deploy API's terms (a 400)."""
+    try:
+        return check(text)
+    except StackNameError as exc:
+        raise DeployError(str(exc), hint=exc.hint) from exc
 
 
 def replace_static(prepared: Prepared, live: LiveDeployment) -> Prepared:
