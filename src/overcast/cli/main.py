@@ -625,15 +625,26 @@ _PLATFORM_OPTION = click.option(
     multiple=True,
     help="Limit the key to this stage (repeat for several); default: every stage.",
 )
+@click.option(
+    "--stack",
+    "stacks",
+    multiple=True,
+    help="Limit the key to this stack (app) of its stages (repeat for several); "
+    "default: every stack.",
+)
 @_APP_OPTION
 @_PLATFORM_OPTION
 def keys_create(
-    role: str, stages: tuple[str, ...], app_dir: Path, platform_dir: Path | None
+    role: str,
+    stages: tuple[str, ...],
+    stacks: tuple[str, ...],
+    app_dir: Path,
+    platform_dir: Path | None,
 ) -> None:
     """Issue a key; its secret is printed once, on stdout."""
     try:
         store = _key_store(app_dir, platform_dir)
-        key = store.create(typing.cast("Role", role), stages=stages)
+        key = store.create(typing.cast("Role", role), stages=stages, stacks=stacks)
     except OvercastError as exc:
         _fail(exc)
         return
@@ -659,10 +670,17 @@ def keys_list(app_dir: Path, platform_dir: Path | None) -> None:
     table.add_column("Access key id")
     table.add_column("Role")
     table.add_column("Stages")
+    table.add_column("Stacks")
     table.add_column("Created (UTC)")
     for key in issued:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(key.created))
-        table.add_row(key.access_key_id, key.role, ", ".join(key.stages) or "all", created)
+        table.add_row(
+            key.access_key_id,
+            key.role,
+            ", ".join(key.stages) or "all",
+            ", ".join(key.stacks) or "all",
+            created,
+        )
     Console(highlight=False, soft_wrap=True).print(table)
 
 

@@ -61,6 +61,9 @@ class AccessControl:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        #: the stack running a function in a stage (set by a platform): what a key
+        #: limited to stacks is checked against on the Lambda API
+        self.stack_of: Callable[[str, str], str | None] = lambda stage, function: None
         self.keys = keys
         self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
@@ -124,6 +127,28 @@ class AccessControl:
                 )
         return key
 
+    def _within_stacks(self, resource: str, stacks: tuple[str, ...]) -> bool:
+        """Whether a key limited to ``stacks`` may touch ``resource``.
+
+        A stack's deploys, rollbacks and deletion name it; a stage-wide read (a history,
+        a list) is allowed and answered with the key's stacks only; a function is the
+        stack's that runs it in the stage its qualifier names; an invalidation purges
+        the whole stage's edge cache, which no stack owns alone.
+        """
+        if resource == "*":
+            return True
+        function = _FUNCTION_RESOURCE.match(resource)
+        if function is not None:
+            qualifier = function.group(1)
+            name = resource.split(":function:", 1)[1].split(":", 1)[0]
+            return qualifier is not None and self.stack_of(qualifier, name) in stacks
+        match = _STAGE_RESOURCE.match(resource)
+        if match is None:
+            return True
+        if match.group(1) == "distribution":
+            return False
+        return match.group(3) is None or match.group(3) in stacks
+
     def authorize(self, key: AccessKey, action: str, resource: str) -> Denied | None:
         """None when ``key``'s role allows ``action``; else AWS's AccessDeniedException.
 
@@ -159,6 +184,14 @@ class AccessControl:
                 f"(the key is limited to stage(s) {', '.join(key.stages)}{hint})",
                 message_field="Message",
             )
+        if key.stacks and not self._within_stacks(resource, key.stacks):
+            return Denied(
+                403,
+                "AccessDeniedException",
+                f"User: {user} is not authorized to perform: {action} on resource: {resource} "
+                f"(the key is limited to stack(s) {', '.join(key.stacks)})",
+                message_field="Message",
+            )
         if role_allows(key.role, action):
             return None
         return Denied(
@@ -168,6 +201,12 @@ class AccessControl:
             f"(overcast role {key.role!r})",
             message_field="Message",
         )
+
+
+def stage_resource(region: str, account_id: str, stage: str, stack: str | None = None) -> str:
+    """The ARN the deploy API acts on: a stage, or one stack of it."""
+    arn = f"arn:aws:overcast:{region}:{account_id}:stage/{stage}"
+    return arn + (f"/stack/{stack}" if stack else "")
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:
@@ -185,7 +224,7 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
 
 
 _STAGE_RESOURCE = re.compile(
-    r"^arn:aws:(?:overcast|cloudfront):[^:]*:[^:]*:(?:stage|distribution)/([^/]+)$"
+    r"^arn:aws:(?:overcast|cloudfront):[^:]*:[^:]*:(stage|distribution)/([^/]+)(?:/stack/([^/]+))?$"
 )
 
 
@@ -195,7 +234,7 @@ _FUNCTION_RESOURCE = re.compile(r"^arn:aws:lambda:[^:]*:[^:]*:function:[^:]+(?::
 def resource_stage(resource: str) -> str | None:
     """The stage a stage-scoped resource ARN names (deploys, invalidations), else None."""
     match = _STAGE_RESOURCE.match(resource)
-    return match.group(1) if match else None
+    return match.group(2) if match else None
 
 
 def _within_stages(resource: str, stages: tuple[str, ...], *, unqualified: bool = False) -> bool:

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ ADMIN_CREDENTIALS_FILE = "admin-credentials"
 
 # Access key ids look like AWS's long-term ones: AKIA + 16 of [A-Z2-7] (base32).
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_STACK = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # noqa: S105
 
 # Which Lambda API actions each role may call. The admin role may call every action,
@@ -91,6 +93,8 @@ class AccessKey:
     #: (boto3 sends AWS_SESSION_TOKEN as X-Amz-Security-Token), and when they expire
     session_token: str = ""
     expires: float | None = None
+    #: the stacks (apps) this key may act on within its stages; empty = every stack
+    stacks: tuple[str, ...] = ()
 
 
 def role_allows(role: Role, action: str) -> bool:
@@ -106,6 +110,7 @@ def new_key(
     stages: tuple[str, ...] = (),
     *,
     expires: float | None = None,
+    stacks: tuple[str, ...] = (),
 ) -> AccessKey:
     """A fresh random key pair (20-char id, 40-char secret).
 
@@ -124,6 +129,12 @@ def new_key(
             raise AccessKeyError(
                 f"{stage!r} is not a stage name", hint="stage names are words like dev, qa, prod"
             )
+    for stack in stacks:
+        if not _STACK.fullmatch(stack):
+            raise AccessKeyError(
+                f"{stack!r} is not a stack name",
+                hint="a letter, then letters, digits and hyphens (CloudFormation's rule)",
+            )
     return AccessKey(
         key_id,
         secret,
@@ -134,6 +145,7 @@ def new_key(
         tuple(stages),
         session_token,
         expires,
+        tuple(stacks),
     )
 
 
@@ -174,9 +186,11 @@ class KeyStore:
         """Every key, oldest first."""
         return sorted(self._read(), key=lambda k: k.created)
 
-    def create(self, role: Role, stages: tuple[str, ...] = ()) -> AccessKey:
-        """Issue and store a new key (limited to ``stages`` when any are named)."""
-        key = new_key(role, stages=stages)
+    def create(
+        self, role: Role, stages: tuple[str, ...] = (), stacks: tuple[str, ...] = ()
+    ) -> AccessKey:
+        """Issue and store a new key (limited to ``stages`` and ``stacks`` when named)."""
+        key = new_key(role, stages=stages, stacks=stacks)
         with self._locked():
             keys = self._read()
             keys.append(key)
@@ -240,6 +254,7 @@ class KeyStore:
                     k["role"],
                     k["created"],
                     stages=tuple(k.get("stages", ())),
+                    stacks=tuple(k.get("stacks", ())),
                 )
                 for k in raw["keys"]
                 if k["role"] in ROLES
@@ -257,6 +272,7 @@ class KeyStore:
                     "role": k.role,
                     "created": k.created,
                     **({"stages": list(k.stages)} if k.stages else {}),
+                    **({"stacks": list(k.stacks)} if k.stacks else {}),
                 }
                 for k in keys
             ],

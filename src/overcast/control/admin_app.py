@@ -27,7 +27,7 @@ from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body
 from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
-from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STAGES, LambdaApi
+from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STACKS, KEY_STAGES, LambdaApi
 from overcast.dashboard import DashboardApp
 from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
 
@@ -140,7 +140,7 @@ class AdminApp:
         if denied is not None:
             await denied.send(send)
             return
-        extended = {**scope, KEY_STAGES: who.stages}
+        extended = {**scope, KEY_STAGES: who.stages, KEY_STACKS: who.stacks}
         if who.role == "function" and who.stages:
             extended[DEFAULT_QUALIFIER] = who.stages[0]
         await self._lambda(extended, replay_body(body, receive), send)

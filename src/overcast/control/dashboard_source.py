@@ -91,6 +91,13 @@ class PlatformDashboardSource:
             )
         return out
 
+    async def function_stacks(self, stage: str) -> Mapping[str, str]:
+        return {
+            spec.name: live.record.stack
+            for live in self._stage(stage).lives()
+            for spec in live.model.functions.values()
+        }
+
     async def functions(self, stage: str) -> Sequence[str]:
         return sorted(
             function for live in self._stage(stage).lives() for function in live.router.routes
@@ -206,6 +213,7 @@ def _info(record: Deployment, current: bool) -> DeploymentInfo:
         message=record.message,
         reason=record.reason,
         current=current,
+        stack=record.stack,
     )
 
 
@@ -231,6 +239,7 @@ def key_authenticator(keys: KeyStore) -> Callable[[str, str], Identity | None]:
             access_key_id=key.access_key_id,
             can_rollback=key.role in ("admin", "deployer"),
             stages=key.stages,
+            stacks=key.stacks,
         )
 
     return authenticate

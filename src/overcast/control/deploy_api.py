@@ -34,11 +34,13 @@ from urllib.parse import parse_qs, unquote
 import msgspec
 import orjson
 
-from overcast.control.access import AccessControl, Denied
+from overcast.control.access import AccessControl, Denied, stage_resource
+from overcast.control.access_keys import AccessKey
 from overcast.control.alarm_book import AlarmBook
 from overcast.control.alarm_watch import AlarmRecord
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
 from overcast.control.code_store import CodeStoreError, is_digest
+from overcast.control.deploy_store import DEFAULT_STACK
 from overcast.control.deployer import Deployer, DeployError
 from overcast.errors import OvercastError
 from overcast.observe.alarm_specs import TemplateAlarm
@@ -61,6 +63,12 @@ _JSON = (b"content-type", b"application/json")
 
 class _Missing(msgspec.Struct, forbid_unknown_fields=True):
     Digests: list[str]
+
+
+class _StackOnly(msgspec.Struct):
+    """The one field of a deploy request authorization needs (the rest is the deploy's)."""
+
+    stack: str = ""
 
 
 class DeployApi:
@@ -93,8 +101,31 @@ class DeployApi:
     def handles(path: str) -> bool:
         return path.startswith(PREFIX)
 
-    def stage_arn(self, stage: str) -> str:
-        return f"arn:aws:overcast:{self._region}:{self._account_id}:stage/{stage}"
+    def stage_arn(self, stage: str, stack: str | None = None) -> str:
+        return stage_resource(self._region, self._account_id, stage, stack)
+
+    def _stack_resource(
+        self, action: str, path: str, body: bytes, stack: str, resource: str
+    ) -> str:
+        """The resource of a request that acts on one stack: the stack's own ARN."""
+        if action == "overcast:Deploy":
+            try:
+                named = msgspec.json.decode(body, type=_StackOnly).stack
+            except msgspec.DecodeError:
+                return resource  # the deploy itself answers the malformed body
+            match = _DEPLOYMENTS.match(path)
+            return self.stage_arn(match.group(1), named or DEFAULT_STACK) if match else resource
+        if action == "overcast:Rollback" and (match := _ROLLBACK.match(path)):
+            stage = match.group(1)
+            try:
+                return self.stage_arn(stage, stack or self._only_stack(stage) or DEFAULT_STACK)
+            except DeployError:
+                return resource
+        if action == "overcast:DeleteStack" and (match := _STACK.match(path)):
+            return self.stage_arn(match.group(1), match.group(2))
+        if stack and action == "overcast:ListDeployments" and (match := _DEPLOYMENTS.match(path)):
+            return self.stage_arn(match.group(1), stack)
+        return resource
 
     def _route(self, method: str, path: str) -> tuple[str, str, int] | None:
         """(action, resource, body limit) of a request, or None for an unknown one."""
@@ -153,14 +184,15 @@ class DeployApi:
         if isinstance(who, Denied):
             await who.send(send)
             return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        stack = query.get("stack", [""])[0]
+        resource = self._stack_resource(action, path, body, stack, resource)
         denied = self._access.authorize(who, action, resource)
         if denied is not None:
             await denied.send(send)
             return
         try:
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            stack = query.get("stack", [""])[0]
-            status, answer = await self._serve(method, path, body, who.stages, stack)
+            status, answer = await self._serve(method, path, body, who, stack)
         except DeployError as exc:
             message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
             await Denied(exc.status, exc.code, message).send(send)
@@ -174,18 +206,16 @@ class DeployApi:
         await send_response(send, status, orjson.dumps(answer), [_JSON])
 
     async def _serve(
-        self,
-        method: str,
-        path: str,
-        body: bytes,
-        limited_to: tuple[str, ...] = (),
-        stack: str = "",
+        self, method: str, path: str, body: bytes, who: AccessKey, stack: str = ""
     ) -> tuple[int, object]:
-        """Answer one authorized request; lists show only the stages in ``limited_to``
-        (a key limited to stages), everything when it is empty."""
+        """Answer one authorized request; lists show only what ``who`` may see (the
+        stages and stacks it is limited to, everything when it is not)."""
 
         def visible(stage: str | None) -> bool:
-            return not limited_to or stage is None or stage in limited_to
+            return not who.stages or stage is None or stage in who.stages
+
+        def own(stack_name: str) -> bool:
+            return not who.stacks or stack_name in who.stacks
 
         deployer = self._deployer
         if path == "/overcast/artifacts/missing":
@@ -202,7 +232,8 @@ class DeployApi:
             deployer.code.put(digest, body)
             return 201, {"Digest": digest, "Size": len(body)}
         if path == "/overcast/stages":
-            return 200, {"Stages": [s for s in self._stages() if visible(str(s["Stage"]))]}
+            stages = [s for s in self._stages(own) if visible(str(s["Stage"]))]
+            return 200, {"Stages": stages}
         if path == "/overcast/alarms" and method == "POST":
             return 201, {"AlarmName": self._put_alarm(body).name}
         if match := _ALARM.match(path):
@@ -235,8 +266,8 @@ class DeployApi:
                 record = await deployer.deploy(stage, body)
                 return 202, record.summary()
             deployer.stage_named(stage)  # 404 for an unknown stage
-            history = deployer.store.history(stage, stack or None)
-            currents = deployer.store.stacks(stage)
+            history = [d for d in deployer.store.history(stage, stack or None) if own(d.stack)]
+            currents = {k: v for k, v in deployer.store.stacks(stage).items() if own(k[1])}
             # "Current": the named stack's, or the stage's when it runs one stack.
             if stack:
                 current = currents.get((stage, stack))
@@ -250,7 +281,7 @@ class DeployApi:
         if match := _DEPLOYMENT.match(path):
             stage, deployment_id = match.group(1), match.group(2)
             found = deployer.store.get(deployment_id)
-            if found is None or found.stage != stage:
+            if found is None or found.stage != stage or not own(found.stack):
                 raise DeployError(
                     f"no deployment {deployment_id} on stage {stage}",
                     status=404,
@@ -264,7 +295,7 @@ class DeployApi:
             record = await deployer.rollback(stage, stack or self._only_stack(stage))
             return 202, record.summary()
         if match := _STACKS.match(path):
-            return 200, {"Stacks": self._stacks(match.group(1))}
+            return 200, {"Stacks": self._stacks(match.group(1), own)}
         if match := _STACK.match(path):
             record = await deployer.delete(match.group(1), match.group(2))
             return 200, record.summary()
@@ -316,14 +347,14 @@ class DeployApi:
             "LiftedUntil": lifted_until,
         }
 
-    def _stages(self) -> list[dict[str, object]]:
+    def _stages(self, own: Callable[[str], bool]) -> list[dict[str, object]]:
         hosts = self._hosts()
         out: list[dict[str, object]] = []
         for name, stage in self._deployer.stages.items():
             out.append(
                 {
                     "Stage": name,
-                    "Stacks": self._stacks(name),
+                    "Stacks": self._stacks(name, own),
                     "Busy": stage.busy,
                     "Hosts": sorted(h for h, s in hosts.items() if s == name),
                 }
@@ -340,7 +371,9 @@ class DeployApi:
             )
         return names[0] if names else ""
 
-    def _stacks(self, stage_name: str) -> list[dict[str, object]]:
+    def _stacks(
+        self, stage_name: str, own: Callable[[str], bool] = lambda _: True
+    ) -> list[dict[str, object]]:
         stage = self._deployer.stage_named(stage_name)
         return [
             {
@@ -351,4 +384,5 @@ class DeployApi:
                 "Functions": sorted(spec.name for spec in live.model.functions.values()),
             }
             for live in sorted(stage.lives(), key=lambda lv: lv.record.stack)
+            if own(live.record.stack)
         ]

@@ -60,7 +60,9 @@ _OPERATIONS = {
 
 #: the ASGI scope key under which the admin app passes the stages a key is limited to
 KEY_STAGES = "overcast.key_stages"
-#: ... and the qualifier an unqualified name means (a platform function's own stage)
+#: ... the stacks it is limited to, and the qualifier an unqualified name means (a
+#: platform function's own stage)
+KEY_STACKS = "overcast.key_stacks"
 DEFAULT_QUALIFIER = "overcast.default_qualifier"
 
 
@@ -68,7 +70,10 @@ class FunctionCatalog(Protocol):
     """The functions the Lambda API describes: by qualifier, or within some stages."""
 
     def functions(
-        self, qualifier: str | None = None, stages: Sequence[str] = ()
+        self,
+        qualifier: str | None = None,
+        stages: Sequence[str] = (),
+        stacks: Sequence[str] = (),
     ) -> Mapping[str, FunctionSpec]: ...
 
 
@@ -79,7 +84,10 @@ class StaticCatalog:
         self._by_name = {spec.name: spec for spec in specs.values()}
 
     def functions(
-        self, qualifier: str | None = None, stages: Sequence[str] = ()
+        self,
+        qualifier: str | None = None,
+        stages: Sequence[str] = (),
+        stacks: Sequence[str] = (),
     ) -> Mapping[str, FunctionSpec]:
         return self._by_name
 
@@ -152,7 +160,9 @@ class LambdaApi:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if parts == [""] and method == "GET":
-            listed = self._catalog.functions(stages=scope.get(KEY_STAGES, ()))
+            listed = self._catalog.functions(
+                stages=scope.get(KEY_STAGES, ()), stacks=scope.get(KEY_STACKS, ())
+            )
             await self._json(
                 send,
                 200,

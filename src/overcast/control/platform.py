@@ -297,6 +297,7 @@ class Platform:
         revoke_stale_tokens(self.secrets)
         access = AccessControl(self.keys, options.account_id, function_keys=self.function_keys)
         self.invoker = PlatformInvoker(self.stages)
+        access.stack_of = self.invoker.stack_of
         self.lambda_api = LambdaApi(
             self.invoker, self.invoker, LambdaApiSettings(options.region, options.account_id)
         )

@@ -30,7 +30,10 @@ class PlatformInvoker:
         return [live for stage in self._stages.values() for live in stage.lives()]
 
     def functions(
-        self, qualifier: str | None = None, stages: Sequence[str] = ()
+        self,
+        qualifier: str | None = None,
+        stages: Sequence[str] = (),
+        stacks: Sequence[str] = (),
     ) -> Mapping[str, FunctionSpec]:
         """The functions a qualifier names, by name.
 
@@ -56,7 +59,12 @@ class PlatformInvoker:
         for name, stage in self._stages.items():
             if stages and name not in stages:
                 continue
-            pairs = ((lv, s) for lv in stage.lives() for s in lv.model.functions.values())
+            pairs = (
+                (lv, s)
+                for lv in stage.lives()
+                if not stacks or lv.record.stack in stacks
+                for s in lv.model.functions.values()
+            )
             for live, spec in pairs:
                 version = live.record.versions.get(spec.name, 0)
                 if version >= newest.get(spec.name, -1):
@@ -69,6 +77,14 @@ class PlatformInvoker:
     def stage_of(self, qualifier: str) -> str | None:
         """The stage a qualifier is the alias of, if it is one."""
         return qualifier if qualifier in self._stages else None
+
+    def stack_of(self, stage: str, function: str) -> str | None:
+        """The stack of ``stage`` that runs ``function``, if one does."""
+        found = self._stages.get(stage)
+        for live in found.lives() if found is not None else ():
+            if any(spec.name == function for spec in live.model.functions.values()):
+                return live.record.stack
+        return None
 
     def _target(self, name: str, qualifier: str) -> tuple[LiveDeployment, Target | None] | None:
         if qualifier in self._stages:

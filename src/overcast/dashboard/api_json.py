@@ -89,6 +89,7 @@ def deployment_json(deployment: DeploymentInfo) -> JSON:
     return {
         "id": deployment.id,
         "stage": deployment.stage,
+        "stack": deployment.stack,
         "kind": deployment.kind,
         "status": deployment.status,
         "created": deployment.created,

@@ -237,8 +237,11 @@ class DashboardApp:
             await respond_html(send, 200, pages.deployments_page(session, self.notice))
         elif match := _FUNCTION_PAGE.match(path):
             stage, function = match.group(1), match.group(2)
-            if not session.identity.may_see(stage):
-                message = f"This key is limited to stage(s) {', '.join(session.identity.stages)}."
+            identity = session.identity
+            if not identity.may_see(stage) or (
+                identity.stacks and function not in await self._functions(identity, stage)
+            ):
+                message = "This key may not see this function's stage or stack."
                 await respond_html(send, 403, pages.message_page("Forbidden", message))
                 return
             if function not in await self.source.functions(stage):
@@ -337,6 +340,9 @@ class DashboardApp:
         path, method = request.path, request.method
         identity = session.identity
         named = next((m.group(1) for p in _STAGE_PATHS if (m := p.match(path)) is not None), None)
+        function = next(
+            (m.group(2) for p in (_METRICS, _LOGS) if (m := p.match(path)) is not None), None
+        )
         if named is not None and not identity.may_see(named):
             # As the admin APIs answer a key out of its scope (AWS's shape and status).
             await respond_json(
@@ -345,6 +351,21 @@ class DashboardApp:
                 {
                     "__type": "AccessDeniedException",
                     "message": f"This key is limited to stage(s) {', '.join(identity.stages)}",
+                },
+            )
+            return
+        if (
+            identity.stacks
+            and function is not None
+            and named is not None
+            and function not in await self._functions(identity, named)
+        ):
+            await respond_json(
+                send,
+                403,
+                {
+                    "__type": "AccessDeniedException",
+                    "message": f"This key is limited to stack(s) {', '.join(identity.stacks)}",
                 },
             )
             return
@@ -377,6 +398,14 @@ class DashboardApp:
         else:
             await respond_json(send, 404, {"message": "Unknown API path"})
 
+    async def _functions(self, identity: Identity, stage: str) -> list[str]:
+        """The functions of ``stage`` that ``identity`` may see (its stacks')."""
+        names = list(await self.source.functions(stage))
+        if not identity.stacks:
+            return names
+        owners = await self.source.function_stacks(stage)
+        return [name for name in names if identity.owns(owners.get(name))]
+
     async def _stages(self, identity: Identity) -> list[StageInfo]:
         """The stages ``identity`` may see."""
         return [s for s in await self.source.stages() if identity.may_see(s.name)]
@@ -387,7 +416,7 @@ class DashboardApp:
         stages = await self._stages(identity)
 
         async def one_stage(stage_name: str) -> tuple[list[dict[str, object]], dict[str, object]]:
-            names = await self.source.functions(stage_name)
+            names = await self._functions(identity, stage_name)
             series = await asyncio.gather(
                 *(
                     self.source.metrics(stage_name, n, since=since, until=until, step_s=step)
@@ -421,7 +450,8 @@ class DashboardApp:
         }
 
     async def _stage_deployments(self, session: Session, stage: str) -> dict[str, object]:
-        history = await self.source.deployments(stage)
+        identity = session.identity
+        history = [d for d in await self.source.deployments(stage) if identity.owns(d.stack)]
         current = next((d.id for d in history if d.current), None)
         return {
             "stage": stage,
@@ -443,7 +473,9 @@ class DashboardApp:
         if not request.same_origin() or not session.csrf_matches(offered):
             await respond_json(send, 403, {"message": "Missing or wrong CSRF token"})
             return
-        if not session.identity.may_rollback(stage):
+        identity = session.identity
+        stacks = set((await self.source.function_stacks(stage)).values())
+        if not identity.may_rollback(stage) or not all(identity.owns(s) for s in stacks):
             await respond_json(send, 403, {"message": f"This key may not roll back stage {stage}"})
             return
         try:

@@ -25,6 +25,12 @@ class Identity:
     can_rollback: bool = True
     #: the stages the key may act on; empty = every stage (as ``AccessKey.stages``)
     stages: tuple[str, ...] = ()
+    #: the stacks (apps) of those stages it may act on; empty = every stack
+    stacks: tuple[str, ...] = ()
+
+    def owns(self, stack: str | None) -> bool:
+        """Whether this key may see what ``stack`` runs."""
+        return not self.stacks or stack in self.stacks
 
     def may_see(self, stage: str | None) -> bool:
         """Whether this key may see ``stage`` (None: something of no stage, platform-wide)."""

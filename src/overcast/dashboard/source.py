@@ -128,6 +128,8 @@ class DeploymentInfo:
     reason: str = ""
     #: whether the stage's alias points at it now
     current: bool = False
+    #: the stack (app) of the stage it deploys
+    stack: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,10 @@ class DashboardSource(Protocol):
 
     async def functions(self, stage: str) -> Sequence[str]:
         """Names of the functions the stage runs (its current deployment's)."""
+        ...
+
+    async def function_stacks(self, stage: str) -> Mapping[str, str]:
+        """The stack (app) running each of the stage's functions."""
         ...
 
     async def metrics(

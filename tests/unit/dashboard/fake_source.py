@@ -11,7 +11,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -177,6 +177,10 @@ class FakeSource:
     async def functions(self, stage: str) -> Sequence[str]:
         with self._lock:
             return list(self._stage(stage).functions)
+
+    async def function_stacks(self, stage: str) -> Mapping[str, str]:
+        with self._lock:
+            return dict.fromkeys(self._stage(stage).functions, "app")
 
     async def metrics(
         self, stage: str, function: str, *, since: float, until: float, step_s: int

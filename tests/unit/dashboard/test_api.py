@@ -154,6 +154,7 @@ def test_deployments_per_stage_newest_first_with_the_current_one_marked(
     assert dev["deployments"][0] == {
         "id": "d-AAAAAAAA2",
         "stage": "dev",
+        "stack": "",
         "kind": "deploy",
         "status": "Succeeded",
         "created": clock.now - 60,
