@@ -13,10 +13,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import psutil
 import pytest
+from botocore.config import Config
 
 from overcast.cli.platform_cmd import PlatformClient
 from overcast.control.access_keys import KeyStore, read_credentials_file
@@ -75,6 +78,18 @@ class RunningPlatform:
         """GET ``path`` on ``stage``'s host name (the Host header picks the stage)."""
         sent = {"Host": self.host(stage), **(headers or {})}
         return httpx.get(self.url(stage, path), headers=sent, timeout=30)
+
+    def lambda_client(self, key_id: str, secret: str, session_token: str | None = None) -> Any:
+        """boto3's Lambda client on the admin port, signing with the key given."""
+        return boto3.client(
+            "lambda",
+            region_name="us-east-1",
+            endpoint_url=self.admin_url,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=session_token,
+            config=Config(retries={"max_attempts": 0}),
+        )
 
     def client(self) -> PlatformClient:
         key_id, secret = read_credentials_file(KeyStore(self.state_dir).admin_credentials_path)

@@ -15,10 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from overcast.testing import sandbox_config
@@ -118,14 +116,7 @@ def test_a_dev_deployer_key_gets_no_prod_secret_by_any_way(
     _assert_nothing_escaped(answer.json())
 
     # From outside, with the dev key itself: prod's function, configuration and logs.
-    lam = boto3.client(
-        "lambda",
-        region_name="us-east-1",
-        endpoint_url=platform.admin_url,
-        aws_access_key_id=env["OVERCAST_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["OVERCAST_SECRET_ACCESS_KEY"],
-        config=Config(retries={"max_attempts": 0}),
-    )
+    lam = platform.lambda_client(env["OVERCAST_ACCESS_KEY_ID"], env["OVERCAST_SECRET_ACCESS_KEY"])
     for call in (
         lambda: lam.invoke(FunctionName="Echo:prod", Payload=b"{}"),
         lambda: lam.invoke(FunctionName="Echo", Payload=b"{}"),

@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from process_helpers import RunningPlatform, start_platform
@@ -83,19 +81,13 @@ def test_the_session_token_is_part_of_the_credentials(platform: RunningPlatform)
     # Credentials carried out of a dev function: without the session token refused; with
     # it, only what the function itself may do.
     env = _caller(platform, {"leak": True})
-    base = {
-        "region_name": "us-east-1",
-        "endpoint_url": platform.admin_url,
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-        "config": Config(retries={"max_attempts": 0}),
-    }
     assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
-    without = boto3.client("lambda", **base)
+    key = (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+    without = platform.lambda_client(*key)
     with pytest.raises(ClientError) as info:
         without.invoke(FunctionName="Target", Payload=b"{}")
     assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
-    with_token = boto3.client("lambda", aws_session_token=env["AWS_SESSION_TOKEN"], **base)
+    with_token = platform.lambda_client(*key, env["AWS_SESSION_TOKEN"])
     assert with_token.invoke(FunctionName="Target:dev", Payload=b"{}")["StatusCode"] == 200
     for name in ("Target:prod", "Other:dev"):
         with pytest.raises(ClientError) as info:
@@ -112,14 +104,8 @@ def test_credentials_die_with_their_deployment(tmp_path: Path) -> None:
         env = _caller(running, {"leak": True})
         (app / "src" / "app.py").write_text((app / "src" / "app.py").read_text() + "\n# v2\n")
         running.deploy(app, "dev")  # the old deployment retires, its credentials with it
-        stale = boto3.client(
-            "lambda",
-            region_name="us-east-1",
-            endpoint_url=running.admin_url,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=env["AWS_SESSION_TOKEN"],
-            config=Config(retries={"max_attempts": 0}),
+        stale = running.lambda_client(
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"]
         )
         # The old deployment retires once its last request is done; then its key is gone.
         deadline = time.monotonic() + 30

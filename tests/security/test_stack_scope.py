@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from overcast.cli.platform_cmd import PlatformClient, PlatformClientError
@@ -109,13 +107,8 @@ def test_lists_show_the_keys_stack_only(
 def test_the_lambda_api_reaches_the_keys_stack_only(
     platform: RunningPlatform, notes_key: dict[str, str]
 ) -> None:
-    lam = boto3.client(
-        "lambda",
-        region_name="us-east-1",
-        endpoint_url=platform.admin_url,
-        aws_access_key_id=notes_key["OVERCAST_ACCESS_KEY_ID"],
-        aws_secret_access_key=notes_key["OVERCAST_SECRET_ACCESS_KEY"],
-        config=Config(retries={"max_attempts": 0}),
+    lam = platform.lambda_client(
+        notes_key["OVERCAST_ACCESS_KEY_ID"], notes_key["OVERCAST_SECRET_ACCESS_KEY"]
     )
     event = json.dumps({"rawPath": "/notes"}).encode()
     assert lam.invoke(FunctionName="Notes:dev", Payload=event)["StatusCode"] == 200

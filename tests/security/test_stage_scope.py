@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from overcast.cli.platform_cmd import PlatformClient, PlatformClientError
@@ -51,14 +49,7 @@ def dev_key(platform: RunningPlatform) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def lam(platform: RunningPlatform, dev_key: tuple[str, str]) -> Any:
-    return boto3.client(
-        "lambda",
-        region_name="us-east-1",
-        endpoint_url=platform.admin_url,
-        aws_access_key_id=dev_key[0],
-        aws_secret_access_key=dev_key[1],
-        config=Config(retries={"max_attempts": 0}),
-    )
+    return platform.lambda_client(*dev_key)
 
 
 def _denied(call: Any, **kwargs: Any) -> str:
