@@ -28,7 +28,9 @@ pytestmark = [
 ]
 
 ATTACKER = Path(__file__).parent / "apps" / "attacker"
-VERSIONED = Path(__file__).resolve().parents[1] / "integration" / "platform" / "apps" / "versioned"
+PLATFORM_APPS = Path(__file__).resolve().parents[1] / "integration" / "platform" / "apps"
+VERSIONED = PLATFORM_APPS / "versioned"
+NOTES = PLATFORM_APPS / "notes"
 PROD_SECRET = "TOPSECRET-prod-api-key-3f9c1a"
 
 
@@ -109,8 +111,29 @@ def test_a_dev_deployer_key_gets_no_prod_secret_by_any_way(
     deployed = platform.cli("deploy", str(attacker), "--stage", "dev", env=env)
     assert deployed.returncode == 0, deployed.stderr.decode()
 
+    # Another stack of dev, served all along (its requests must all succeed meanwhile).
+    neighbour = tmp_path / "notes"
+    shutil.copytree(NOTES, neighbour)
+    platform.deploy(neighbour, "dev")
+    stop = threading.Event()
+    served: list[int] = []
+
+    def hammer() -> None:
+        while not stop.is_set():
+            served.append(platform.get("dev", "/notes/notes").status_code)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
     # From inside: the attacker's handler on dev.
-    answer = platform.get("dev", f"/loot?state={platform.state_dir}&admin={platform.admin_port}")
+    try:
+        answer = platform.get(
+            "dev", f"/loot?state={platform.state_dir}&admin={platform.admin_port}"
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert served
+    assert set(served) == {200}
     assert answer.status_code == 200, answer.text
     assert PROD_SECRET not in answer.text
     _assert_nothing_escaped(answer.json())

@@ -441,8 +441,9 @@ def samconfig_overrides(app_dir: Path, stage: str) -> dict[str, str]:
     "--base-path",
     default="",
     metavar="NAME",
-    help="Serve the stack under /NAME/ of the stage's hosts (an API mapping); "
-    "every stack is also reached at STACK.<stage host>.",
+    help="Serve the stack under /NAME/ of the stage's hosts (an API mapping) "
+    "[default: the template's Metadata.overcast.base_path, else the root]; every stack is "
+    "also reached at STACK.<stage host>.",
 )
 def deploy(
     app_dir: Path,
@@ -466,7 +467,7 @@ def deploy(
     try:
         folder = app_dir if app_dir.is_dir() else app_dir.parent
         stack = stack_name(stack) if stack else default_stack(folder, stage)
-        mapping = checked_base_path(base_path)
+        mapping = checked_base_path(base_path) if base_path else None
         client = _client(target, credentials, state_dir)
         template = find_template(app_dir)
         overrides = samconfig_overrides(app_dir, stage)
@@ -498,7 +499,9 @@ def deploy(
                     progress.advance(task, bundle.size_of(digest))
         import msgspec
 
-        request = msgspec.structs.replace(bundle.request, stack=stack, base_path=mapping)
+        # --base-path, else the template's Metadata.overcast.base_path, else the root
+        chosen = mapping if mapping is not None else checked_base_path(bundle.request.base_path)
+        request = msgspec.structs.replace(bundle.request, stack=stack, base_path=chosen)
         body = msgspec.json.encode(request)
         quoted = urllib.parse.quote(stage, safe="")
         started = client.request("POST", f"/overcast/stages/{quoted}/deployments", body)

@@ -96,6 +96,18 @@ def static_settings(template: Mapping[str, Any]) -> StaticSettings | None:
     return StaticSettings(bucket=bucket, source=source)
 
 
+def base_path_setting(template: Mapping[str, Any]) -> str:
+    """``Metadata: overcast: base_path:``: the API mapping key the app asks for ("" = root)."""
+    metadata = template.get("Metadata")
+    overcast = metadata.get("overcast") if isinstance(metadata, Mapping) else None
+    raw = overcast.get("base_path", "") if isinstance(overcast, Mapping) else ""
+    if not isinstance(raw, str):
+        raise DeployBundleError(
+            "Metadata.overcast.base_path must be one path segment", hint="e.g. base_path: notes"
+        )
+    return raw
+
+
 def build_bundle(
     template_path: Path,
     model: AppModel,
@@ -122,7 +134,8 @@ def build_bundle(
         code[relative] = digest
         artifacts[digest] = data
     static: dict[str, str] | None = None
-    settings = static_settings(_parsed(text, template_path))
+    parsed = _parsed(text, template_path)
+    settings = static_settings(parsed)
     if settings is not None:
         static = {}
         root = (base / settings.source).resolve()
@@ -146,6 +159,7 @@ def build_bundle(
         static=static,
         parameter_overrides=dict(parameter_overrides or {}),
         message=message,
+        base_path=base_path_setting(parsed),
     )
     return DeployBundle(request, artifacts)
 

@@ -42,7 +42,7 @@ def test_stacks_share_a_stage_by_base_path_and_by_host(
     overcast_platform: RunningPlatform, versioned_app: Path, notes: Path
 ) -> None:
     overcast_platform.deploy(versioned_app, "dev")
-    overcast_platform.deploy(notes, "dev", "--base-path", "notes")
+    overcast_platform.deploy(notes, "dev")  # the template's base path: notes
     overcast_platform.deploy(
         notes, "dev", "--stack", "memo", "--base-path", "memo", "--parameter-overrides",
         "Prefix=Memo",
@@ -82,8 +82,8 @@ def test_conflicts_are_refused_naming_both_stacks(
     assert "stack other" in said
     assert "stack notes is" in said
     root = overcast_platform.cli(
-        "deploy", str(notes), "--stage", "dev", "--stack", "second", "--parameter-overrides",
-        "Prefix=Second",
+        "deploy", str(notes), "--stage", "dev", "--stack", "second", "--base-path", "/",
+        "--parameter-overrides", "Prefix=Second",
     )  # fmt: skip
     assert root.returncode == 1
     assert "stack versioned is" in root.stderr.decode()
