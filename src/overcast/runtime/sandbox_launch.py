@@ -181,6 +181,15 @@ def main() -> None:
     control_fd = int(os.environ["OVERCAST_ZYGOTE_FD"])
     with os.fdopen(int(os.environ["OVERCAST_LAUNCH_FD"]), "rb") as source:
         spec = launch_decoder.decode(source.read())
+    if os.getpid() == 1:
+        # Started by util-linux's ``unshare --pid --fork`` (and ``--map-root-user`` when
+        # not root): already PID 1 of a new PID namespace, with only that small C
+        # process waiting above. The other namespaces are made here, no fork needed.
+        try:
+            linux.unshare(_NAMESPACES & ~linux.CLONE_NEWPID)
+        except OSError as exc:
+            _fail(control_fd, f"could not create the sandbox's namespaces: {exc}")
+        _become_zygote(spec, control_fd)
     try:
         flags = _NAMESPACES | (linux.CLONE_NEWUSER if spec.map_uid is not None else 0)
         linux.unshare(flags)
@@ -191,7 +200,8 @@ def main() -> None:
         _fail(control_fd, f"could not create the sandbox's namespaces: {exc}")
     if pid == 0:
         _become_zygote(spec, control_fd)
-    # The parent holds nothing the zygote needs: it waits, then reports how it ended.
+    # Without util-linux's unshare: this interpreter waits above the zygote instead (it
+    # holds nothing the zygote needs) and reports how it ended.
     os.close(control_fd)
     while True:
         try:

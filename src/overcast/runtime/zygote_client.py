@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import sys
 from collections import deque
@@ -36,6 +37,9 @@ from overcast.runtime.messages import (
 from overcast.runtime.sandbox import SandboxPlan
 
 logger = logging.getLogger("overcast.runtime")
+
+#: util-linux's unshare(1), when the machine has it (every Linux distribution ships it)
+_UNSHARE = shutil.which("unshare")
 
 ExitCallback = Callable[[Exited], None]
 
@@ -84,6 +88,18 @@ class ZygoteClient:
             env["OVERCAST_LAUNCH_FD"] = str(launch_file.fileno())
             pass_fds.append(launch_file.fileno())
             argv = [sys.executable, "-m", "overcast.runtime.sandbox_launch"]
+            if _UNSHARE is not None:
+                # The PID namespace's fork done by a small C process that then only waits
+                # (and kills the zygote if it dies), rather than by a second interpreter.
+                rootless = self.sandbox.launch.map_uid is not None
+                argv = [
+                    _UNSHARE,
+                    "--pid",
+                    "--fork",
+                    "--kill-child",
+                    *(["--map-root-user"] if rootless else []),
+                    *argv,
+                ]
         else:
             argv = [sys.executable, "-m", "overcast.runtime.zygote"]
         try:
