@@ -11,7 +11,14 @@ from pathlib import Path
 from overcast.control.function_credentials import secret_values
 from overcast.errors import OvercastError
 from overcast.runtime import FunctionConfig
-from overcast.runtime.sandbox import Volume, parse_endpoint
+from overcast.runtime.errors import SandboxError
+from overcast.runtime.sandbox import (
+    Endpoint,
+    Volume,
+    machine_memory_mb,
+    parse_endpoint,
+    resolve_endpoint,
+)
 from overcast.secrets import KvStore, open_secrets
 from overcast.secrets.external import external_from_env, lookup_for
 from overcast.secrets.references import Lookup, Redactor, has_references, resolve_references
@@ -99,10 +106,7 @@ def runtime_functions(
             environment.update(own)
             values.update(secret_values(own))
         redactor = Redactor(values) if values else None
-        try:
-            network = tuple(parse_endpoint(text) for text in spec.network)
-        except ValueError as exc:  # the loader checked the form; this is a second guard
-            raise OvercastError(f"function {spec.name}: {exc}") from exc
+        network = _checked_grants(spec)
         configs.append(
             FunctionConfig(
                 name=spec.name,
@@ -126,6 +130,33 @@ def runtime_functions(
             )
         )
     return configs
+
+
+def _checked_grants(spec: FunctionSpec) -> tuple[Endpoint, ...]:
+    """The function's grants, and a refusal naming the template's line when the sandbox
+    could not give what it asks (a name that does not resolve, a /tmp bigger than the
+    machine), before anything starts."""
+    where = f"{spec.location}: " if spec.location is not None else ""
+    total_mb = machine_memory_mb()
+    if spec.ephemeral_storage_mb > total_mb:
+        raise OvercastError(
+            f"{where}Function {spec.name} asks for EphemeralStorage of "
+            f"{spec.ephemeral_storage_mb} MB, more than this machine's {total_mb} MB of "
+            "memory (/tmp is a tmpfs)",
+            hint="lower EphemeralStorage.Size, or run on a machine with more memory",
+        )
+    grants = []
+    for text in spec.network:
+        try:
+            endpoint = parse_endpoint(text)
+            resolve_endpoint(endpoint)
+        except (ValueError, SandboxError) as exc:
+            raise OvercastError(
+                f"{where}Function {spec.name}: {exc}",
+                hint=getattr(exc, "hint", "") or "grant host:port endpoints this machine reaches",
+            ) from exc
+        grants.append(endpoint)
+    return tuple(grants)
 
 
 def sandbox_identity(model: AppModel, spec: FunctionSpec) -> str:

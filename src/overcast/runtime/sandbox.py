@@ -294,7 +294,8 @@ def _etc_files(uid: int, hosts: Sequence[tuple[str, str]]) -> dict[str, bytes]:
     }
 
 
-def _resolve(endpoint: Endpoint) -> str:
+def resolve_endpoint(endpoint: Endpoint) -> str:
+    """The address a granted endpoint is relayed to (a name resolved here, once)."""
     try:
         address = ipaddress.ip_address(endpoint.host)
     except ValueError:
@@ -320,7 +321,7 @@ def _listeners(
     seen: set[tuple[str, int]] = set()
     for mapping in grants:
         endpoint = mapping.inside
-        target = _resolve(endpoint)
+        target = resolve_endpoint(endpoint)
         address = ipaddress.ip_address(target)
         if address.version == 6 and not address.is_loopback:
             raise SandboxError(
@@ -338,7 +339,7 @@ def _listeners(
         if mapping.target == endpoint:
             targets.append((target, endpoint.port))
         else:
-            targets.append((_resolve(mapping.target), mapping.target.port))
+            targets.append((resolve_endpoint(mapping.target), mapping.target.port))
     return listeners, targets, hosts
 
 
