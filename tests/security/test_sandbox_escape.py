@@ -406,3 +406,24 @@ def test_the_user_namespace_mode_builds_the_same_walls(tmp_path: Path, attacker:
     if os.uname().machine == "x86_64":
         assert found["syscalls"].pop("fork_works") is True
         assert set(found["syscalls"].values()) == {1}
+
+
+def test_the_state_folder_is_hidden_when_the_code_folder_holds_it(tmp_path: Path) -> None:
+    # CodeUri: . with the state folder beside template.yaml: /var/task would show it.
+    code = write_handler(tmp_path, ATTACKS)
+    tmp_path.chmod(0o755)  # code must be readable by others, as on Lambda
+    secrets = tmp_path / "state" / "secrets"
+    secrets.mkdir(parents=True)
+    (secrets / "master.key").write_text("the platform's master key")
+
+    async def scenario() -> Any:
+        probe = function("exists", code, handler="app.exists")
+        async with running_runtime(tmp_path, [probe]) as runtime:
+            event = {"paths": ["/var/task/app.py", "/var/task/state/secrets/master.key"]}
+            result = await invoke(runtime, "exists", json.dumps(event).encode())
+            return json.loads(result.payload)
+
+    assert run(scenario()) == {
+        "/var/task/app.py": True,
+        "/var/task/state/secrets/master.key": False,
+    }

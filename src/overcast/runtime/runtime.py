@@ -393,6 +393,7 @@ class Runtime:
                 (os.path.join(self.config.state_dir, "volumes", v.name), v.mount_path)
                 for v in config.volumes
             ),
+            hidden=(self.config.state_dir,),
         )
         return (deps, request)
 

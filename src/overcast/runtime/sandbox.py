@@ -150,6 +150,9 @@ class SandboxRequest:
     grants: tuple[Endpoint, ...] = ()
     #: (host folder, mount path) of each persistent volume
     volumes: tuple[tuple[str, str], ...] = ()
+    #: host folders that must not be seen even where the code folder holds them (the
+    #: runtime's own state folder, when an app's CodeUri is the folder holding it)
+    hidden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +378,12 @@ def plan(request: SandboxRequest, config: SandboxConfig, root_dir: str) -> Sandb
             mounts.append(Mount("ro", f"{RUNTIME_DIR}/{inside_name}", host_path))
     boot = _boot_mounts()
     mounts.extend(boot)
-    mounts.append(Mount("ro", TASK_ROOT, os.path.realpath(request.code_dir)))
+    code = os.path.realpath(request.code_dir)
+    mounts.append(Mount("ro", TASK_ROOT, code))
+    for folder in request.hidden:
+        inside = os.path.relpath(os.path.realpath(folder), code)
+        if not inside.startswith("..") and inside != ".":
+            mounts.append(Mount("empty", f"{TASK_ROOT}/{inside}"))
     if not rootless:
         _check_readable(request.code_dir, "the function's code")
     if request.deps_dir:
