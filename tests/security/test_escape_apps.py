@@ -84,6 +84,20 @@ def test_the_attacker_finds_nothing_under_overcast_up(running_app: Any) -> None:
     assert set(honest) == {200}
 
 
+def test_the_internet_is_reached_through_the_proxy_and_never_local_addresses(
+    running_app: Any,
+) -> None:
+    app = running_app(ATTACKER)
+    with app.client() as client:
+        found = client.get("/egress").json()
+    assert found["proxy"].startswith("http://127.0.0.1:")
+    # the proxy refuses what is not a public address: no way around the grants
+    assert found["private through the proxy"].startswith("403:")
+    assert "is not a public address" in found["private through the proxy"]
+    # only the proxy leads out: the namespace has no route anywhere else
+    assert found["public, bypassing the proxy"] == "errno 101"  # ENETUNREACH
+
+
 @pytest.fixture
 def platform(tmp_path: Path) -> Any:
     running = start_platform(tmp_path / "state")

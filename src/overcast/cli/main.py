@@ -108,6 +108,12 @@ def cli() -> None:
     help="Run functions as this user, unisolated (the default walls each one in).",
 )
 @click.option(
+    "--no-egress",
+    is_flag=True,
+    help="Keep sandboxed functions off the internet (by default they reach public "
+    "addresses, as a Lambda function outside a VPC does).",
+)
+@click.option(
     "--api-key",
     "api_keys",
     multiple=True,
@@ -125,6 +131,7 @@ def up(
     concurrency: int,
     no_watch: bool,
     no_sandbox: bool,
+    no_egress: bool,
     api_keys: tuple[str, ...],
 ) -> None:
     """Run the SAM app in APP_DIR until Ctrl-C."""
@@ -161,6 +168,7 @@ def up(
                 node_concurrency=concurrency,
                 api_keys=keys,
                 sandbox=not no_sandbox,
+                egress=not no_egress,
             ),
         )
         if node.sandbox.warning is not None:

@@ -223,6 +223,12 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     help="Run deployed functions unisolated, as this user (refused by default where "
     "the machine cannot sandbox them).",
 )
+@click.option(
+    "--no-egress",
+    is_flag=True,
+    help="Keep deployed functions off the internet (by default they reach public "
+    "addresses, as a Lambda function outside a VPC does).",
+)
 def serve(
     state_dir: Path,
     port: int,
@@ -249,6 +255,7 @@ def serve(
     dns_port: int | None,
     dns_address: str | None,
     no_sandbox: bool,
+    no_egress: bool,
 ) -> None:
     """Run a platform that apps are deployed to with `overcast deploy`."""
     from overcast.cli.main import _run
@@ -290,6 +297,7 @@ def serve(
             dns_port=dns_port,
             dns_address=dns_address,
             sandbox=not no_sandbox,
+            egress=not no_egress,
         )
         platform = Platform(options)
         if platform.sandbox.warning is not None:

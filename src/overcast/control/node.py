@@ -25,6 +25,7 @@ from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions, secret_lookup
 from overcast.control.edge_admin import EdgeAdmin, EdgePurger
+from overcast.control.egress_proxy import EgressProxy
 from overcast.control.function_credentials import (
     RENEW_EVERY_S,
     FunctionCredentials,
@@ -42,6 +43,7 @@ from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
+from overcast.runtime.sandbox import Endpoint
 from overcast.secrets import open_secrets
 from overcast.template import AppModel
 
@@ -71,6 +73,8 @@ class NodeOptions:
     api_keys: tuple[tuple[str, ApiKey], ...] = ()
     #: wall every function instance in (where the machine allows; else a warning)
     sandbox: bool = True
+    #: let sandboxed functions reach the internet (through the egress proxy)
+    egress: bool = True
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -139,6 +143,9 @@ class Node:
             raise
         #: the admin app's listener for sandboxed functions (a loopback port of its own)
         self._functions_sock = bind("127.0.0.1", 0)
+        #: the forward proxy sandboxed functions reach the internet through
+        self.egress = EgressProxy()
+        egress = Endpoint("127.0.0.1", self.egress.bind()) if options.egress else None
         self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
         self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
         self.functions_address: tuple[str, int] = self._functions_sock.getsockname()[:2]
@@ -153,12 +160,14 @@ class Node:
             self._data_sock.close()
             self._admin_sock.close()
             self._functions_sock.close()
+            self.egress.close_unstarted()
             raise
         recorder = self.metrics.metrics if self.metrics is not None else None
         #: the sandbox the functions run in, and the warning to show when there is none
         self.sandbox = choose_sandbox(
             options.sandbox,
             platform_ports(self.admin_address, self.functions_address, self.data_address),
+            egress=egress,
         )
         self.runtime = Runtime(
             RuntimeConfig(
@@ -248,6 +257,8 @@ class Node:
             loop.add_signal_handler(sig, self._stop.set)
         node_file = opts.state_dir / NODE_FILE
         try:
+            if opts.egress:
+                await self.egress.start()
             await self.runtime.start()
             await data_server.startup(sockets=[data_sock])
             await admin_server.startup(sockets=[admin_sock, self._functions_sock])
@@ -281,6 +292,7 @@ class Node:
                 node_file.unlink()
             # Phase 3: no worker outlives the node, nor do the credentials it handed out.
             await self.runtime.aclose()
+            await self.egress.aclose()
             if self.metrics is not None:
                 # After the runtime: invocations that ended while it drained are counted.
                 await self.metrics.aclose()
@@ -292,6 +304,7 @@ class Node:
         self._data_sock.close()
         self._admin_sock.close()
         self._functions_sock.close()
+        self.egress.close_unstarted()
 
     async def _renew_credentials(self) -> None:
         """Keep the functions' Vault tokens alive for as long as the node runs."""

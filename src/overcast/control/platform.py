@@ -46,6 +46,7 @@ from overcast.control.deploy_store import DeployStore
 from overcast.control.deployer import Deployer, DeployerSettings
 from overcast.control.dns_responder import DnsResponder, DnsZone, start_dns_responder
 from overcast.control.edge_admin import EdgeAdmin
+from overcast.control.egress_proxy import EgressProxy
 from overcast.control.function_credentials import (
     RENEW_EVERY_S,
     FunctionCredentials,
@@ -74,6 +75,7 @@ from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
 from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
 from overcast.observe.spend import BudgetCap, CapPeriod, SpendMeter, period_bounds
+from overcast.runtime.sandbox import Endpoint
 from overcast.secrets import open_secrets
 from overcast.storage import open_bucket
 from overcast.template import AppModel
@@ -126,6 +128,8 @@ class PlatformOptions:
     dns_address: str | None = None
     #: wall every function instance in; a platform refuses to start where it cannot
     sandbox: bool = True
+    #: let sandboxed functions reach the internet (through the egress proxy)
+    egress: bool = True
 
 
 _MISDIRECTED = orjson.dumps(
@@ -341,6 +345,9 @@ class Platform:
             raise
         #: the admin app's listener for sandboxed functions (a loopback port of its own)
         self._functions_sock = bind("127.0.0.1", 0)
+        #: the forward proxy sandboxed functions reach the internet through
+        self.egress = EgressProxy()
+        egress = Endpoint("127.0.0.1", self.egress.bind()) if options.egress else None
         self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
         self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
         self.functions_address: tuple[str, int] = self._functions_sock.getsockname()[:2]
@@ -349,12 +356,14 @@ class Platform:
             self.sandbox = choose_sandbox(
                 options.sandbox,
                 platform_ports(self.admin_address, self.functions_address, self.data_address),
+                egress=egress,
                 required=True,
             )
         except SandboxUnavailableError:
             self._data_sock.close()
             self._admin_sock.close()
             self._functions_sock.close()
+            self.egress.close_unstarted()
             raise
         self.deployer.sandbox = self.sandbox.config
         self.admin.function_port = self.functions_address[1]
@@ -400,6 +409,8 @@ class Platform:
         try:
             if self.metrics is not None:
                 await asyncio.to_thread(self._seed_spend)
+            if opts.egress:
+                await self.egress.start()
             await self.deployer.restore()
             if self.dns_zone is not None and opts.dns_port is not None:
                 self.dns = await start_dns_responder(self.dns_zone, opts.host, opts.dns_port)
@@ -435,6 +446,7 @@ class Platform:
             if self.dns is not None:
                 await self.dns.aclose()
             await self.deployer.aclose()
+            await self.egress.aclose()
             if self.metrics is not None:
                 # After every deployment retired: their last invocations are counted.
                 await self.metrics.aclose()
@@ -493,6 +505,7 @@ class Platform:
         self._data_sock.close()
         self._admin_sock.close()
         self._functions_sock.close()
+        self.egress.close_unstarted()
 
     def _write_node_file(self, path: Path) -> None:
         info: dict[str, object] = {

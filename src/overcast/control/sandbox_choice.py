@@ -53,11 +53,17 @@ def platform_ports(
 
 
 def choose_sandbox(
-    wanted: bool, ports: Iterable[PortMapping], *, required: bool = False
+    wanted: bool,
+    ports: Iterable[PortMapping],
+    *,
+    required: bool = False,
+    egress: Endpoint | None = None,
 ) -> SandboxChoice:
     """The sandbox to run functions in, given ``--no-sandbox`` and what the machine allows.
 
     ``required`` (a platform): refuse rather than run untrusted code unisolated.
+    ``egress``: the egress proxy's port, through which functions reach the internet (as
+    a Lambda function outside a VPC does); None keeps them off it (``--no-egress``).
     """
     if not wanted:
         return SandboxChoice(None, "the sandbox is off (--no-sandbox): functions are not isolated")
@@ -72,4 +78,5 @@ def choose_sandbox(
         return SandboxChoice(
             None, f"functions are not isolated from this machine: {support.reason}"
         )
-    return SandboxChoice(SandboxConfig(support.mode, tuple(ports)))
+    mappings = tuple(ports) + ((PortMapping(egress, egress),) if egress is not None else ())
+    return SandboxChoice(SandboxConfig(support.mode, mappings, egress))

@@ -56,6 +56,7 @@ from overcast.runtime.pool import Pool
 from overcast.runtime.relay import PortRelay
 from overcast.runtime.sandbox import (
     SandboxRequest,
+    egress_environment,
     instance_paths,
     lambda_environment,
     plan,
@@ -452,6 +453,9 @@ class Runtime:
             paths = lambda_environment()
             task_root, runtime_dir = paths.pop("LAMBDA_TASK_ROOT"), paths.pop("LAMBDA_RUNTIME_DIR")
             env = {"LANG": "en_US.UTF-8", **paths}
+            sandbox = self.config.sandbox
+            direct = (*config.network, *(port.inside for port in sandbox.platform_ports))
+            env.update(egress_environment(sandbox.egress_proxy, direct))
         else:
             python_dir = os.path.dirname(sys.executable)
             runtime_dir = os.path.dirname(os.path.abspath(__file__))

@@ -132,11 +132,15 @@ class SandboxConfig:
     """Node-wide sandbox settings (part of :class:`~overcast.runtime.config.RuntimeConfig`).
 
     ``platform_ports`` are reachable from every sandbox (the admin port, where
-    functions use their own credentials; the data port, as any client reaches it).
+    functions use their own credentials; the data port, as any client reaches it; the
+    egress proxy, when functions may reach the internet).
     """
 
     mode: SandboxMode
     platform_ports: tuple[PortMapping, ...] = ()
+    #: the forward proxy functions reach the internet through (inside the sandbox, at
+    #: the same address; also in ``platform_ports``); None: no internet
+    egress_proxy: Endpoint | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +210,23 @@ def lambda_environment() -> dict[str, str]:
         "PYTHONPATH": RUNTIME_DIR,
         "LAMBDA_TASK_ROOT": TASK_ROOT,
         "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
+    }
+
+
+def egress_environment(proxy: Endpoint | None, grants: Sequence[Endpoint]) -> dict[str, str]:
+    """The variables that send a sandboxed function's HTTP(S) to the egress proxy (both
+    spellings: libraries read one or the other), and its grants and the platform past it."""
+    if proxy is None:
+        return {}
+    url = f"http://{proxy}"
+    direct = ",".join(dict.fromkeys(["localhost", "127.0.0.1", "::1", *(g.host for g in grants)]))
+    return {
+        "HTTP_PROXY": url,
+        "HTTPS_PROXY": url,
+        "http_proxy": url,
+        "https_proxy": url,
+        "NO_PROXY": direct,
+        "no_proxy": direct,
     }
 
 

@@ -48,9 +48,7 @@ def test_ephemeral_storage_beyond_the_machine_is_refused_with_its_line(
     model = load_app(_app(tmp_path, "'127.0.0.1:5432'"))
     with pytest.raises(OvercastError) as info:
         runtime_functions(model)
-    assert "template.yaml:3:3: Function Fn asks for EphemeralStorage of 2048 MB" in str(
-        info.value
-    )
+    assert "template.yaml:3:3: Function Fn asks for EphemeralStorage of 2048 MB" in str(info.value)
     assert "EphemeralStorage.Size" in info.value.hint
 
 

@@ -17,6 +17,7 @@ from overcast.runtime.sandbox import (
     SandboxConfig,
     SandboxMode,
     SandboxRequest,
+    egress_environment,
     identity_uid,
     parse_endpoint,
     plan,
@@ -139,3 +140,11 @@ def test_a_volume_is_created_for_the_identity_alone(code: Path, tmp_path: Path) 
     assert volume.stat().st_uid == built.uid
     assert volume.stat().st_mode & 0o777 == 0o700
     assert any(m.target == "/mnt/data" and m.kind == "data" for m in built.launch.mounts)
+
+
+def test_http_clients_are_sent_to_the_egress_proxy_past_grants_and_the_platform() -> None:
+    proxy = Endpoint("127.0.0.1", 41000)
+    env = egress_environment(proxy, (Endpoint("db.internal", 5432), Endpoint("10.0.0.9", 8081)))
+    assert env["HTTPS_PROXY"] == env["https_proxy"] == "http://127.0.0.1:41000"
+    assert env["NO_PROXY"] == "localhost,127.0.0.1,::1,db.internal,10.0.0.9"
+    assert egress_environment(None, ()) == {}

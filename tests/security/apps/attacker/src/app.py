@@ -89,5 +89,15 @@ def loot(event: Any, context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "body": json.dumps(found)}
 
 
+def egress(event: Any, context: Any) -> dict[str, Any]:
+    """The internet as a function outside a VPC reaches it: through the platform's proxy."""
+    found = {
+        "proxy": os.environ.get("HTTPS_PROXY"),
+        "private through the proxy": _http("http://10.11.12.13/"),
+        "public, bypassing the proxy": _connect("1.1.1.1", 443),
+    }
+    return {"statusCode": 200, "body": json.dumps(found)}
+
+
 def ok(event: Any, context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "body": json.dumps({"ok": True})}
