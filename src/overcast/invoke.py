@@ -146,6 +146,8 @@ class InvocationReport(msgspec.Struct, frozen=True):
     timed_out: bool = False
     throttled: bool = False
     api_kind: str | None = None
+    #: the stack (app) of the stage that ran it ("" under ``overcast up``)
+    stack: str = ""
 
 
 class InvocationRecorder(Protocol):

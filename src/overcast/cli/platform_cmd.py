@@ -170,7 +170,8 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     "--budget-cap",
     multiple=True,
     metavar="STAGE=USD/day|month",
-    help="Hard spend limit of a stage; its requests get 429 once reached.",
+    help="Hard spend limit of a stage (STAGE/FUNCTION for one function, STAGE/stack:NAME "
+    "for one stack); its requests get 429 once reached.",
 )
 @click.option(
     "--budget-fallback",
@@ -707,19 +708,28 @@ def delete(
 @_CREDENTIALS
 @_STATE
 @click.option("--lift", is_flag=True, help="Lift the cap until its period ends (admin keys).")
+@click.option("--stack", default="", help="The cap of one stack (--budget-cap STAGE/stack:NAME).")
 def budget(
-    stage: str, target: str | None, credentials: Path | None, state_dir: Path, lift: bool
+    stage: str,
+    target: str | None,
+    credentials: Path | None,
+    state_dir: Path,
+    lift: bool,
+    stack: str,
 ) -> None:
-    """Show a stage's spend against its budget cap, or lift the cap."""
+    """Show a stage's (or one of its stacks') spend against its budget cap, or lift it."""
     try:
         client = _client(target, credentials, state_dir)
         quoted = urllib.parse.quote(stage, safe="")
         path = f"/overcast/stages/{quoted}/budget" + ("/lift" if lift else "")
+        if stack:
+            path += f"?stack={urllib.parse.quote(stack, safe='')}"
         answer = client.request("POST" if lift else "GET", path)
     except OvercastError as exc:
         _fail(exc)
         return
-    table = Table(title=f"budget of {stage}", title_justify="left")
+    title = f"budget of stack {stack} of {stage}" if stack else f"budget of {stage}"
+    table = Table(title=title, title_justify="left")
     for column in ("cap", "spent this period", "in flight (reserved)", "state"):
         table.add_column(column)
     cap = f"${answer['Cap']}/{answer['Period']}" if answer["Cap"] else "none"

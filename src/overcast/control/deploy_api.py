@@ -44,7 +44,7 @@ from overcast.control.deploy_store import DEFAULT_STACK
 from overcast.control.deployer import Deployer, DeployError
 from overcast.errors import OvercastError
 from overcast.observe.alarm_specs import TemplateAlarm
-from overcast.observe.spend import SpendMeter
+from overcast.observe.spend import SpendMeter, stack_cap_key
 
 PREFIX = "/overcast/"
 MAX_ARTIFACT_BYTES = 250 * 1024 * 1024
@@ -300,7 +300,7 @@ class DeployApi:
             record = await deployer.delete(match.group(1), match.group(2))
             return 200, record.summary()
         if match := _BUDGET.match(path):
-            return 200, self._budget(match.group(1), lift=bool(match.group(2)))
+            return 200, self._budget(match.group(1), lift=bool(match.group(2)), stack=stack)
         raise DeployError("Unknown operation", status=404, code="UnknownOperationException")
 
     def _put_alarm(self, body: bytes) -> TemplateAlarm:
@@ -318,8 +318,10 @@ class DeployApi:
             message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
             raise DeployError(message, code="InvalidParameterValue") from exc
 
-    def _budget(self, stage: str, *, lift: bool) -> dict[str, object]:
+    def _budget(self, stage: str, *, lift: bool, stack: str = "") -> dict[str, object]:
+        """The stage's cap (or, with ``stack``, the stack's own: ``dev/stack:auth``)."""
         self._deployer.stage_named(stage)  # 404 for an unknown stage
+        key = stack_cap_key(stage, stack) if stack else stage
         spend = self._spend
         if spend is None:
             raise DeployError(
@@ -331,12 +333,13 @@ class DeployApi:
         lifted_until = None
         if lift:
             try:
-                lifted_until = spend.lift(stage, now)
+                lifted_until = spend.lift(key, now)
             except OvercastError as exc:
                 raise DeployError(str(exc), status=409, code="ResourceConflictException") from exc
-        status = spend.status(stage, now)
+        status = spend.status(key, now)
         return {
             "Stage": stage,
+            "Stack": stack or None,
             "Cap": str(status.cap.limit) if status.cap is not None else None,
             "Period": status.cap.period.value if status.cap is not None else None,
             "Spent": str(status.spent),

@@ -663,6 +663,7 @@ class Deployer:
                 idle_keepalive_s=settings.idle_keepalive_s,
                 watch_code=False,
                 stage=stage_name,
+                stack=record.stack,
                 sandbox=self.sandbox,
             ),
             configs,

@@ -32,7 +32,7 @@ from overcast.control.deploy_store import Deployment
 from overcast.control.function_credentials import FunctionCredentials
 from overcast.gateway import GatewayApp
 from overcast.gateway.throttle import ThrottleLimit, TokenBucket
-from overcast.observe.spend import SpendMeter
+from overcast.observe.spend import SpendMeter, stack_cap_key
 from overcast.runtime import Runtime
 from overcast.template import AppModel
 
@@ -60,6 +60,12 @@ class LiveDeployment:
     credentials: FunctionCredentials | None = None
     #: the API mapping key it is served under on the stage's hosts ("" = the root)
     base_path: str = ""
+
+    @property
+    def cap_key(self) -> str:
+        """The spend meter's key of its stack's own budget cap."""
+        return stack_cap_key(self.record.stage, self.record.stack)
+
     inflight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     retired: bool = False
@@ -127,8 +133,11 @@ class Stage:
         budget_fallback: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.name = name
-        #: the platform's spend meter, when this stage has a budget cap
-        self.spend = spend if spend is not None and name in spend.caps else None
+        #: the platform's spend meter, when this stage or one of its stacks has a cap
+        capped = spend is not None and any(
+            key == name or key.startswith(f"{name}/stack:") for key in spend.caps
+        )
+        self.spend = spend if capped else None
         self._wall_clock = wall_clock
         #: (content type, body) answered instead of the message once the cap is reached
         self.budget_fallback = budget_fallback
@@ -192,13 +201,22 @@ class Stage:
             await live.serve(scope, receive, send)
             return
         worst = live.worst_case
-        if not spend.admit(self.name, worst, self._wall_clock()):
-            await self._over_budget(spend, send)
-            return
+        now = self._wall_clock()
+        # The stage's cap, then the stack's own when it has one: both reserve the worst.
+        keys = [key for key in (self.name, live.cap_key) if key in spend.caps]
+        admitted: list[str] = []
+        for key in keys:
+            if not spend.admit(key, worst, now):
+                for done in admitted:
+                    spend.release(done, worst)
+                await self._over_budget(spend, send, key)
+                return
+            admitted.append(key)
         try:
             await live.serve(scope, receive, send)
         finally:
-            spend.release(self.name, worst)
+            for key in admitted:
+                spend.release(key, worst)
 
     def _route(self, scope: Scope) -> tuple[LiveDeployment, Scope] | None:
         """The stack an API mapping sends the request to, and the scope it sees."""
@@ -224,17 +242,18 @@ class Stage:
         await send({"type": "http.response.start", "status": status, "headers": _NO_DEPLOYMENT})
         await send({"type": "http.response.body", "body": body})
 
-    async def _over_budget(self, spend: SpendMeter, send: Send) -> None:
+    async def _over_budget(self, spend: SpendMeter, send: Send, key: str) -> None:
         if self.budget_fallback is not None:
             content_type, page = self.budget_fallback
             headers = [(b"content-type", content_type), (b"cache-control", b"no-store")]
             await send({"type": "http.response.start", "status": 429, "headers": headers})
             await send({"type": "http.response.body", "body": page})
             return
-        status = spend.status(self.name, self._wall_clock())
+        status = spend.status(key, self._wall_clock())
+        what = f"stage {self.name}" if key == self.name else f"stack {key.split(':', 1)[1]}"
         body = orjson.dumps(
             {
-                "message": f"Budget cap reached: stage {self.name} has spent "
+                "message": f"Budget cap reached: {what} has spent "
                 f"${status.spent:.6f} of its {status.cap} cap; requests are refused until "
                 "the period rolls over or an admin lifts the cap (overcast budget lift)"
             }

@@ -19,7 +19,7 @@ from overcast.observe.aggregate import Aggregator, AggregatorCollector, SeriesKe
 from overcast.observe.edge_metrics import EdgeCollector, EdgeCounters
 from overcast.observe.pricing import GatewayKind, PriceBook, UnitPrice, unit_price
 from overcast.observe.routes import RouteAggregator, RouteCollector, StageRoutes
-from overcast.observe.spend import SpendMeter
+from overcast.observe.spend import SpendMeter, stack_cap_key
 
 __all__ = ["Metrics"]
 
@@ -75,6 +75,9 @@ class Metrics:
             function_key = f"{report.stage}/{report.function_name}"
             if function_key in self.spend.caps:
                 self.spend.add(function_key, cost, now)
+            stack_key = stack_cap_key(report.stage, report.stack)
+            if stack_key in self.spend.caps:
+                self.spend.add(stack_key, cost, now)
         self.aggregator.record(
             key,
             at=now,

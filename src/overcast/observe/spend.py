@@ -63,6 +63,11 @@ class CapStatus:
         return self.spent + self.worst_case > self.cap.limit
 
 
+def stack_cap_key(stage: str, stack: str) -> str:
+    """The spend meter's key of a stack's own cap (``--budget-cap dev/stack:auth=5/day``)."""
+    return f"{stage}/stack:{stack}"
+
+
 def parse_cap(text: str) -> BudgetCap:
     """``"5/day"``, ``"100/month"`` or ``"100"`` (a month) → a cap."""
     amount, _, period = text.partition("/")

@@ -69,4 +69,6 @@ class RuntimeConfig:
     use_cgroups: bool = True
     preload_modules: tuple[str, ...] = ()
     stage: str = "local"
+    #: the stack (app) of the stage this runtime runs, on a platform
+    stack: str = ""
     sandbox: SandboxConfig | None = None

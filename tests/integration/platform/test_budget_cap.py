@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections import Counter
 from decimal import Decimal
@@ -107,5 +108,26 @@ def test_a_function_cap_stops_that_function_only(tmp_path: Path, versioned_app: 
             )
         assert lambda_refused.value.status == 429
         assert lambda_refused.value.code == "TooManyRequestsException"
+    finally:
+        assert running.stop() in (0, 130), running.output()
+
+
+def test_a_stack_cap_stops_that_stack_only(tmp_path: Path, versioned_app: Path) -> None:
+    notes = tmp_path / "notes"
+    shutil.copytree(Path(__file__).parent / "apps" / "notes", notes)
+    running = start_platform(tmp_path / "state", "--budget-cap", f"dev/stack:notes={CAP}/day")
+    try:
+        running.deploy(versioned_app, "dev")
+        running.deploy(notes, "dev")
+        codes = [running.get("dev", "/notes/notes").status_code for _ in range(80)]
+        assert codes[0] == 200
+        assert codes[-1] == 429
+        refused = running.get("dev", "/notes/notes").json()["message"]
+        assert refused.startswith("Budget cap reached: stack notes has spent")
+        # the other stack of the stage serves on
+        assert running.get("dev", "/whoami").status_code == 200
+        status = running.client().request("GET", "/overcast/stages/dev/budget?stack=notes")
+        assert status["Reached"] is True
+        assert status["Stack"] == "notes"
     finally:
         assert running.stop() in (0, 130), running.output()
