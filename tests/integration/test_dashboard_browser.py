@@ -206,7 +206,7 @@ def test_signs_in_and_sees_stages_functions_and_cost(page: Page) -> None:
     expect(prod.locator(".to-date")).to_have_text("$12.0440")
     expect(prod.locator(".forecast")).to_have_text("$31.8712")
     expect(prod.locator("tr.function")).to_have_count(3)
-    expect(prod.locator('tr[data-function="Echo"] td').nth(1)).not_to_have_text("0")
+    expect(prod.locator('tr[data-function="Echo"] td').nth(2)).not_to_have_text("0")
     expect(page.locator('tr.alarm[data-alarm="HighErrors"]')).to_have_attribute("data-state", "OK")
     screenshot(page, "overview")
 

@@ -417,6 +417,7 @@ class DashboardApp:
 
         async def one_stage(stage_name: str) -> tuple[list[dict[str, object]], dict[str, object]]:
             names = await self._functions(identity, stage_name)
+            owners = await self.source.function_stacks(stage_name)
             series = await asyncio.gather(
                 *(
                     self.source.metrics(stage_name, n, since=since, until=until, step_s=step)
@@ -424,7 +425,14 @@ class DashboardApp:
                 )
             )
             cost = await self.source.cost(stage_name, now=now)
-            rows = [{"name": s.function, **api_json.totals_json(s.totals)} for s in series]
+            rows = [
+                {
+                    "name": s.function,
+                    "stack": owners.get(s.function, ""),
+                    **api_json.totals_json(s.totals),
+                }
+                for s in series
+            ]
             return rows, api_json.cost_json(cost)
 
         results = await asyncio.gather(*(one_stage(s.name) for s in stages))

@@ -40,6 +40,7 @@ def test_overview_lists_stages_functions_numbers_and_cost(
     echo, orders = dev["functions"]
     assert echo == {
         "name": "Echo",
+        "stack": "app",
         "invocations": 5,
         "errors": 1,
         "throttles": 0,

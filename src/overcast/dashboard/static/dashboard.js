@@ -140,6 +140,7 @@
   function renderStage(stage) {
     const numbers = stage.functions.map((f) => el("tr", { class: "function", dataset: { function: f.name } },
       el("td", {}, functionLink(stage.name, f.name)),
+      el("td", { class: "muted", text: f.stack || "" }),
       el("td", { class: "num", text: fmt.count(f.invocations) }),
       el("td", { class: "num" + (f.errors ? " bad" : ""), text: fmt.count(f.errors) }),
       el("td", { class: "num", text: fmt.ms(f.p50_ms) }),
@@ -148,7 +149,7 @@
       el("td", { class: "num", text: fmt.count(f.peak_concurrency) })));
     const table = stage.functions.length
       ? el("table", { class: "grid" },
-          el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "p50", "p99", "Cold starts", "Peak concurrency"].map((h, i) => el("th", { class: i ? "num" : null, text: h })))),
+          el("thead", {}, el("tr", {}, ["Function", "Stack", "Invocations", "Errors", "p50", "p99", "Cold starts", "Peak concurrency"].map((h, i) => el("th", { class: i > 1 ? "num" : null, text: h })))),
           el("tbody", {}, numbers))
       : el("p", { class: "muted", text: "Nothing deployed." });
     const cost = stage.cost;
