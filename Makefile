@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 APP    ?= examples/auth-service
 PORT   ?= 3000
 
-.PHONY: up up-hello test browser install install-dev lint typecheck unit bench bench-deps clean
+.PHONY: up up-hello test fuzz browser install install-dev lint typecheck unit bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "chromium is missing: the browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+
+## make fuzz: the fuzz tests with a hundred times the examples and a 1 s hang limit
+## (make test runs them briefly); FUZZ_ARGS narrows them, e.g. FUZZ_ARGS=-k vault
+fuzz: install-dev
+	OVERCAST_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=3600 tests/fuzz $(FUZZ_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks examples

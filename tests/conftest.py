@@ -35,7 +35,9 @@ from process_helpers import RunningPlatform, free_port, overcast_argv, start_pla
 # Hypothesis' per-example deadline is a timing threshold: on a loaded 2-core machine it
 # fails tests that are correct. Examples still run; only the stopwatch is off.
 settings.register_profile("overcast", deadline=None)
-settings.load_profile("overcast")
+# `make fuzz` (OVERCAST_FUZZ=1): the same fuzz tests, a hundred times the examples.
+settings.register_profile("fuzz", deadline=None, max_examples=10_000)
+settings.load_profile("fuzz" if os.environ.get("OVERCAST_FUZZ") else "overcast")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
