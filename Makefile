@@ -44,9 +44,13 @@ browser:
 	  else echo "chromium is missing: the browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
 ## make fuzz: the fuzz tests with a hundred times the examples and a 1 s hang limit
-## (make test runs them briefly); FUZZ_ARGS narrows them, e.g. FUZZ_ARGS=-k vault
+## (make test runs them briefly), then atheris on each parser for FUZZ_SECONDS;
+## FUZZ_ARGS narrows the first, e.g. FUZZ_ARGS='-k vault'
+FUZZ_SECONDS ?= 60
 fuzz: install-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]' || echo "atheris does not install here: hypothesis only"
 	OVERCAST_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=3600 tests/fuzz $(FUZZ_ARGS)
+	$(BIN)/python tests/fuzz/atheris_run.py --seconds $(FUZZ_SECONDS)
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks examples
