@@ -76,6 +76,10 @@ def authenticate(key_id: str, secret: str) -> Identity | None:
     return Identity(key_id) if (key_id, secret) == (KEY_ID, SECRET) else None
 
 
+def identify(key_id: str) -> Identity | None:
+    return Identity(key_id) if key_id == KEY_ID else None
+
+
 def seed(source: Any) -> None:
     """A quarter hour of plausible traffic, alarms, deployments and logs.
 
@@ -126,7 +130,7 @@ def source() -> Any:
 
 @pytest.fixture(scope="module")
 def base_url(source: Any) -> Iterator[str]:
-    app = DashboardApp(source, authenticate)
+    app = DashboardApp(source, authenticate, identify=identify)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
