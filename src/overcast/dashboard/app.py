@@ -79,6 +79,10 @@ _STAGE_PATHS = (_METRICS, _LOGS, _STAGE_DEPLOYMENTS, _ROLLBACK)
 __all__ = ["Authenticate", "DashboardApp", "DashboardSettings", "pick_step"]
 
 _STATIC = re.compile(r"^/dashboard/static/([A-Za-z0-9_.-]+)$")
+#: where sign-in may lead: a dashboard path of visible ASCII, within reason
+_NEXT_PATH = re.compile(r"/dashboard/[\x21-\x7e]{0,2000}")
+#: a log stream's Last-Event-ID: a log line's epoch milliseconds
+_EVENT_ID = re.compile(r"[0-9]{1,15}")
 
 _MAX_FORM_BYTES = 8 * 1024
 _MIN_WINDOW_S, _MAX_WINDOW_S, _DEFAULT_WINDOW_S = 60, 31 * 86400, 900
@@ -536,8 +540,9 @@ def _log_event(line: LogLine) -> bytes:
 def _resume_from(request: Request) -> int | None:
     """Where a reconnecting EventSource left off (its ``Last-Event-ID``), else None."""
     last = request.headers.get("last-event-id", "")
-    # The id is the last line's timestamp: resume just after it.
-    return int(last) + 1 if last.isdigit() else None
+    # The id is the last line's timestamp (epoch ms): resume just after it. Only ASCII
+    # digits of a sane length (str.isdigit admits "²", which int() refuses).
+    return int(last) + 1 if _EVENT_ID.fullmatch(last) else None
 
 
 def _window(request: Request) -> int:
@@ -561,8 +566,12 @@ def _safe_next(request: Request) -> str:
 
 
 def _safe_next_value(value: str) -> str:
-    """Only paths of the dashboard itself: never another site (an open redirect)."""
-    if value.startswith("/dashboard/") and not value.startswith("//") and "\\" not in value:
+    """Only paths of the dashboard itself: never another site (an open redirect).
+
+    It becomes a Location header: visible ASCII only (a browser sends the path
+    percent-encoded), so no CR/LF splits the header and nothing needs encoding.
+    """
+    if _NEXT_PATH.fullmatch(value) and "\\" not in value:
         return value
     return "/dashboard/"
 
