@@ -27,6 +27,7 @@ address (:mod:`overcast.dashboard.sign_in_throttle`): 429 with ``Retry-After``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import time
@@ -77,6 +78,8 @@ _ROLLBACK = re.compile(rf"^/dashboard/api/stages/({_STAGE})/rollback$")
 #: every API path that names a stage (group 1): refused outright to a key of other stages
 _STAGE_PATHS = (_METRICS, _LOGS, _STAGE_DEPLOYMENTS, _ROLLBACK)
 __all__ = ["Authenticate", "DashboardApp", "DashboardSettings", "pick_step"]
+
+logger = logging.getLogger("overcast.dashboard")
 
 _STATIC = re.compile(r"^/dashboard/static/([A-Za-z0-9_.-]+)$")
 #: where sign-in may lead: a dashboard path of visible ASCII, within reason
@@ -291,7 +294,14 @@ class DashboardApp:
             return
         identity = self._authenticate(key_id, secret) if key_id and secret else None
         if identity is None:
-            self._throttle.failed(address, key_id)
+            wait = self._throttle.failed(address, key_id)
+            if wait > 0:
+                logger.warning(
+                    "dashboard sign-in: wrong secrets for key %.40r from %s; it waits %g s",
+                    key_id,
+                    address,
+                    wait,
+                )
             await respond_html(
                 send,
                 401,

@@ -171,7 +171,7 @@ class SessionTable:
     def _still_granted(self, signed_in: Identity) -> bool:
         try:
             current = self._identify(signed_in.access_key_id)
-        except OvercastError as exc:
+        except (OvercastError, OSError) as exc:
             # The key store cannot be read: nobody can tell the key is still good.
             logger.warning("session of %s ended: %s", signed_in.access_key_id, exc)
             return False
