@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from overcast.dashboard import DashboardApp, Identity
+from overcast.dashboard import DashboardApp, DashboardSettings, Identity
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 KEY_ID, SECRET = "AKIAEXAMPLEDASHBOARD", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+#: a second key, revoked by one test while its page is open
+DOOMED_ID, DOOMED_SECRET = "AKIAEXAMPLEREVOKED01", "revoked-secret-0123456789012345678901234"
+REVOKED: set[str] = set()
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -73,7 +76,12 @@ fake = _fake_source_module()
 
 
 def authenticate(key_id: str, secret: str) -> Identity | None:
-    return Identity(key_id) if (key_id, secret) == (KEY_ID, SECRET) else None
+    known = (key_id, secret) in ((KEY_ID, SECRET), (DOOMED_ID, DOOMED_SECRET))
+    return identify(key_id) if known else None
+
+
+def identify(key_id: str) -> Identity | None:
+    return Identity(key_id) if key_id in (KEY_ID, DOOMED_ID) and key_id not in REVOKED else None
 
 
 def seed(source: Any) -> None:
@@ -126,7 +134,9 @@ def source() -> Any:
 
 @pytest.fixture(scope="module")
 def base_url(source: Any) -> Iterator[str]:
-    app = DashboardApp(source, authenticate)
+    app = DashboardApp(
+        source, authenticate, DashboardSettings(session_check_s=0.5), identify=identify
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
@@ -174,11 +184,13 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     assert problems == []
 
 
-def sign_in(page: Page, next_path: str = "/dashboard/") -> None:
+def sign_in(
+    page: Page, next_path: str = "/dashboard/", key: tuple[str, str] = (KEY_ID, SECRET)
+) -> None:
     page.goto(next_path)
     expect(page).to_have_url(re.compile(r"/dashboard/login"))
-    page.get_by_label("Access key id").fill(KEY_ID)
-    page.get_by_label("Secret access key").fill(SECRET)
+    page.get_by_label("Access key id").fill(key[0])
+    page.get_by_label("Secret access key").fill(key[1])
     page.get_by_role("button", name="Sign in").click()
 
 
@@ -279,3 +291,12 @@ def test_signing_out_ends_the_session(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/dashboard/login"))
     page.goto("/dashboard/")
     expect(page).to_have_url(re.compile(r"/dashboard/login"))
+
+
+def test_an_open_page_of_a_revoked_key_goes_to_sign_in(page: Page) -> None:
+    sign_in(page, "/dashboard/functions/dev/Echo", key=(DOOMED_ID, DOOMED_SECRET))
+    expect(page.locator("#log-state")).to_have_text("live")
+    REVOKED.add(DOOMED_ID)
+    expect(page).to_have_url(
+        re.compile(r"/dashboard/login\?next=%2Fdashboard%2Ffunctions%2Fdev%2FEcho")
+    )

@@ -228,18 +228,38 @@ def _rebucket(points: list[tuple[int, Totals]], step: int) -> list[tuple[int, To
 
 def key_authenticator(keys: KeyStore) -> Callable[[str, str], Identity | None]:
     """Dashboard sign-in with the platform's access keys (secrets compared in constant time)."""
+    identify = key_identifier(keys)
 
     def authenticate(access_key_id: str, secret: str) -> Identity | None:
         key = keys.get(access_key_id)
+        if key is None or not hmac.compare_digest(key.secret_access_key.encode(), secret.encode()):
+            return None
+        return identify(access_key_id)
+
+    return authenticate
+
+
+def key_identifier(
+    keys: KeyStore, clock: Callable[[], float] = time.time
+) -> Callable[[str], Identity | None]:
+    """What a signed-in key grants now, from the key store as it is on disk.
+
+    ``KeyStore.get`` reads keys.json again whenever it changed, so a key revoked with
+    ``overcast keys revoke`` while the platform runs is None from then on.
+    """
+
+    def identify(access_key_id: str) -> Identity | None:
+        key = keys.get(access_key_id)
         if key is None or key.role == "function":
             return None
-        if not hmac.compare_digest(key.secret_access_key.encode(), secret.encode()):
+        if key.expires is not None and key.expires <= clock():
             return None
         return Identity(
             access_key_id=key.access_key_id,
             can_rollback=key.role in ("admin", "deployer"),
             stages=key.stages,
             stacks=key.stacks,
+            expires=key.expires,
         )
 
-    return authenticate
+    return identify

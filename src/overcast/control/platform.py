@@ -40,7 +40,11 @@ from overcast.control.alarm_watch import AlarmWatch
 from overcast.control.api_key_store import FileApiKeyStore
 from overcast.control.app_loading import secret_lookup
 from overcast.control.code_store import CodeStore
-from overcast.control.dashboard_source import PlatformDashboardSource, key_authenticator
+from overcast.control.dashboard_source import (
+    PlatformDashboardSource,
+    key_authenticator,
+    key_identifier,
+)
 from overcast.control.deploy_api import DeployApi
 from overcast.control.deploy_store import DeployStore
 from overcast.control.deployer import Deployer, DeployerSettings
@@ -335,6 +339,7 @@ class Platform:
                     state_dir=state,
                 ),
                 key_authenticator(self.keys),
+                identify=key_identifier(self.keys),
             ),
         )
         self._data_sock = bind(options.host, options.port)

@@ -16,21 +16,23 @@
 
 Pages without a session redirect to the sign-in form; the API answers 401. A session
 is a random token in an HttpOnly, SameSite=Strict cookie scoped to ``/dashboard``,
-looked up in a server-side table (:mod:`overcast.dashboard.sessions`). State changes
-(rollback, sign-out) need the session's CSRF token and, when the browser names one,
-the dashboard's own Origin.
+looked up in a server-side table (:mod:`overcast.dashboard.sessions`) that asks about
+its key again on every request: a revoked or narrowed key's session is over at once,
+and an open log stream closes within ``session_check_s``. State changes (rollback,
+sign-out) need the session's CSRF token and, when the browser names one, the
+dashboard's own Origin. Wrong secrets slow down further tries of that key from that
+address (:mod:`overcast.dashboard.sign_in_throttle`): 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import orjson
@@ -49,7 +51,8 @@ from overcast.dashboard.http import (
     respond_json,
     session_cookie,
 )
-from overcast.dashboard.sessions import Identity, Session, SessionTable
+from overcast.dashboard.sessions import Identify, Identity, Session, SessionTable
+from overcast.dashboard.sign_in_throttle import Backoff, SignInThrottle
 from overcast.dashboard.source import (
     DashboardSource,
     LogLine,
@@ -76,7 +79,13 @@ _ROLLBACK = re.compile(rf"^/dashboard/api/stages/({_STAGE})/rollback$")
 _STAGE_PATHS = (_METRICS, _LOGS, _STAGE_DEPLOYMENTS, _ROLLBACK)
 __all__ = ["Authenticate", "DashboardApp", "DashboardSettings", "pick_step"]
 
+logger = logging.getLogger("overcast.dashboard")
+
 _STATIC = re.compile(r"^/dashboard/static/([A-Za-z0-9_.-]+)$")
+#: where sign-in may lead: a dashboard path of visible ASCII, within reason
+_NEXT_PATH = re.compile(r"/dashboard/[\x21-\x7e]{0,2000}")
+#: a log stream's Last-Event-ID: a log line's epoch milliseconds
+_EVENT_ID = re.compile(r"[0-9]{1,15}")
 
 _MAX_FORM_BYTES = 8 * 1024
 _MIN_WINDOW_S, _MAX_WINDOW_S, _DEFAULT_WINDOW_S = 60, 31 * 86400, 900
@@ -97,9 +106,10 @@ class DashboardSettings:
     #: lines from before the page opened that the log tail starts with
     log_backlog_s: float = 120.0
     heartbeat_s: float = 15.0
-    #: failed sign-ins per client address allowed within ``login_window_s``
-    login_failures: int = 10
-    login_window_s: float = 60.0
+    #: how often an open log stream checks that its session still holds (key revoked?)
+    session_check_s: float = 5.0
+    #: waits after wrong secrets, per client address and key id
+    sign_in_backoff: Backoff = field(default_factory=Backoff)
 
 
 def pick_step(window_s: int) -> int:
@@ -108,45 +118,13 @@ def pick_step(window_s: int) -> int:
     return next((step for step in _STEPS if step >= wanted), _STEPS[-1])
 
 
-class _LoginThrottle:
-    """Counts recent failed sign-ins per client address (guessing secrets stays slow)."""
-
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float]) -> None:
-        self._limit = limit
-        self._window_s = window_s
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, client: str) -> bool:
-        with self._lock:
-            recent = self._recent(client)
-            return recent is not None and len(recent) >= self._limit
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            recent = self._recent(client)
-            if recent is None:
-                if len(self._failures) >= 10_000:  # bounded: forget the whole table
-                    self._failures.clear()
-                recent = self._failures[client] = deque()
-            recent.append(self._clock())
-
-    def _recent(self, client: str) -> deque[float] | None:
-        recent = self._failures.get(client)
-        if recent is None:
-            return None
-        horizon = self._clock() - self._window_s
-        while recent and recent[0] < horizon:
-            recent.popleft()
-        if not recent:
-            del self._failures[client]
-            return None
-        return recent
-
-
 class DashboardApp:
-    """The dashboard: pages, JSON API, log stream and static files under ``/dashboard/``."""
+    """The dashboard: pages, JSON API, log stream and static files under ``/dashboard/``.
+
+    ``authenticate`` checks a key id and secret at sign-in; ``identify`` tells, for a
+    signed-in key id, what the key grants now (None once revoked or expired): every
+    request of a session asks it, so it must see changes made while the app runs.
+    """
 
     def __init__(
         self,
@@ -154,6 +132,7 @@ class DashboardApp:
         authenticate: Authenticate,
         settings: DashboardSettings | None = None,
         *,
+        identify: Identify,
         clock: Callable[[], float] = time.time,
     ) -> None:
         #: a warning every signed-in page shows (e.g. functions running unsandboxed)
@@ -164,14 +143,13 @@ class DashboardApp:
             ttl_s=self.settings.session_ttl_s,
             idle_s=self.settings.session_idle_s,
             max_sessions=self.settings.max_sessions,
+            identify=identify,
             clock=clock,
         )
         self._authenticate = authenticate
         self._clock = clock
         self._assets = Assets()
-        self._throttle = _LoginThrottle(
-            self.settings.login_failures, self.settings.login_window_s, clock
-        )
+        self._throttle = SignInThrottle(self.settings.sign_in_backoff, clock=clock)
         self._log_streams = 0
 
     @staticmethod
@@ -212,7 +190,9 @@ class DashboardApp:
             if api:
                 await respond_json(send, 401, {"message": "Sign in first"})
             else:
-                await redirect(send, "/dashboard/login?next=" + _quote_path(path))
+                # A cookie of a session that is over (expired, key revoked) goes too.
+                stale = [clear_cookie()] if request.session_token else []
+                await redirect(send, "/dashboard/login?next=" + _quote_path(path), stale)
             return
         if path == "/dashboard/logout" and method == "POST":
             await self._logout(request, receive, send, session)
@@ -295,30 +275,43 @@ class DashboardApp:
                 pages.login_page(error="Cross-site sign-in refused.", next_path=next_path),
             )
             return
-        if self._throttle.blocked(address):
+        key_id = form.get("access_key_id", "").strip()
+        secret = form.get("secret_access_key", "")
+        wait = self._throttle.attempt(address, key_id)
+        if wait > 0:
+            # Refused unchecked: the answer must not tell whether this secret was right.
+            seconds = math.ceil(wait)
             await respond_html(
                 send,
                 429,
                 pages.login_page(
-                    error="Too many failed attempts; wait a minute.", next_path=next_path
+                    error=f"Too many wrong secrets for this key from here; "
+                    f"try again in {seconds} s.",
+                    next_path=next_path,
                 ),
+                [(b"retry-after", str(seconds).encode())],
             )
             return
-        key_id = form.get("access_key_id", "").strip()
-        secret = form.get("secret_access_key", "")
         identity = self._authenticate(key_id, secret) if key_id and secret else None
         if identity is None:
-            self._throttle.failed(address)
+            wait = self._throttle.failed(address, key_id)
+            if wait > 0:
+                logger.warning(
+                    "dashboard sign-in: wrong secrets for key %.40r from %s; it waits %g s",
+                    key_id,
+                    address,
+                    wait,
+                )
             await respond_html(
                 send,
                 401,
                 pages.login_page(error="Unknown access key or wrong secret.", next_path=next_path),
             )
             return
+        self._throttle.succeeded(address, key_id)
         session = self.sessions.create(identity)
-        cookie = session_cookie(
-            session.token, int(self.settings.session_ttl_s), secure=scope.get("scheme") == "https"
-        )
+        max_age = max(1, int(session.expires - session.created))
+        cookie = session_cookie(session.token, max_age, secure=scope.get("scheme") == "https")
         await redirect(send, next_path, [cookie])
 
     async def _logout(
@@ -384,7 +377,9 @@ class DashboardApp:
             stage, function = match.group(1), match.group(2)
             await respond_json(send, 200, await self._metrics(stage, function, _window(request)))
         elif match := _LOGS.match(path):
-            await self._logs(request, receive, send, match.group(1), match.group(2))
+            await self._logs(
+                request, receive, send, session, stage=match.group(1), function=match.group(2)
+            )
         elif path == "/dashboard/api/alarms":
             alarms = [a for a in await self.source.alarms() if identity.may_see(a.stage)]
             await respond_json(send, 200, {"alarms": [api_json.alarm_json(a) for a in alarms]})
@@ -494,7 +489,14 @@ class DashboardApp:
         await respond_json(send, 202, {"deployment": api_json.deployment_json(deployment)})
 
     async def _logs(
-        self, request: Request, receive: Receive, send: Send, stage: str, function: str
+        self,
+        request: Request,
+        receive: Receive,
+        send: Send,
+        session: Session,
+        *,
+        stage: str,
+        function: str,
     ) -> None:
         if function not in await self.source.functions(stage):
             raise UnknownFunction(f"stage {stage} runs no function {function}")
@@ -505,13 +507,32 @@ class DashboardApp:
         if since_ms is None:
             since_ms = int((self._clock() - self.settings.log_backlog_s) * 1000)
         lines = self.source.tail_logs(stage, function, since_ms=since_ms)
+        token = session.token
+
+        def signed_in() -> bool:
+            return self.sessions.get(token, touch=False) is not None
+
         self._log_streams += 1
         try:
             await sse.stream_events(
-                send, receive, lines, _log_event, heartbeat_s=self.settings.heartbeat_s
+                send,
+                receive,
+                lines,
+                _log_event,
+                heartbeat_s=self.settings.heartbeat_s,
+                alive=signed_in,
+                check_s=self.settings.session_check_s,
+                farewell=_SESSION_ENDED,
             )
         finally:
             self._log_streams -= 1
+
+
+#: the last event of a log stream whose session is over: the page goes to sign-in
+_SESSION_ENDED = sse.frame(
+    orjson.dumps({"message": "Your session has ended; sign in again."}).decode(),
+    event="session-ended",
+)
 
 
 def _error_message(exc: RollbackRefused) -> str:
@@ -529,8 +550,9 @@ def _log_event(line: LogLine) -> bytes:
 def _resume_from(request: Request) -> int | None:
     """Where a reconnecting EventSource left off (its ``Last-Event-ID``), else None."""
     last = request.headers.get("last-event-id", "")
-    # The id is the last line's timestamp: resume just after it.
-    return int(last) + 1 if last.isdigit() else None
+    # The id is the last line's timestamp (epoch ms): resume just after it. Only ASCII
+    # digits of a sane length (str.isdigit admits "²", which int() refuses).
+    return int(last) + 1 if _EVENT_ID.fullmatch(last) else None
 
 
 def _window(request: Request) -> int:
@@ -554,8 +576,12 @@ def _safe_next(request: Request) -> str:
 
 
 def _safe_next_value(value: str) -> str:
-    """Only paths of the dashboard itself: never another site (an open redirect)."""
-    if value.startswith("/dashboard/") and not value.startswith("//") and "\\" not in value:
+    """Only paths of the dashboard itself: never another site (an open redirect).
+
+    It becomes a Location header: visible ASCII only (a browser sends the path
+    percent-encoded), so no CR/LF splits the header and nothing needs encoding.
+    """
+    if _NEXT_PATH.fullmatch(value) and "\\" not in value:
         return value
     return "/dashboard/"
 

@@ -5,6 +5,10 @@ Framing follows the HTML standard's ``text/event-stream`` format
 fields ``event:``, ``id:`` and one ``data:`` line per line of data, an empty line
 ending the event; a line starting with ``:`` is a comment, sent as a heartbeat so
 idle connections are not timed out by proxies and a vanished browser is noticed.
+
+A stream outlives the request that opened it, so whoever opened it must still be
+allowed to read it: ``alive`` is asked before every event and every ``check_s``
+seconds, and once it says no the stream sends its ``farewell`` and ends.
 """
 
 from __future__ import annotations
@@ -52,12 +56,17 @@ async def stream_events(
     *,
     heartbeat_s: float = 15.0,
     retry_ms: int = 2000,
+    alive: Callable[[], bool] = lambda: True,
+    check_s: float = 5.0,
+    farewell: bytes = b"",
 ) -> None:
-    """Send ``items`` as events until the browser disconnects or ``items`` ends.
+    """Send ``items`` as events until the browser disconnects, ``items`` ends or ``alive`` fails.
 
     One task pumps the iterator into a small queue (so waiting for the next item is
     never cancelled, which would end a generator); this task sends, with a heartbeat
     when nothing came for ``heartbeat_s``; another waits for ``http.disconnect``.
+    ``alive`` is asked before each event and at least every ``check_s`` seconds; when
+    it turns false, ``farewell`` (an event telling the page why) is the last thing sent.
     """
     await send({"type": "http.response.start", "status": 200, "headers": stream_headers()})
     await _body(send, f"retry: {retry_ms}\n\n".encode())
@@ -78,15 +87,29 @@ async def stream_events(
             pass
 
     async def deliver() -> None:
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
         while True:
+            heartbeat_due = last_sent + heartbeat_s - loop.time()
             try:
-                more, item = await asyncio.wait_for(queue.get(), heartbeat_s)
+                more, item = await asyncio.wait_for(
+                    queue.get(), max(0.0, min(check_s, heartbeat_due))
+                )
             except TimeoutError:
-                await _body(send, comment("keepalive"))
+                if not alive():
+                    await _farewell(send, farewell)
+                    return
+                if loop.time() - last_sent >= heartbeat_s:
+                    await _body(send, comment("keepalive"))
+                    last_sent = loop.time()
                 continue
             if not more:
                 return
+            if not alive():
+                await _farewell(send, farewell)
+                return
             await _body(send, encode(item))  # type: ignore[arg-type]  # more=True: an item
+            last_sent = loop.time()
 
     tasks = [
         asyncio.create_task(pump(), name="sse-pump"),
@@ -116,3 +139,8 @@ async def stream_events(
 
 async def _body(send: Send, chunk: bytes) -> None:
     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+
+async def _farewell(send: Send, chunk: bytes) -> None:
+    if chunk:
+        await _body(send, chunk)

@@ -5,7 +5,7 @@ import pytest
 from overcast.dashboard import DashboardApp
 
 from .fake_source import FakeSource
-from .helpers import Clock, Visitor, authenticate, sample_source
+from .helpers import Clock, KeyBook, Visitor, sample_source
 
 
 @pytest.fixture
@@ -19,8 +19,13 @@ def source(clock: Clock) -> FakeSource:
 
 
 @pytest.fixture
-def app(source: FakeSource, clock: Clock) -> DashboardApp:
-    return DashboardApp(source, authenticate, clock=clock)
+def keys() -> KeyBook:
+    return KeyBook()
+
+
+@pytest.fixture
+def app(source: FakeSource, clock: Clock, keys: KeyBook) -> DashboardApp:
+    return DashboardApp(source, keys.authenticate, identify=keys.identify, clock=clock)
 
 
 @pytest.fixture

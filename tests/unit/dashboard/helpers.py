@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,14 +18,37 @@ VIEWER = ("AKIAVIEWERVIEWERVIE1", "viewer-secret-0123456789")
 DEV_ONLY = ("AKIADEVONLYDEVONLYD1", "dev-secret-0123456789")
 
 
-def authenticate(key_id: str, secret: str) -> Identity | None:
-    if (key_id, secret) == ADMIN:
-        return Identity(key_id)
-    if (key_id, secret) == VIEWER:
-        return Identity(key_id, can_rollback=False)
-    if (key_id, secret) == DEV_ONLY:
-        return Identity(key_id, stages=("dev",))
-    return None
+class KeyBook:
+    """Keys a test may revoke or narrow while sessions of them are open."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[str, Identity]] = {
+            ADMIN[0]: (ADMIN[1], Identity(ADMIN[0])),
+            VIEWER[0]: (VIEWER[1], Identity(VIEWER[0], can_rollback=False)),
+            DEV_ONLY[0]: (DEV_ONLY[1], Identity(DEV_ONLY[0], stages=("dev",))),
+        }
+        self.lookups = 0
+
+    def authenticate(self, key_id: str, secret: str) -> Identity | None:
+        entry = self.keys.get(key_id)
+        return entry[1] if entry is not None and entry[0] == secret else None
+
+    def identify(self, key_id: str) -> Identity | None:
+        self.lookups += 1
+        entry = self.keys.get(key_id)
+        return entry[1] if entry is not None else None
+
+    def revoke(self, key_id: str) -> None:
+        del self.keys[key_id]
+
+    def change(self, key_id: str, **grant: Any) -> None:
+        secret, identity = self.keys[key_id]
+        self.keys[key_id] = (secret, replace(identity, **grant))
+
+
+_BOOK = KeyBook()  # never changed: for apps built without the ``keys`` fixture
+authenticate = _BOOK.authenticate
+identify = _BOOK.identify
 
 
 class Clock:
@@ -56,7 +79,9 @@ class Answer:
         return self.body.decode()
 
 
-def scope(method: str, path: str, headers: dict[str, str], query: str = "") -> dict[str, Any]:
+def scope(
+    method: str, path: str, headers: dict[str, str], query: str = "", client: str = "127.0.0.1"
+) -> dict[str, Any]:
     return {
         "type": "http",
         "http_version": "1.1",
@@ -66,7 +91,7 @@ def scope(method: str, path: str, headers: dict[str, str], query: str = "") -> d
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
+        "client": (client, 50000),
         "server": ("127.0.0.1", 8081),
     }
 
@@ -78,6 +103,7 @@ async def acall(
     *,
     headers: dict[str, str] | None = None,
     body: bytes = b"",
+    client: str = "127.0.0.1",
 ) -> Answer:
     path, _, query = target.partition("?")
     sent: list[dict[str, Any]] = []
@@ -95,7 +121,9 @@ async def acall(
         sent.append(message)
 
     await app(
-        scope(method, path, {"host": "127.0.0.1:8081", **(headers or {})}, query), receive, send
+        scope(method, path, {"host": "127.0.0.1:8081", **(headers or {})}, query, client),
+        receive,
+        send,
     )
     start = sent[0]
     return Answer(
@@ -112,15 +140,16 @@ def call(app: DashboardApp, method: str, target: str, **kwargs: Any) -> Answer:
 class Visitor:
     """A browser's cookie (only the dashboard's) and the CSRF token its pages showed."""
 
-    def __init__(self, app: DashboardApp) -> None:
+    def __init__(self, app: DashboardApp, address: str = "127.0.0.1") -> None:
         self.app = app
+        self.address = address
         self.cookie: str | None = None
 
     def request(self, method: str, target: str, **kwargs: Any) -> Answer:
         headers = dict(kwargs.pop("headers", None) or {})
         if self.cookie:
             headers.setdefault("cookie", self.cookie)
-        return call(self.app, method, target, headers=headers, **kwargs)
+        return call(self.app, method, target, headers=headers, client=self.address, **kwargs)
 
     def get(self, target: str, **kwargs: Any) -> Answer:
         return self.request("GET", target, **kwargs)
@@ -155,3 +184,18 @@ def sample_source(clock: Clock) -> FakeSource:
     source.add_deployment("dev", "d-AAAAAAAA2", created=clock.now - 60, message="second")
     source.add_deployment("prod", "d-PPPPPPPP1", created=clock.now - 900)
     return source
+
+
+def parse_events(raw: bytes) -> list[dict[str, str]]:
+    """Split a stream as EventSource does (enough for these tests)."""
+    events = []
+    for block in raw.decode().split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(": ")
+            fields[name] = fields[name] + "\n" + value if name in fields else value
+        if "data" in fields:
+            events.append(fields)
+    return events

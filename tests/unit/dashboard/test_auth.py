@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 import pytest
 
 from overcast.dashboard import DashboardApp, DashboardSettings
+from overcast.dashboard.sign_in_throttle import Backoff
 
 from .fake_source import FakeSource
-from .helpers import ADMIN, DEV_ONLY, VIEWER, Clock, Visitor, authenticate, call
+from .helpers import ADMIN, DEV_ONLY, VIEWER, Clock, Visitor, authenticate, call, identify
 
 
 @pytest.mark.parametrize(
@@ -106,13 +107,55 @@ def test_sign_in_posted_from_another_origin_is_refused(visitor: Visitor) -> None
     assert answer.header("set-cookie") is None
 
 
-def test_repeated_failures_from_one_address_are_throttled(source: FakeSource) -> None:
-    app = DashboardApp(source, authenticate, DashboardSettings(login_failures=3))
-    visitor = Visitor(app)
-    statuses = [visitor.sign_in((ADMIN[0], "guess")).status for _ in range(3)]
-    assert statuses == [401, 401, 401]
-    # Even the right secret waits until the window has passed.
-    assert visitor.sign_in().status == 429
+def _guess(visitor: Visitor, key_id: str, times: int) -> list[int]:
+    return [visitor.sign_in((key_id, "guess")).status for _ in range(times)]
+
+
+def test_wrong_secrets_make_that_key_wait_from_that_address(
+    app: DashboardApp, clock: Clock
+) -> None:
+    guesser = Visitor(app, "203.0.113.9")
+    assert _guess(guesser, ADMIN[0], 5) == [401] * 5  # Cognito's five free failures
+    refused = guesser.sign_in()  # even the right secret: no oracle during the wait
+    assert refused.status == 429
+    assert refused.header("retry-after") == "1"
+    assert "try again in 1 s" in refused.text
+    assert refused.header("set-cookie") is None
+    clock.now += 1
+    assert _guess(guesser, ADMIN[0], 1) == [401]  # the sixth failure: two seconds
+    assert guesser.sign_in().header("retry-after") == "2"
+    clock.now += 2
+    assert guesser.sign_in().status == 303
+
+
+def test_a_guesser_locks_out_neither_the_owner_elsewhere_nor_other_keys(app: DashboardApp) -> None:
+    guesser = Visitor(app, "203.0.113.9")
+    _guess(guesser, ADMIN[0], 12)
+    assert guesser.sign_in().status == 429
+    assert Visitor(app, "198.51.100.7").sign_in().status == 303
+    assert guesser.sign_in(VIEWER).status == 303
+
+
+def test_refused_tries_during_the_wait_do_not_lengthen_it(app: DashboardApp, clock: Clock) -> None:
+    guesser = Visitor(app)
+    assert _guess(guesser, ADMIN[0], 6) == [401] * 5 + [429]  # waits 1 s
+    clock.now += 1
+    assert _guess(guesser, ADMIN[0], 1) == [401]  # waits 2 s
+    clock.now += 2
+    assert _guess(guesser, ADMIN[0], 1) == [401]  # the seventh failure: 2^(7-5) = 4 s
+    for _ in range(20):
+        assert _guess(guesser, ADMIN[0], 1) == [429]
+    assert guesser.sign_in().header("retry-after") == "4"
+    clock.now += 4
+    assert guesser.sign_in().status == 303
+
+
+def test_the_backoff_is_a_setting(source: FakeSource, clock: Clock) -> None:
+    settings = DashboardSettings(sign_in_backoff=Backoff(free_failures=1, first_wait_s=30))
+    app = DashboardApp(source, authenticate, settings, identify=identify, clock=clock)
+    guesser = Visitor(app)
+    assert _guess(guesser, ADMIN[0], 2) == [401, 429]
+    assert guesser.sign_in().header("retry-after") == "30"
 
 
 def test_logout_ends_the_session_on_the_server(signed_in: Visitor) -> None:

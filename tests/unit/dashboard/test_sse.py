@@ -11,7 +11,7 @@ from overcast.dashboard import DashboardApp, DashboardSettings
 from overcast.dashboard.sse import comment, frame
 
 from .fake_source import FakeSource
-from .helpers import Clock, Visitor, authenticate, scope
+from .helpers import Clock, Visitor, authenticate, identify, parse_events, scope
 
 
 def test_frame_has_event_id_and_data_and_ends_with_a_blank_line() -> None:
@@ -30,21 +30,6 @@ def test_newlines_cannot_inject_fields_through_event_or_id() -> None:
 
 def test_comment_is_ignored_by_browsers() -> None:
     assert comment("keepalive") == b": keepalive\n\n"
-
-
-def parse_events(raw: bytes) -> list[dict[str, str]]:
-    """Split a stream as EventSource does (enough for these tests)."""
-    events = []
-    for block in raw.decode().split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(": ")
-            fields[name] = fields[name] + "\n" + value if name in fields else value
-        if "data" in fields:
-            events.append(fields)
-    return events
 
 
 async def _tail(
@@ -138,7 +123,9 @@ def test_log_tail_starts_with_recent_lines_and_resumes_after_last_event_id(
 
 
 def test_idle_log_tail_sends_heartbeat_comments(source: FakeSource, clock: Clock) -> None:
-    app = DashboardApp(source, authenticate, DashboardSettings(heartbeat_s=0.01), clock=clock)
+    app = DashboardApp(
+        source, authenticate, DashboardSettings(heartbeat_s=0.01), identify=identify, clock=clock
+    )
     visitor = Visitor(app)
     visitor.sign_in()
     assert visitor.cookie is not None
@@ -152,7 +139,9 @@ def test_idle_log_tail_sends_heartbeat_comments(source: FakeSource, clock: Clock
 
 
 def test_log_streams_beyond_the_limit_get_503(source: FakeSource, clock: Clock) -> None:
-    app = DashboardApp(source, authenticate, DashboardSettings(max_log_streams=0), clock=clock)
+    app = DashboardApp(
+        source, authenticate, DashboardSettings(max_log_streams=0), identify=identify, clock=clock
+    )
     visitor = Visitor(app)
     visitor.sign_in()
     answer = visitor.get("/dashboard/api/stages/dev/functions/Echo/logs")
@@ -169,7 +158,7 @@ def test_source_failure_ends_the_stream_cleanly(clock: Clock) -> None:
     broken.add_stage("dev", ["Echo"])
 
     async def scenario() -> bytes:
-        app = DashboardApp(broken, authenticate, clock=clock)
+        app = DashboardApp(broken, authenticate, identify=identify, clock=clock)
         visitor = Visitor(app)
         await asyncio.to_thread(visitor.sign_in)
         assert visitor.cookie is not None

@@ -269,6 +269,8 @@
       while (pre.childElementCount > MAX_LINES) pre.firstElementChild.remove();
       if (atBottom) pre.scrollTop = pre.scrollHeight;
     });
+    // The key was revoked or narrowed, or the session expired: the server ends the stream.
+    source.addEventListener("session-ended", () => { source.close(); signInAgain(); });
     window.addEventListener("pagehide", () => source.close());
   }
 
