@@ -250,7 +250,7 @@ def parse_edge_config(
         )
         stages[name] = StageEdge(name, domains, behaviors, errors, root, static_dir, credentials)
     local_stage = edge.get("local_stage")
-    if local_stage is not None and local_stage not in stages:
+    if local_stage is not None and (not isinstance(local_stage, str) or local_stage not in stages):
         raise EdgeConfigError(
             "local_stage", f"{local_stage!r} is not a configured stage ({sorted(stages)})"
         )
@@ -440,6 +440,8 @@ def _header_name(raw: object, where: str) -> str:
     # RFC 9110 §5.6.2 token characters.
     if not isinstance(raw, str) or not raw or not all(c in _TCHAR for c in raw):
         raise EdgeConfigError(where, "must be a header name like Accept-Language")
+    if raw.lower() == "cookie":
+        raise EdgeConfigError(where, "cookies are chosen by name under cookies, not as a header")
     return raw.lower()
 
 
