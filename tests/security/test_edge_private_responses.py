@@ -1,4 +1,4 @@
-"""The edge never serves one caller's private response to another caller.
+"""The edge never serves one caller's private response to another caller (``overcast up``).
 
 ``overcast up`` runs tests/security/apps/private_api: every way an API knows its caller
 (HTTP API JWT authorizer; Lambda authorizers of the TOKEN and REQUEST kinds, with and
@@ -11,101 +11,38 @@ and no ``Cache-Control``, behind four edge behaviors:
   gets the API's refusal.
 - ``allviewer``: CachingOptimized with the AllViewer origin request policy. The
   ``Authorization`` header only reaches an origin through the cache key while caching
-  is on; other credentials reach the API outside the cache key, so the edge does not
-  store what the API answered to them.
+  is on; other credentials reach the API outside the cache key, so the edge neither
+  answers them from its cache nor stores what the API answered them.
 - ``keyed``: the credentials are the cache key (and AllViewer forwards the rest): each
   caller gets their own cached copy, nobody else's.
 - ``direct``: CachingDisabled (which forwards everything, as AllViewer does).
 
 Each case sends Alice's request first, then one without credentials, one with a wrong
-credential and Bob's, then Alice's again, and checks that no one but Alice ever reads
-Alice's data, and that each refusal is the one API Gateway (or the function) sends.
+credential and Bob's, then Alice's again (see ``edge_callers``).
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-import httpx
-import jwt
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from security.edge_callers import (
+    API_KEYS,
+    APP,
+    HIT,
+    KINDS,
+    MODES,
+    Issuer,
+    Target,
+    check_only_alice_reads_alice,
+    credential,
+    fetch,
+)
 
 pytestmark = pytest.mark.slow
-
-APP = Path(__file__).resolve().parent / "apps" / "private_api"
-HIT = "Hit from overcast"
-
-API_KEYS = {"alice": "alice-key-0123456789abcdef", "bob": "bob-key-0123456789abcdef"}
-ACCESS_KEYS = {
-    "alice": ("AKIDALICE0000000000", "alice-secret-key-0000000000000000000000"),
-    "bob": ("AKIDBOB000000000000", "bob-secret-key-00000000000000000000000000"),
-}
-AUDIENCE = "private-api"
-KID = "test-key"
-
-
-class Issuer:
-    """A real OpenID issuer on loopback: its discovery document and its JWKS."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        jwk.update(kid=KID, use="sig", alg="RS256")
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler({"keys": [jwk]}))
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/issuer"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def _handler(self, jwks: dict[str, Any]) -> type[BaseHTTPRequestHandler]:
-        issuer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/issuer/.well-known/openid-configuration":
-                    body: dict[str, Any] = {
-                        "issuer": issuer.url,
-                        "jwks_uri": f"{issuer.url}/jwks.json",
-                    }
-                elif self.path == "/issuer/jwks.json":
-                    body = jwks
-                else:
-                    self.send_error(404)
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
-
-    def token(self, user: str, *, forged: bool = False) -> str:
-        now = int(time.time())
-        claims = {"iss": self.url, "aud": AUDIENCE, "sub": user, "iat": now, "exp": now + 3600}
-        key = self.other_key if forged else self.key
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -124,123 +61,26 @@ def app(module_running_app: Any, issuer: Issuer) -> Any:
     )
 
 
-@dataclass(frozen=True)
-class Credential:
-    """What a caller adds to a request to say who they are."""
-
-    headers: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    cookies: dict[str, str] = field(default_factory=dict)
-
-
-# kind -> (API prefix, the refusal of a request without credentials, of a wrong one)
-KINDS: dict[str, tuple[str, tuple[int, str], tuple[int, str]]] = {
-    "jwt": ("http", (401, "Unauthorized"), (401, "Unauthorized")),
-    "lambda": ("http", (401, "Unauthorized"), (403, "Forbidden")),
-    "lambda-cached": ("http", (401, "Unauthorized"), (403, "Forbidden")),
-    "token": ("rest", (401, "Unauthorized"), (401, "Unauthorized")),
-    "token-fresh": ("rest", (401, "Unauthorized"), (401, "Unauthorized")),
-    "query": ("rest", (401, "Unauthorized"), (401, "Unauthorized")),
-    "key": ("rest", (403, "Forbidden"), (403, "Forbidden")),
-    "session": ("http", (401, "Unauthorized"), (401, "Unauthorized")),
-    "iam": ("http", (401, "Unauthorized"), (401, "Unauthorized")),
-}
-MODES = ("optimized", "allviewer", "keyed", "direct")
-# The credentials that reach the API through each behavior (see the module docstring).
-FORWARDED = {
-    "optimized": frozenset(),
-    # Authorization is kept from the origin while caching is on (jwt, token, iam).
-    "allviewer": frozenset({"lambda", "lambda-cached", "query", "key", "session"}),
-    "keyed": frozenset(KINDS),
-    "direct": frozenset(KINDS),
-}
-
-
-def credential(kind: str, who: str, issuer: Issuer) -> Credential:
-    """``who`` is alice, bob, or wrong (a credential the API must refuse)."""
-    token = {"alice": "alice-token", "bob": "bob-token", "wrong": "mallory-token"}[who]
-    if kind == "jwt":
-        jwt_user = "alice" if who == "wrong" else who  # a forged token claiming Alice
-        return Credential(
-            headers={"Authorization": f"Bearer {issuer.token(jwt_user, forged=who == 'wrong')}"}
-        )
-    if kind in ("lambda", "lambda-cached"):
-        return Credential(headers={"X-Token": token})
-    if kind in ("token", "token-fresh"):
-        return Credential(headers={"Authorization": f"Bearer {token}"})
-    if kind == "query":
-        return Credential(params={"token": token})
-    if kind == "key":
-        return Credential(headers={"X-Api-Key": API_KEYS.get(who, "mallory-key-0123456789ab")})
-    if kind == "session":
-        return Credential(cookies={"session": f"{who}-session"})
-    return Credential()  # iam: signed per request
-
-
-def fetch(
-    app: Any, path: str, kind: str, cred: Credential | None, signer: str | None = None
-) -> httpx.Response:
-    url = f"{app.base_url}{path}"
-    headers = dict(cred.headers) if cred else {}
-    if kind == "iam" and signer is not None:
-        key_id, secret = ACCESS_KEYS.get(signer, ("AKIDALICE0000000000", "not-alice-secret"))
-        request = AWSRequest(method="GET", url=url)
-        SigV4Auth(Credentials(key_id, secret), "execute-api", "us-east-1").add_auth(request)
-        headers.update({k: v for k, v in request.headers.items() if k.lower() != "host"})
-    with httpx.Client(timeout=30.0, cookies=cred.cookies if cred else None) as client:
-        return client.get(url, headers=headers, params=cred.params if cred else None)
-
-
-def ask(app: Any, path: str, kind: str, who: str | None, issuer: Issuer) -> httpx.Response:
-    if who is None:
-        return fetch(app, path, kind, None)
-    return fetch(app, path, kind, credential(kind, who, issuer), signer=who)
-
-
-def refusal_of(response: httpx.Response) -> tuple[int, str]:
-    return response.status_code, response.json().get("message", "")
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_private_response_reaches_no_one_but_its_owner(
     app: Any, issuer: Issuer, kind: str, mode: str
 ) -> None:
-    prefix, missing, wrong = KINDS[kind]
-    path = f"/{prefix}/{mode}/{kind}/{uuid.uuid4().hex}"
-    alice = ask(app, path, kind, "alice", issuer)
-    nobody = ask(app, path, kind, None, issuer)
-    mallory = ask(app, path, kind, "wrong", issuer)
-    bob = ask(app, path, kind, "bob", issuer)
-    alice_again = ask(app, path, kind, "alice", issuer)
-    context = f"{kind} via {mode}: " + app.output()[-3000:]
-
-    for response in (nobody, mallory, bob):
-        assert b"alice" not in response.content, context
-    assert refusal_of(nobody) == missing, context
-    if kind in FORWARDED[mode]:
-        assert alice.status_code == 200, context
-        assert alice.json() == {"user": "alice", "secret": "the private data of alice"}
-        assert refusal_of(mallory) == wrong, context
-        assert bob.status_code == 200, context
-        assert bob.json()["user"] == "bob", context
-        assert alice_again.json()["user"] == "alice", context
-    else:
-        # The credential never reaches the API: Alice is refused like everyone else.
-        for response in (alice, mallory, bob, alice_again):
-            assert refusal_of(response) == missing, context
+    check_only_alice_reads_alice(
+        Target(app.base_url), issuer, kind, mode, logs=app.output()[-3000:]
+    )
 
 
 @pytest.mark.parametrize("kind", ["jwt", "lambda", "token", "query", "key", "session"])
 def test_a_keyed_private_response_is_cached_for_its_owner_only(
     app: Any, issuer: Issuer, kind: str
 ) -> None:
-    prefix = KINDS[kind][0]
-    path = f"/{prefix}/keyed/{kind}/{uuid.uuid4().hex}"
+    target = Target(app.base_url)
+    path = f"/{KINDS[kind][0]}/keyed/{kind}/{uuid.uuid4().hex}"
     alice = credential(kind, "alice", issuer)
-    first = fetch(app, path, kind, alice)
-    second = fetch(app, path, kind, alice)
-    nobody = fetch(app, path, kind, None)
+    first = fetch(target, path, kind, alice)
+    second = fetch(target, path, kind, alice)
+    nobody = fetch(target, path, kind, None)
     assert first.status_code == second.status_code == 200, app.output()[-3000:]
     assert second.headers["x-cache"] == HIT
     assert second.json()["user"] == "alice"
