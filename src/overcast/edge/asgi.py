@@ -41,7 +41,7 @@ from overcast.edge.compression import (
 )
 from overcast.edge.conditional import ByteRange, Unsatisfiable, http_date, not_modified, parse_range
 from overcast.edge.config import RAW_PATH_SAFE, Behavior, EdgeConfig, ErrorPage, StageEdge
-from overcast.edge.forwarding import OriginRequest, origin_request
+from overcast.edge.forwarding import OriginRequest
 from overcast.edge.hosts import HostTable
 from overcast.edge.origins import (
     ASGIApp,
@@ -236,9 +236,7 @@ class EdgeApp:
 
     @staticmethod
     def _origin_request(stage: _Stage, behavior: Behavior, scope: Scope) -> OriginRequest:
-        return origin_request(
-            behavior.cache,
-            behavior.forwarding,
+        return behavior.plan.apply(
             stage.edge.credentials,
             method=scope["method"],
             headers=scope["headers"],

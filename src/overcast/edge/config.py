@@ -18,6 +18,7 @@ from overcast.edge.credentials import (
     credentials_from_template,
 )
 from overcast.edge.errors import EdgeConfigError
+from overcast.edge.forwarding import ForwardingPlan
 from overcast.edge.policies import (
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
@@ -92,8 +93,11 @@ class Behavior:
     #: ``strip_prefix`` as the percent-encoded bytes ``raw_path`` starts with, computed
     #: once here so the request path only compares bytes
     strip_prefix_raw: bytes = field(default=b"", init=False, repr=False, compare=False)
+    #: ``cache`` and :attr:`forwarding` compiled for the request path
+    plan: ForwardingPlan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", ForwardingPlan(self.cache, self.forwarding))
         if self.strip_prefix is not None:
             raw = quote(self.strip_prefix, safe=RAW_PATH_SAFE).encode("ascii")
             object.__setattr__(self, "strip_prefix_raw", raw)

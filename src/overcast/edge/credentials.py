@@ -25,7 +25,7 @@ module cannot read simply adds no names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: headers that are credentials whatever the template says
 ALWAYS_HEADERS = frozenset(
@@ -33,7 +33,7 @@ ALWAYS_HEADERS = frozenset(
 )
 # Headers no authorizer reads an identity from, kept shareable even when a REQUEST
 # authorizer without identity sources makes every other header count.
-_NEVER_HEADERS = frozenset(
+_NEVER_HEADERS: frozenset[str] = frozenset(
     {
         "accept", "accept-charset", "accept-encoding", "accept-language", "cache-control",
         "connection", "content-length", "content-type", "dnt", "host", "if-match",
@@ -42,6 +42,7 @@ _NEVER_HEADERS = frozenset(
         "user-agent", "via",
     }
 )  # fmt: skip
+_NEVER_BYTES = frozenset(name.encode() for name in _NEVER_HEADERS)
 _HEADER = "$request.header."
 _QUERY = "$request.querystring."
 # REST AWS::ApiGateway::Authorizer IdentitySource: method.request.header.Name, ...
@@ -58,12 +59,22 @@ class CredentialNames:
     #: an authorizer may decide on any value: every query string and every header
     #: but a few count
     any_value: bool = False
+    # The same names as bytes, for the request path (ASGI header names are bytes).
+    _header_bytes: frozenset[bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = frozenset(name.encode("latin-1") for name in self.headers)
+        object.__setattr__(self, "_header_bytes", names)
 
     def is_header(self, name: str) -> bool:
         """Whether header ``name`` (lower-case) carries a credential."""
-        if name in self.headers:
+        return self.is_header_bytes(name.encode("latin-1", "replace"))
+
+    def is_header_bytes(self, name: bytes) -> bool:
+        """:meth:`is_header` for a header name as ASGI gives it (lower-case bytes)."""
+        if name in self._header_bytes:
             return True
-        return self.any_value and name not in _NEVER_HEADERS and not name.startswith("sec-")
+        return self.any_value and name not in _NEVER_BYTES and not name.startswith(b"sec-")
 
     def is_query_string(self, name: str) -> bool:
         """Whether query string parameter ``name`` carries a credential."""

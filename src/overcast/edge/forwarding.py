@@ -60,7 +60,8 @@ class OriginRequest:
     headers: tuple[tuple[bytes, bytes], ...]
     query_string: bytes
     #: credentials forwarded outside the cache key (``header x-api-key``,
-    #: ``cookie session``, ``query token``): the response must not be shared
+    #: ``cookie session``, ``query token``) of a request whose answer could be cached
+    #: (a GET or HEAD while the behavior caches): that answer must not be shared
     unkeyed_credentials: tuple[str, ...] = ()
 
 
@@ -87,6 +88,137 @@ def cookie_pairs(headers: Headers) -> list[tuple[str, bytes]]:
     return out
 
 
+class ForwardingPlan:
+    """A behavior's cache key and origin request policy, compiled to byte comparisons.
+
+    Built once per behavior (:attr:`overcast.edge.config.Behavior.plan`); the request
+    path then compares header names as bytes and skips the cookie and query string
+    splits when neither policy selects any.
+    """
+
+    __slots__ = (
+        "_all_viewer",
+        "_caching_possible",
+        "_cookies",
+        "_headers",
+        "_keyed_headers",
+        "_queries",
+        "cache",
+        "policy",
+    )
+
+    def __init__(self, cache: CachePolicy, policy: OriginRequestPolicy) -> None:
+        self.cache = cache
+        self.policy = policy
+        self._caching_possible = not cache.disabled
+        self._keyed_headers = frozenset(name.encode("latin-1") for name in cache.headers)
+        self._headers = _ByteSelection(policy.headers)
+        self._cookies = (cache.cookies, policy.cookies)
+        self._queries = (cache.query_strings, policy.query_strings)
+        self._all_viewer = all(
+            selection.mode == "all"
+            for selection in (policy.headers, policy.cookies, policy.query_strings)
+        )
+
+    def apply(
+        self,
+        credentials: CredentialNames,
+        *,
+        method: str,
+        headers: Headers,
+        query_string: bytes,
+        origin_host: bytes | None,
+    ) -> OriginRequest:
+        """What of this request reaches the origin (see :func:`origin_request`)."""
+        caching = self._caching_possible and method in CACHEABLE_METHODS
+        if not caching and self._all_viewer:
+            # Nothing is cached and everything is forwarded: no split, nothing to report.
+            return OriginRequest(
+                tuple([(k, v) for k, v in headers if k not in _REMOVED]), query_string
+            )
+        keyed_headers = self._keyed_headers
+        selection = self._headers
+        unkeyed: list[str] = []
+        out: list[tuple[bytes, bytes]] = []
+        host_sent = agent_sent = has_cookie = False
+        for key, value in headers:
+            if key == b"cookie":
+                has_cookie = True
+                continue
+            if key in _REMOVED:
+                continue
+            if key in _BODY or key in keyed_headers:
+                out.append((key, value))
+            elif selection.includes(key) and (
+                key != b"authorization" or selection.carries_authorization(caching)
+            ):
+                out.append((key, value))
+                if caching and credentials.is_header_bytes(key):
+                    unkeyed.append(f"header {key.decode('latin-1')}")
+            else:
+                continue
+            if key == b"host":
+                host_sent = True
+            elif key == b"user-agent":
+                agent_sent = True
+        if not host_sent and origin_host is not None:
+            out.append((b"host", origin_host))
+        if not agent_sent:
+            out.append((b"user-agent", CLOUDFRONT_USER_AGENT))
+
+        key_cookies, policy_cookies = self._cookies
+        if has_cookie and (key_cookies.mode != "none" or policy_cookies.mode != "none"):
+            jar = _forwarded(cookie_pairs(headers), key_cookies, policy_cookies)
+            if jar:
+                out.append((b"cookie", b"; ".join(pair for _, pair, _ in jar)))
+                if caching:
+                    unkeyed += [f"cookie {name}" for name, _, keyed in jar if not keyed]
+
+        forwarded_query = b""
+        key_queries, policy_queries = self._queries
+        if query_string and (key_queries.mode != "none" or policy_queries.mode != "none"):
+            query = _forwarded(query_segments(query_string), key_queries, policy_queries)
+            if caching:
+                unkeyed += [
+                    f"query {name}"
+                    for name, _, keyed in query
+                    if not keyed and credentials.is_query_string(name)
+                ]
+            forwarded_query = b"&".join(segment for _, segment, _ in query)
+        return OriginRequest(
+            headers=tuple(out),
+            query_string=forwarded_query,
+            unkeyed_credentials=tuple(unkeyed),
+        )
+
+
+class _ByteSelection:
+    """A header :class:`KeySelection` over lower-case header names as bytes."""
+
+    __slots__ = ("_all_viewer", "_mode", "_names")
+
+    def __init__(self, selection: KeySelection) -> None:
+        self._mode = selection.mode
+        self._names = frozenset(name.encode("latin-1") for name in selection.names)
+        self._all_viewer = selection.mode in ("all", "all_except") and selection.includes(
+            "authorization"
+        )
+
+    def includes(self, name: bytes) -> bool:
+        mode = self._mode
+        if mode == "all":
+            return True
+        if mode == "list":
+            return name in self._names
+        if mode == "all_except":
+            return name not in self._names
+        return False
+
+    def carries_authorization(self, caching: bool) -> bool:
+        # Only "all viewer headers" carries it, and only while nothing is cached.
+        return self._all_viewer and not caching
+
+
 def origin_request(
     cache: CachePolicy,
     policy: OriginRequestPolicy,
@@ -100,56 +232,16 @@ def origin_request(
     """What reaches the origin of a behavior with ``cache`` and ``policy``.
 
     ``origin_host`` is the origin's own address, sent as ``Host`` when the viewer's is
-    not forwarded (``None``: no ``Host`` then).
+    not forwarded (``None``: no ``Host`` then). Behaviors keep a compiled
+    :class:`ForwardingPlan`; this builds one for a single request.
     """
-    caching = method in CACHEABLE_METHODS and not cache.disabled
-    keyed_headers = frozenset(name.encode("latin-1") for name in cache.headers)
-    unkeyed: list[str] = []
-    out: list[tuple[bytes, bytes]] = []
-    host_sent = agent_sent = False
-    for key, value in headers:
-        if key == b"cookie" or key in _REMOVED:
-            continue
-        if key in _BODY or key in keyed_headers:
-            out.append((key, value))
-        elif _forwards_header(policy.headers, key, caching=caching):
-            out.append((key, value))
-            name = key.decode("latin-1")
-            if credentials.is_header(name):
-                unkeyed.append(f"header {name}")
-        else:
-            continue
-        host_sent = host_sent or key == b"host"
-        agent_sent = agent_sent or key == b"user-agent"
-    if not host_sent and origin_host is not None:
-        out.append((b"host", origin_host))
-    if not agent_sent:
-        out.append((b"user-agent", CLOUDFRONT_USER_AGENT))
-
-    jar = _forwarded(cookie_pairs(headers), cache.cookies, policy.cookies)
-    if jar:
-        out.append((b"cookie", b"; ".join(pair for _, pair, _ in jar)))
-        unkeyed += [f"cookie {name}" for name, _, keyed in jar if not keyed]
-
-    query = _forwarded(query_segments(query_string), cache.query_strings, policy.query_strings)
-    unkeyed += [
-        f"query {name}"
-        for name, _, keyed in query
-        if not keyed and credentials.is_query_string(name)
-    ]
-    return OriginRequest(
-        headers=tuple(out),
-        query_string=b"&".join(segment for _, segment, _ in query),
-        unkeyed_credentials=tuple(unkeyed),
+    return ForwardingPlan(cache, policy).apply(
+        credentials,
+        method=method,
+        headers=headers,
+        query_string=query_string,
+        origin_host=origin_host,
     )
-
-
-def _forwards_header(selection: KeySelection, key: bytes, *, caching: bool) -> bool:
-    name = key.decode("latin-1")
-    if name == "authorization":
-        # Only "all viewer headers" carries it, and only while nothing is cached.
-        return not caching and selection.mode in ("all", "all_except") and selection.includes(name)
-    return selection.includes(name)
 
 
 def _forwarded(
