@@ -1,9 +1,11 @@
 """The edge: CloudFront's part (and Route53's host → stage routing).
 
 Owns edge behaviors (path pattern → origin), the response cache and its policies,
-compression, conditional and range requests, custom error pages, and picking a stage
-by Host. Everything is pure and tested without sockets; :class:`EdgeApp` is the thin
-ASGI adapter in front of each stage's gateway app and static bucket.
+what of a request reaches the origin (cache key and origin request policies, and the
+credentials a response to which is never shared), compression, conditional and range
+requests, custom error pages, and picking a stage by Host. Everything is pure and
+tested without sockets; :class:`EdgeApp` is the thin ASGI adapter in front of each
+stage's gateway app and static bucket.
 
 May import: ``overcast.asgi``, ``overcast.errors``, the standard library, and ``brotli``
 when installed (gzip only without it). Static buckets are reached through the small
@@ -22,11 +24,14 @@ from overcast.edge.config import (
     EdgeConfig,
     ErrorPage,
     KeySelection,
+    OriginRequestPolicy,
     StageEdge,
     edge_config_from_template,
     parse_edge_config,
 )
+from overcast.edge.credentials import CredentialNames, credentials_from_template
 from overcast.edge.errors import EdgeConfigError, EdgeError, InvalidationPathError
+from overcast.edge.forwarding import OriginRequest, origin_request
 from overcast.edge.hosts import HostTable
 from overcast.edge.origins import DictBucket, ObjectInfo, StageOrigins, StaticInfo, StaticOrigin
 
@@ -39,6 +44,7 @@ __all__ = [
     "CachePolicy",
     "CacheStats",
     "CachedResponse",
+    "CredentialNames",
     "DictBucket",
     "EdgeApp",
     "EdgeConfig",
@@ -49,6 +55,8 @@ __all__ = [
     "InvalidationPathError",
     "KeySelection",
     "ObjectInfo",
+    "OriginRequest",
+    "OriginRequestPolicy",
     "ResponseCache",
     "StageEdge",
     "StageOrigins",
@@ -57,9 +65,11 @@ __all__ = [
     "Unsatisfiable",
     "cache_key",
     "compile_pattern",
+    "credentials_from_template",
     "edge_config_from_template",
     "negotiate",
     "not_modified",
+    "origin_request",
     "parse_edge_config",
     "parse_range",
     "response_ttl",

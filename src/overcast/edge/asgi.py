@@ -4,8 +4,9 @@ Per request: Host → stage (421 when unknown), path → behavior (403 for a met
 behavior does not allow, as CloudFront), cache lookup by the behavior's cache key,
 otherwise the origin (the stage's API app, or its static bucket), then custom error
 pages, compression, storage in the cache, and conditional/range handling on the way
-out. Responses carry ``X-Cache: Hit from overcast`` / ``Miss from overcast`` and,
-on hits, ``Age``.
+out. The API origin sees only what the behavior's cache key and origin request policy
+let through (:mod:`overcast.edge.forwarding`). Responses carry
+``X-Cache: Hit from overcast`` / ``Miss from overcast`` and, on hits, ``Age``.
 
 The hot path reads prebuilt tables only: no disk, no regex compilation, no locks.
 Origin responses are buffered whole (they are cached and compressed as a whole);
@@ -40,6 +41,7 @@ from overcast.edge.compression import (
 )
 from overcast.edge.conditional import ByteRange, Unsatisfiable, http_date, not_modified, parse_range
 from overcast.edge.config import RAW_PATH_SAFE, Behavior, EdgeConfig, ErrorPage, StageEdge
+from overcast.edge.forwarding import OriginRequest
 from overcast.edge.hosts import HostTable
 from overcast.edge.origins import (
     ASGIApp,
@@ -156,6 +158,10 @@ class EdgeApp:
         )
         now = self._clock()
         use_cache = method in CACHEABLE_METHODS and not behavior.cache.disabled
+        forwarded = None if is_static else self._origin_request(stage, behavior, scope)
+        # Credentials that reach the origin outside the cache key make the answer the
+        # origin's alone to give: a stored response is neither served to nor made from it.
+        unkeyed = forwarded.unkeyed_credentials if forwarded is not None else ()
         key = None
         if use_cache:
             key = cache_key(
@@ -167,7 +173,7 @@ class EdgeApp:
                 headers=req_headers,
                 encoding=encoding,
             )
-            entry = self.cache.get(key, now=now)
+            entry = None if unkeyed else self.cache.get(key, now=now)
             if entry is not None:
                 response = _Response(entry.status, list(entry.headers), entry.body)
                 response.headers.append((b"age", str(max(int(now - entry.stored_at), 0)).encode()))
@@ -182,7 +188,7 @@ class EdgeApp:
                 )
                 return
 
-        response = await self._fetch(stage, behavior, scope, receive, path)
+        response = await self._fetch(stage, behavior, scope, receive, path, forwarded=forwarded)
         ttl_override: int | None = None
         page = stage.error_pages.get(response.status)
         if page is not None:
@@ -195,9 +201,14 @@ class EdgeApp:
         if storable and key is not None:
             ttl = (
                 ttl_override
-                if ttl_override is not None and not _uncacheable(response.headers)
+                if ttl_override is not None and not _uncacheable(response.headers) and not unkeyed
                 else response_ttl(
-                    behavior.cache, method, response.status, response.headers, now=now
+                    behavior.cache,
+                    method,
+                    response.status,
+                    response.headers,
+                    now=now,
+                    unkeyed_credentials=bool(unkeyed),
                 )
             )
             if ttl:
@@ -223,9 +234,27 @@ class EdgeApp:
             stage=stage.edge.name,
         )
 
+    @staticmethod
+    def _origin_request(stage: _Stage, behavior: Behavior, scope: Scope) -> OriginRequest:
+        return behavior.plan.apply(
+            stage.edge.credentials,
+            method=scope["method"],
+            headers=scope["headers"],
+            query_string=scope.get("query_string", b""),
+            origin_host=_own_address(scope),
+        )
+
     async def _fetch(
-        self, stage: _Stage, behavior: Behavior, scope: Scope, receive: Receive, path: str
+        self,
+        stage: _Stage,
+        behavior: Behavior,
+        scope: Scope,
+        receive: Receive,
+        path: str,
+        *,
+        forwarded: OriginRequest | None = None,
     ) -> _Response:
+        """The origin's response; the API gets ``forwarded`` (computed when ``None``)."""
         if behavior.origin == "static":
             # A miss may read a file (or call S3): off the event loop, so a slow disk
             # costs that request, never the others.
@@ -235,6 +264,11 @@ class EdgeApp:
         app = stage.origins.api
         if app is None:
             return _error(502, b"Bad Gateway: this stage has no API origin")
+        if forwarded is None:
+            forwarded = self._origin_request(stage, behavior, scope)
+        scope = dict(scope)
+        scope["headers"] = list(forwarded.headers)
+        scope["query_string"] = forwarded.query_string
         if behavior.strip_prefix is not None:
             scope = strip_path_prefix(scope, behavior.strip_prefix, behavior.strip_prefix_raw)
         return await _call_app(app, scope, receive)
@@ -336,6 +370,18 @@ def strip_path_prefix(scope: Scope, prefix: str, raw_prefix: bytes) -> Scope:
             # path and encode it again rather than forward a raw_path that disagrees.
             stripped["raw_path"] = quote(stripped["path"], safe=RAW_PATH_SAFE).encode("ascii")
     return stripped
+
+
+def _own_address(scope: Scope) -> bytes | None:
+    """``host:port`` this node serves on: the Host an origin gets in place of the viewer's."""
+    server = scope.get("server")
+    if not server:
+        return None
+    host, port = server[0], server[1]
+    if port is None:
+        return str(host).encode("latin-1")
+    host = f"[{host}]" if ":" in str(host) else str(host)
+    return f"{host}:{port}".encode("latin-1")
 
 
 def _compress(response: _Response, encoding: str) -> None:

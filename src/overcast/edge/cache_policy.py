@@ -13,6 +13,11 @@ https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HTTPStatusCod
   then does not cache). overcast is stricter on purpose: ``private``, ``no-store``
   and any ``Set-Cookie`` are never cached whatever min_ttl says, because serving one
   user's response to another is the one cache bug that leaks data;
+- a response to a request whose credentials reached the origin outside the cache key
+  (see :mod:`overcast.edge.forwarding`) is stored only when the origin says it may be
+  shared (``public``, ``s-maxage`` or ``must-revalidate``, RFC 9111 §3.5's exceptions
+  for ``Authorization``): otherwise the next caller would get the previous caller's
+  answer without their credential ever being checked;
 - 307/308 are cached only with an explicit ``Cache-Control``;
 - 4xx/5xx errors CloudFront caches (404, 410, ...) are kept for the error caching
   minimum TTL (10 s by default) unless the origin says otherwise.
@@ -22,13 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl
 
-from overcast.edge.config import CachePolicy
+from overcast.edge.forwarding import CACHEABLE_METHODS, cookie_pairs, query_segments
+from overcast.edge.policies import CachePolicy
 
 Headers = Sequence[tuple[bytes, bytes]]
 
-CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+__all__ = ["CACHEABLE_METHODS", "CacheKey", "cache_control", "cache_key", "header", "response_ttl"]
+
+# RFC 9111 §3.5: what lets a shared cache store a response to an authenticated request.
+_SHAREABLE = ("public", "s-maxage", "must-revalidate")
 # Statuses CloudFront caches by default (200-family and the permanent redirects).
 _CACHEABLE_OK = frozenset({200, 203, 204, 206, 300, 301, 302, 303})
 _CACHEABLE_WITH_CACHE_CONTROL = frozenset({307, 308})
@@ -64,8 +72,13 @@ def response_ttl(
     headers: Headers,
     *,
     now: float,
+    unkeyed_credentials: bool = False,
 ) -> int | None:
-    """Seconds the response may be served from cache, or ``None`` if it is not cacheable."""
+    """Seconds the response may be served from cache, or ``None`` if it is not cacheable.
+
+    ``unkeyed_credentials``: the request carried credentials to the origin that are
+    not in the cache key.
+    """
     if method not in CACHEABLE_METHODS or policy.disabled:
         return None
     for key, _ in headers:
@@ -73,6 +86,8 @@ def response_ttl(
             return None
     directives = cache_control(header(headers, b"cache-control"))
     if "private" in directives or "no-store" in directives:
+        return None
+    if unkeyed_credentials and not any(name in directives for name in _SHAREABLE):
         return None
     if "no-cache" in directives and policy.min_ttl == 0:
         return None
@@ -109,7 +124,8 @@ def _origin_ttl(directives: Mapping[str, str], headers: Headers, now: float) -> 
     return max(int(when.timestamp() - now), 0)
 
 
-CacheKey = tuple[str, ...]
+#: stage, method class, path, query strings, headers, cookies, encoding
+CacheKey = tuple[str | tuple[str, ...], ...]
 
 
 def cache_key(
@@ -129,38 +145,33 @@ def cache_key(
     the same distribution, as in CloudFront. ``encoding`` is the normalised
     Accept-Encoding (``br``, ``gzip`` or ``""``), which CloudFront adds to the key when
     compression is on.
+
+    Query strings and cookies are kept as the raw bytes the origin gets, sorted by
+    name (a name's own values keep their order); headers by name, each value in
+    request order. Two requests share a key only if the origin gets the same keyed
+    values from both.
     """
     method_class = "GET" if method in CACHEABLE_METHODS else method
-    qs = ""
+    qs: tuple[str, ...] = ()
     if policy.query_strings.mode != "none" and query_string:
-        pairs = sorted(
-            (k, v)
-            for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-            if policy.query_strings.includes(k)
+        qs = tuple(
+            raw.decode("latin-1")
+            for name, raw in sorted(query_segments(query_string), key=_by_name)
+            if policy.query_strings.includes(name)
         )
-        qs = "&".join(f"{k}={v}" for k, v in pairs)
-    hdrs = ""
-    if policy.headers:
-        wanted = policy.headers
-        found = sorted(
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in headers
-            if k.decode("latin-1") in wanted
-        )
-        hdrs = "\n".join(f"{k}:{v}" for k, v in found)
-    cookies = ""
+    hdrs: tuple[str, ...] = ()
+    for name in policy.headers:
+        wanted = name.encode("latin-1")
+        hdrs += tuple(f"{name}:{v.decode('latin-1')}" for k, v in headers if k == wanted)
+    cookies: tuple[str, ...] = ()
     if policy.cookies.mode != "none":
-        jar: list[tuple[str, str]] = []
-        for k, v in headers:
-            if k != b"cookie":
-                continue
-            for part in v.decode("latin-1").split(";"):
-                name, _, value = part.strip().partition("=")
-                if name and policy.cookies.includes(name):
-                    jar.append((name, value))
-        cookies = ";".join(f"{k}={v}" for k, v in sorted(jar))
+        cookies = tuple(
+            raw.decode("latin-1")
+            for name, raw in sorted(cookie_pairs(headers), key=_by_name)
+            if policy.cookies.includes(name)
+        )
     return (stage, method_class, path, qs, hdrs, cookies, encoding)
 
 
-KEY_STAGE = 0
-KEY_PATH = 2
+def _by_name(item: tuple[str, bytes]) -> str:
+    return item[0]

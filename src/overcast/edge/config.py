@@ -12,10 +12,46 @@ from typing import Literal
 from urllib.parse import quote
 
 from overcast.edge.behaviors import validate_pattern
+from overcast.edge.credentials import (
+    DEFAULT_CREDENTIALS,
+    CredentialNames,
+    credentials_from_template,
+)
 from overcast.edge.errors import EdgeConfigError
+from overcast.edge.forwarding import ForwardingPlan
+from overcast.edge.policies import (
+    CACHING_DISABLED,
+    CACHING_OPTIMIZED,
+    MANAGED_CACHE_POLICIES,
+    MANAGED_ORIGIN_REQUEST_POLICIES,
+    NO_ORIGIN_REQUEST_POLICY,
+    CachePolicy,
+    KeySelection,
+    OriginRequestPolicy,
+    SelectionMode,
+    default_origin_request_policy,
+)
+
+__all__ = [
+    "ALL_METHODS",
+    "CACHING_DISABLED",
+    "CACHING_OPTIMIZED",
+    "MANAGED_POLICIES",
+    "Behavior",
+    "CachePolicy",
+    "EdgeConfig",
+    "ErrorPage",
+    "KeySelection",
+    "Origin",
+    "OriginRequestPolicy",
+    "SelectionMode",
+    "StageEdge",
+    "default_behavior",
+    "edge_config_from_template",
+    "parse_edge_config",
+]
 
 Origin = Literal["api", "static"]
-SelectionMode = Literal["none", "all", "list"]
 
 DEFAULT_STAGES = ("dev", "qa", "prod")
 
@@ -33,48 +69,9 @@ _METHOD_SETS: tuple[frozenset[str], ...] = (
 ALL_METHODS = _METHOD_SETS[2]
 
 
-@dataclass(frozen=True, slots=True)
-class KeySelection:
-    """Which query strings / cookies enter the cache key (and reach the origin)."""
-
-    mode: SelectionMode = "none"
-    names: tuple[str, ...] = ()
-
-    def includes(self, name: str) -> bool:
-        """Whether ``name`` is part of the cache key under this selection."""
-        if self.mode == "all":
-            return True
-        return self.mode == "list" and name in self.names
-
-
-@dataclass(frozen=True, slots=True)
-class CachePolicy:
-    """TTL bounds and cache-key contents, as a CloudFront cache policy has them.
-
-    https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CachePolicyConfig.html
-    """
-
-    default_ttl: int = 86400
-    min_ttl: int = 1
-    max_ttl: int = 31536000
-    query_strings: KeySelection = KeySelection()
-    headers: tuple[str, ...] = ()  # lower-case names
-    cookies: KeySelection = KeySelection()
-
-    @property
-    def disabled(self) -> bool:
-        """True for a policy that never stores anything (CachingDisabled)."""
-        return self.max_ttl == 0
-
-
-# The two AWS managed policies apps use most, by their AWS names.
-# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
-CACHING_OPTIMIZED = CachePolicy(default_ttl=86400, min_ttl=1, max_ttl=31536000)
-CACHING_DISABLED = CachePolicy(default_ttl=0, min_ttl=0, max_ttl=0)
-MANAGED_POLICIES: Mapping[str, CachePolicy] = {
-    "CachingOptimized": CACHING_OPTIMIZED,
-    "CachingDisabled": CACHING_DISABLED,
-}
+# The two AWS managed cache policies apps use most, by their AWS names (kept here under
+# their old names for callers of this module).
+MANAGED_POLICIES = MANAGED_CACHE_POLICIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +87,27 @@ class Behavior:
     #: ``/api/auth/login`` → ``/auth/login``), as an API Gateway custom domain's API
     #: mapping with key ``api`` does; ``None`` forwards the path unchanged
     strip_prefix: str | None = None
+    #: what reaches the ``api`` origin besides the cache key; ``None``: the default of
+    #: ``cache`` (see :attr:`forwarding`)
+    origin_request: OriginRequestPolicy | None = None
     #: ``strip_prefix`` as the percent-encoded bytes ``raw_path`` starts with, computed
     #: once here so the request path only compares bytes
     strip_prefix_raw: bytes = field(default=b"", init=False, repr=False, compare=False)
+    #: ``cache`` and :attr:`forwarding` compiled for the request path
+    plan: ForwardingPlan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", ForwardingPlan(self.cache, self.forwarding))
         if self.strip_prefix is not None:
             raw = quote(self.strip_prefix, safe=RAW_PATH_SAFE).encode("ascii")
             object.__setattr__(self, "strip_prefix_raw", raw)
+
+    @property
+    def forwarding(self) -> OriginRequestPolicy:
+        """The origin request policy in force (the cache policy's default if none is set)."""
+        if self.origin_request is not None:
+            return self.origin_request
+        return default_origin_request_policy(self.cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +132,9 @@ class StageEdge:
     #: a folder (relative to the template) whose files are this stage's static origin
     #: in local mode (``overcast up``); ``None`` when the stage has no static folder
     static_dir: str | None = None
+    #: the request values that say who is calling (the template's authorizers' identity
+    #: sources among them): a response to them is never shared unless they are keyed
+    credentials: CredentialNames = DEFAULT_CREDENTIALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,9 @@ class EdgeConfig:
         return next(iter(self.stages), None)
 
 
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def default_behavior(origin: Origin = "api") -> Behavior:
     """The behavior a stage gets when its list does not end in ``*``."""
     return Behavior(
@@ -154,21 +170,32 @@ def default_behavior(origin: Origin = "api") -> Behavior:
 
 
 def edge_config_from_template(template: Mapping[str, object]) -> EdgeConfig:
-    """Read ``Metadata: overcast: edge:`` from a parsed template; absent → defaults."""
+    """Read ``Metadata: overcast: edge:`` from a parsed template; absent → defaults.
+
+    The template's authorizers' identity sources join the credentials of every stage.
+    """
     metadata = template.get("Metadata")
     overcast = metadata.get("overcast") if isinstance(metadata, Mapping) else None
     edge = overcast.get("edge") if isinstance(overcast, Mapping) else None
-    return parse_edge_config(edge)
+    return parse_edge_config(edge, credentials=credentials_from_template(template))
 
 
-def parse_edge_config(raw: object) -> EdgeConfig:
+def parse_edge_config(
+    raw: object, *, credentials: CredentialNames = DEFAULT_CREDENTIALS
+) -> EdgeConfig:
     """Validate and freeze an edge mapping (``None`` gives three default stages)."""
     if raw is None:
         raw = {}
     edge = _mapping(raw, "")
     _known_keys(
-        edge, "", {"domain", "stages", "behaviors", "error_pages", "static_dir", "local_stage"}
-    )
+        edge,
+        "",
+        {
+            "domain", "stages", "behaviors", "error_pages", "static_dir", "local_stage",
+            "credentials",
+        },
+    )  # fmt: skip
+    credentials = credentials.merged(_credentials(edge.get("credentials"), "credentials"))
     domain = edge.get("domain")
     if domain is not None:
         domain = _domain(domain, "domain")
@@ -225,9 +252,9 @@ def parse_edge_config(raw: object) -> EdgeConfig:
             if "static_dir" in stage_raw
             else shared_static
         )
-        stages[name] = StageEdge(name, domains, behaviors, errors, root, static_dir)
+        stages[name] = StageEdge(name, domains, behaviors, errors, root, static_dir, credentials)
     local_stage = edge.get("local_stage")
-    if local_stage is not None and local_stage not in stages:
+    if local_stage is not None and (not isinstance(local_stage, str) or local_stage not in stages):
         raise EdgeConfigError(
             "local_stage", f"{local_stage!r} is not a configured stage ({sorted(stages)})"
         )
@@ -259,8 +286,11 @@ def _behavior(raw: object, where: str) -> Behavior:
     _known_keys(
         item,
         where,
-        {"path_pattern", "origin", "cache", "allowed_methods", "compress", "strip_prefix"},
-    )
+        {
+            "path_pattern", "origin", "cache", "origin_request", "allowed_methods", "compress",
+            "strip_prefix",
+        },
+    )  # fmt: skip
     pattern = item.get("path_pattern")
     if not isinstance(pattern, str) or not pattern:
         raise EdgeConfigError(f"{where}.path_pattern", "required, e.g. /api/* or 're:^/app/'")
@@ -288,7 +318,10 @@ def _behavior(raw: object, where: str) -> Behavior:
     if not isinstance(compress, bool):
         raise EdgeConfigError(f"{where}.compress", "must be true or false")
     strip_prefix = _strip_prefix(item.get("strip_prefix"), f"{where}.strip_prefix", origin)
-    return Behavior(pattern, origin, cache, methods, compress, strip_prefix)
+    origin_request = _origin_request_policy(
+        item.get("origin_request"), f"{where}.origin_request", cache
+    )
+    return Behavior(pattern, origin, cache, methods, compress, strip_prefix, origin_request)
 
 
 def _strip_prefix(raw: object, where: str, origin: object) -> str | None:
@@ -312,11 +345,11 @@ def _cache_policy(raw: object, where: str, origin: object) -> CachePolicy:
     if raw is None:
         return CACHING_DISABLED if origin == "api" else CACHING_OPTIMIZED
     if isinstance(raw, str):
-        if raw not in MANAGED_POLICIES:
+        if raw not in MANAGED_CACHE_POLICIES:
             raise EdgeConfigError(
-                where, f"unknown managed policy {raw!r}; use {sorted(MANAGED_POLICIES)}"
+                where, f"unknown managed policy {raw!r}; use {sorted(MANAGED_CACHE_POLICIES)}"
             )
-        return MANAGED_POLICIES[raw]
+        return MANAGED_CACHE_POLICIES[raw]
     item = _mapping(raw, where)
     _known_keys(
         item, where, {"default_ttl", "min_ttl", "max_ttl", "query_strings", "headers", "cookies"}
@@ -328,26 +361,115 @@ def _cache_policy(raw: object, where: str, origin: object) -> CachePolicy:
     if not ttls["min_ttl"] <= ttls["default_ttl"] <= ttls["max_ttl"]:
         raise EdgeConfigError(where, "TTLs must satisfy min_ttl <= default_ttl <= max_ttl")
     headers = tuple(
-        sorted(str(h).lower() for h in _sequence(item.get("headers", []), f"{where}.headers"))
+        sorted(
+            {
+                _header_name(h, f"{where}.headers[{i}]")
+                for i, h in enumerate(_sequence(item.get("headers", []), f"{where}.headers"))
+            }
+        )
     )
+    query_strings = _selection(item.get("query_strings", "none"), f"{where}.query_strings")
+    cookies = _selection(item.get("cookies", "none"), f"{where}.cookies")
+    if ttls["max_ttl"] == 0 and (headers or query_strings.mode != "none" or cookies.mode != "none"):
+        # CloudFront refuses cache key contents in a policy that caches nothing.
+        raise EdgeConfigError(
+            where,
+            "a policy with max_ttl 0 caches nothing and can have no headers, cookies or "
+            "query strings in its cache key; forward them with origin_request instead",
+        )
     return CachePolicy(
         default_ttl=ttls["default_ttl"],
         min_ttl=ttls["min_ttl"],
         max_ttl=ttls["max_ttl"],
-        query_strings=_selection(item.get("query_strings", "none"), f"{where}.query_strings"),
+        query_strings=query_strings,
         headers=headers,
-        cookies=_selection(item.get("cookies", "none"), f"{where}.cookies"),
+        cookies=cookies,
     )
 
 
-def _selection(raw: object, where: str) -> KeySelection:
+def _origin_request_policy(raw: object, where: str, cache: CachePolicy) -> OriginRequestPolicy:
+    if raw is None:
+        return default_origin_request_policy(cache)
+    if isinstance(raw, str):
+        if raw == "none":
+            return NO_ORIGIN_REQUEST_POLICY
+        if raw not in MANAGED_ORIGIN_REQUEST_POLICIES:
+            raise EdgeConfigError(
+                where,
+                f"unknown managed origin request policy {raw!r}; use none or one of "
+                f"{sorted(MANAGED_ORIGIN_REQUEST_POLICIES)}",
+            )
+        return MANAGED_ORIGIN_REQUEST_POLICIES[raw]
+    item = _mapping(raw, where)
+    _known_keys(item, where, {"headers", "cookies", "query_strings"})
+    headers = _selection(item.get("headers", "none"), f"{where}.headers", header_names=True)
+    if headers.mode == "list" and "authorization" in headers.names:
+        # CloudFront: "The parameter Headers contains Authorization that is not allowed".
+        raise EdgeConfigError(
+            f"{where}.headers",
+            "Authorization cannot be forwarded by an origin request policy: put it in the "
+            "cache policy's headers, so that each caller's response is cached apart",
+        )
+    return OriginRequestPolicy(
+        headers=headers,
+        cookies=_selection(item.get("cookies", "none"), f"{where}.cookies"),
+        query_strings=_selection(item.get("query_strings", "none"), f"{where}.query_strings"),
+    )
+
+
+def _selection(raw: object, where: str, *, header_names: bool = False) -> KeySelection:
+    """``none``, ``all``, a list of names, or ``{all_except: [names]}``."""
     if raw in ("none", None):
         return KeySelection("none")
     if raw == "all":
         return KeySelection("all")
-    if isinstance(raw, list) and all(isinstance(n, str) and n for n in raw):
-        return KeySelection("list", tuple(sorted(set(raw))))
-    raise EdgeConfigError(where, "must be none, all, or a list of names")
+    mode: SelectionMode = "list"
+    names_raw = raw
+    if isinstance(raw, Mapping):
+        _known_keys(raw, where, {"all_except"})
+        mode, names_raw = "all_except", raw.get("all_except")
+        where = f"{where}.all_except"
+    if isinstance(names_raw, list) and not names_raw and mode == "list":
+        return KeySelection("none")
+    if not isinstance(names_raw, list):
+        raise EdgeConfigError(where, "must be none, all, a list of names, or {all_except: [names]}")
+    if header_names:
+        names = {_header_name(n, f"{where}[{i}]") for i, n in enumerate(names_raw)}
+    else:
+        names = {_name(n, f"{where}[{i}]") for i, n in enumerate(names_raw)}
+    return KeySelection(mode, tuple(sorted(names)))
+
+
+def _header_name(raw: object, where: str) -> str:
+    # RFC 9110 §5.6.2 token characters.
+    if not isinstance(raw, str) or not raw or not all(c in _TCHAR for c in raw):
+        raise EdgeConfigError(where, "must be a header name like Accept-Language")
+    if raw.lower() == "cookie":
+        raise EdgeConfigError(where, "cookies are chosen by name under cookies, not as a header")
+    return raw.lower()
+
+
+def _name(raw: object, where: str) -> str:
+    if not isinstance(raw, str) or not raw or any(ord(c) < 0x21 or c in ";=&" for c in raw):
+        raise EdgeConfigError(where, "must be a query string or cookie name")
+    return raw
+
+
+def _credentials(raw: object, where: str) -> CredentialNames:
+    """Extra credentials an app's functions read (those its authorizers read are known)."""
+    if raw is None:
+        return CredentialNames()
+    item = _mapping(raw, where)
+    _known_keys(item, where, {"headers", "query_strings"})
+    headers = frozenset(
+        _header_name(h, f"{where}.headers[{i}]")
+        for i, h in enumerate(_sequence(item.get("headers", []), f"{where}.headers"))
+    )
+    queries = frozenset(
+        _name(q, f"{where}.query_strings[{i}]")
+        for i, q in enumerate(_sequence(item.get("query_strings", []), f"{where}.query_strings"))
+    )
+    return CredentialNames(DEFAULT_CREDENTIALS.headers | headers, queries)
 
 
 def _error_pages(raw: object, where: str) -> tuple[ErrorPage, ...]:

@@ -119,3 +119,40 @@ def test_stage_encoding_and_method_class_separate_keys() -> None:
     assert key(p, encoding="br") != key(p, encoding="gzip") != key(p)
     assert key(p, method="HEAD") == key(p, method="GET")
     assert key(p, path="/a") != key(p, path="/A")
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "stored"),
+    [
+        (None, False),
+        (b"max-age=60", False),
+        (b"public, max-age=60", True),
+        (b"s-maxage=60", True),
+        (b"must-revalidate, max-age=60", True),
+    ],
+)
+def test_a_response_to_unkeyed_credentials_is_stored_only_when_the_origin_shares_it(
+    cache_control: bytes | None, stored: bool
+) -> None:
+    headers = [(b"cache-control", cache_control)] if cache_control else []
+    assert ttl(headers) is not None
+    found = response_ttl(POLICY, "GET", 200, headers, now=NOW, unkeyed_credentials=True)
+    assert (found is not None) is stored
+    # A 403 to a credential outside the key must not be served to the next caller either.
+    assert response_ttl(POLICY, "GET", 403, [], now=NOW, unkeyed_credentials=True) is None
+
+
+def test_the_key_holds_the_raw_bytes_the_origin_gets() -> None:
+    every = CachePolicy(query_strings=KeySelection("all"), cookies=KeySelection("all"))
+    assert key(every, b"q=%ff") != key(every, b"q=%fe")
+    assert key(every, b"q=a%20b") != key(every, b"q=a+b")
+    same_cookie = [(b"cookie", b"s=1")]
+    assert key(every, headers=same_cookie) == key(every, headers=[(b"cookie", b" s=1 ")])
+    assert key(every, headers=[(b"cookie", b"s=1; s=2")]) != key(
+        every, headers=[(b"cookie", b"s=2; s=1")]
+    )
+
+
+def test_a_listed_header_absent_and_present_empty_are_two_keys() -> None:
+    policy = CachePolicy(headers=("authorization",))
+    assert key(policy) != key(policy, headers=[(b"authorization", b"")])

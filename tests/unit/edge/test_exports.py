@@ -17,9 +17,12 @@ def test_public_surface_is_exactly_the_documented_one() -> None:
         "compression",
         "conditional",
         "config",
+        "credentials",
         "errors",
+        "forwarding",
         "hosts",
         "origins",
+        "policies",
         "recording",
     }
     assert public - modules == set(edge.__all__)
