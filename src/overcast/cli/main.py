@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from overcast.cli import observe_cmd
+from overcast.cli.listen_options import listen_options
 from overcast.cli.platform_cmd import (
     alarms,
     api_keys,
@@ -40,6 +41,7 @@ from overcast.runtime import LogStore
 if typing.TYPE_CHECKING:
     from overcast.cli.platform_cmd import PlatformClient
     from overcast.control.access_keys import KeyStore, Role
+    from overcast.control.listeners import ListenOptions
 
 # soft_wrap: messages carry paths and file:line that must stay on one line to be useful.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -80,11 +82,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
-@click.option("--port", default=3000, show_default=True, help="Port serving the app's APIs.")
-@click.option(
-    "--admin-port", default=3001, show_default=True, help="Port of the Lambda API and health."
+@listen_options(
+    port=3000,
+    admin_port=3001,
+    port_help="Port serving the app's APIs.",
+    admin_port_help="Port of the Lambda API, the secrets API and health.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--parameter-overrides",
     multiple=True,
@@ -123,9 +126,7 @@ def cli() -> None:
 )
 def up(
     app_dir: Path,
-    port: int,
-    admin_port: int,
-    host: str,
+    listen: ListenOptions,
     parameter_overrides: tuple[str, ...],
     keep_alive: float,
     concurrency: int,
@@ -160,9 +161,7 @@ def up(
             model,
             NodeOptions(
                 state_dir=state_dir,
-                host=host,
-                port=port,
-                admin_port=admin_port,
+                listen=listen,
                 watch_code=not no_watch,
                 idle_keepalive_s=keep_alive,
                 node_concurrency=concurrency,
@@ -185,11 +184,8 @@ def up(
                     f"[dim]  a copy is in {escape(str(running.secrets.root_token_file))} "
                     "(owner-only) for `overcast secrets`[/]"
                 )
-            h, p = running.data_address
-            a = running.admin_address[1]
-            err.print(
-                f"[green]Serving[/] http://{h}:{p}  (Lambda API http://{h}:{a})  — Ctrl-C to stop"
-            )
+            data, admin = running.listeners.data_url, running.listeners.admin_url
+            err.print(f"[green]Serving[/] {data}  (Lambda API {admin})  — Ctrl-C to stop")
 
         _run(node.run(ready))
         err.print("[dim]stopped cleanly[/]")
@@ -204,7 +200,6 @@ def _print_routes(node: object) -> None:
 
     assert isinstance(node, Node)
     model = node.model
-    host, port = node.data_address
     table = Table(title=f"{Path(model.template_path).parent.name}: routes", title_justify="left")
     table.add_column("Method")
     table.add_column("Path")
@@ -222,7 +217,7 @@ def _print_routes(node: object) -> None:
     if not model.routes:
         table.add_row("—", "(no API events; use `overcast invoke`)", "", "", "")
     err.print(table)
-    err.print(f"[dim]base URL: http://{host}:{port}[/]")
+    err.print(f"[dim]base URL: {node.listeners.data_url}[/]")
 
 
 def _print_new_admin_key(node: object) -> None:
