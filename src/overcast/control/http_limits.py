@@ -105,8 +105,10 @@ class HttpLimits:
 
     @property
     def refusal_slots(self) -> int:
-        """Refused connections kept open at once to deliver their 503; past them a
-        refused connection is closed unanswered, so refusing costs bounded descriptors."""
+        """Refused connections kept open at once to deliver their 503 (reading what the
+        client still sends, so that it reads the answer rather than a reset); past them
+        a refused connection is answered and closed at once: refusing costs a bounded
+        number of descriptors."""
         return max(8, self.max_connections // 8)
 
     def head_timeout(self) -> Refusal:
@@ -256,7 +258,8 @@ class Admission(enum.Enum):
     ADMIT = "admit"
     #: over a cap: answer 503, then close
     REFUSE = "refuse"
-    #: over a cap with every refusal slot taken: close unanswered
+    #: over a cap with every refusal slot taken: answer 503 and close at once (what
+    #: the client sent may then reset the connection before it reads the answer)
     DROP = "drop"
 
 
@@ -281,7 +284,7 @@ class ConnectionTally:
             self.by_client[client] += 1
             return Admission.ADMIT, None
         if self.refusing >= self.limits.refusal_slots:
-            return Admission.DROP, None
+            return Admission.DROP, refusal
         self.refusing += 1
         return Admission.REFUSE, refusal
 

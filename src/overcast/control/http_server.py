@@ -121,10 +121,8 @@ class _Guard:
         if self._admission is Admission.ADMIT:
             self._arm()
             return True
-        if refusal is None:
-            self.transport.close()
-        else:
-            self._refuse(refusal)
+        if refusal is not None:
+            self._refuse(refusal, linger=self._admission is Admission.REFUSE)
         return False
 
     def _closed(self) -> None:
@@ -135,7 +133,7 @@ class _Guard:
         # Counted out once only, however often asyncio reports the loss.
         self._admission = Admission.DROP
 
-    def _refuse(self, refusal: Refusal) -> None:
+    def _refuse(self, refusal: Refusal, *, linger: bool = True) -> None:
         """Answer ``refusal`` in place of the app, then close (after a bounded drain)."""
         self._lingering = True
         cycle = self.cycle
@@ -147,7 +145,7 @@ class _Guard:
         if transport.is_closing():
             return
         transport.write(refusal.render())
-        if transport.can_write_eof():
+        if linger and transport.can_write_eof():
             transport.write_eof()
             transport.resume_reading()
             self._clock.deadline = self.loop.time() + LINGER_S
