@@ -91,9 +91,7 @@ def _ports(node: RunningApp, platform: RunningPlatform) -> dict[str, Port]:
         "up-data": Port(
             "up-data", ("127.0.0.1", node.port), hello + b"\r\n", 200, up, hello + _BODY
         ),
-        "up-admin": Port(
-            "up-admin", ("127.0.0.1", node.admin_port), health, 200, up, _VAULT_WRITE
-        ),
+        "up-admin": Port("up-admin", ("127.0.0.1", node.admin_port), health, 200, up, _VAULT_WRITE),
         "serve-data": Port(
             "serve-data",
             ("127.0.0.1", platform.port),

@@ -270,7 +270,7 @@ def invoke(
     """
     from overcast.control.access_keys import KeyStore, read_credentials_file
     from overcast.control.app_loading import find_template, state_dir_for
-    from overcast.control.node import read_node_file
+    from overcast.control.node import node_admin_url, read_node_file
 
     payload = event_file.read() if event_file is not None else b"{}"
     if isinstance(payload, str):
@@ -286,8 +286,7 @@ def invoke(
         node = read_node_file(app_state)
         if node is not None:
             credentials = read_credentials_file(KeyStore(app_state).admin_credentials_path)
-            url = f"http://{node['host']}:{node['admin_port']}"
-            _invoke_remote(url, credentials, function, payload)
+            _invoke_remote(node_admin_url(node), credentials, function, payload)
         else:
             _invoke_local(app_dir, app_state, function, payload, _overrides(parameter_overrides))
     except OvercastError as exc:
@@ -436,7 +435,7 @@ def invalidate(
     from overcast.cli.platform_cmd import DEFAULT_STATE_DIR, PlatformClient, platform_credentials
     from overcast.control.access_keys import KeyStore, read_credentials_file
     from overcast.control.app_loading import find_template, state_dir_for
-    from overcast.control.node import read_node_file
+    from overcast.control.node import node_admin_url, read_node_file
 
     if stage is not None and (target is not None or state_dir is not None):
         try:
@@ -466,7 +465,7 @@ def invalidate(
                 hint="add `Metadata: overcast: edge:` to the template (see docs/edge.md)",
             )
         key_id, secret = read_credentials_file(KeyStore(app_state).admin_credentials_path)
-        client = PlatformClient(f"http://{node['host']}:{node['admin_port']}", key_id, secret)
+        client = PlatformClient(node_admin_url(node), key_id, secret)
         purged = _invalidate_remote(client, chosen, list(paths))
     except OvercastError as exc:
         _fail(exc)

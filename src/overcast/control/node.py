@@ -266,6 +266,14 @@ class Node:
         atomic_write(path, json.dumps(info).encode())
 
 
+def node_admin_url(info: dict[str, object]) -> str:
+    """The admin port's URL from a node file (``https`` when the admin port has TLS)."""
+    known = info.get("admin_url")
+    if isinstance(known, str):
+        return known
+    return f"http://{info['host']}:{info['admin_port']}"
+
+
 def read_node_file(state_dir: Path) -> dict[str, object] | None:
     """The running node's address for this app, if one is running."""
     try:
