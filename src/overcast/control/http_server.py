@@ -6,7 +6,7 @@ its ``limit_concurrency`` only acts once a head is complete. So each protocol cl
 is subclassed minimally: the subclass counts a connection in or refuses it
 (:class:`~overcast.control.http_limits.ConnectionTally`) when it opens, meters the
 head's bytes before the parser sees them, follows the request through the parser's
-own callbacks (httptools) or state (h11) into a
+request state (httptools) or h11's state into a
 :class:`~overcast.control.http_limits.RequestClock`, and keeps one timer for it.
 A refused connection is answered, half-closed, and drained for at most
 :data:`~overcast.control.http_limits.LINGER_S` so the client reads the answer
@@ -25,7 +25,6 @@ import asyncio
 import logging
 import socket
 import ssl
-from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -61,21 +60,15 @@ UVICORN_HOOKS: tuple[tuple[type, str], ...] = (
             "connection_made",
             "connection_lost",
             "data_received",
-            "eof_received",
             "shutdown",
-            "timeout_keep_alive_handler",
         )
     ),
-    (HttpToolsProtocol, "on_message_begin"),
-    (HttpToolsProtocol, "on_headers_complete"),
-    (HttpToolsProtocol, "on_message_complete"),
-    (H11Protocol, "handle_events"),
     (uvicorn.Server, "startup"),
     (uvicorn.Server, "shutdown"),
     (uvicorn.Server, "main_loop"),
 )
-#: instance attributes set by uvicorn's protocols that the subclasses read
-UVICORN_STATE = ("transport", "cycle", "client", "flow", "loop", "conn")
+#: per-request state of uvicorn's that the subclasses read (checked by the tests)
+UVICORN_CYCLE_STATE = ("more_body", "response_started", "response_complete", "disconnected")
 
 
 def check_uvicorn() -> None:
@@ -92,8 +85,12 @@ def check_uvicorn() -> None:
 check_uvicorn()
 
 
-class _Guard:
-    """What both guarded protocols add to uvicorn's (a mixin over its protocol class)."""
+class _Guard(asyncio.Protocol):
+    """What both guarded protocols add to uvicorn's (a mixin before its protocol class).
+
+    Kept off the hot path: a kept-alive request whose head and body come in one read
+    costs a length check, one clock read and a look at uvicorn's request state.
+    """
 
     # Set by uvicorn's protocol __init__/connection_made; declared for the type checker.
     transport: asyncio.Transport
@@ -112,26 +109,74 @@ class _Guard:
         #: answered on our own: what the client still sends is read and dropped
         self._lingering = False
 
-    # -- the hooks, called by the subclasses -------------------------------------------
-
-    def _opened(self) -> bool:
-        """Admit the new connection (True) or refuse it."""
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
         self._peer = self.client[0] if self.client else ""
         self._admission, refusal = self._tally.admit(self._peer)
         if self._admission is Admission.ADMIT:
             self._arm()
-            return True
-        if refusal is not None:
+        elif refusal is not None:
             self._refuse(refusal, linger=self._admission is Admission.REFUSE)
-        return False
 
-    def _closed(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._tally.leave(self._peer, self._admission)
-        # Counted out once only, however often asyncio reports the loss.
-        self._admission = Admission.DROP
+    def connection_lost(self, exc: Exception | None) -> None:
+        try:
+            super().connection_lost(exc)
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._tally.leave(self._peer, self._admission)
+            # Counted out once only, however often asyncio reports the loss.
+            self._admission = Admission.DROP
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
+        clock = self._clock
+        if clock.phase is not Phase.BODY:
+            if len(data) > clock.head_room():
+                self._metered(data)
+                return
+            clock.receiving_head(len(data), self.loop.time())
+        self._feed(data)
+        if clock.deadline is not None and not self._lingering:
+            self._arm()
+
+    def shutdown(self) -> None:
+        if self._lingering:
+            self.transport.close()
+        else:
+            super().shutdown()  # type: ignore[misc]
+
+    def _feed(self, data: bytes) -> None:
+        """Hand ``data`` to uvicorn's parser and follow the request's phase."""
+        raise NotImplementedError
+
+    def _metered(self, data: bytes) -> None:
+        """Feed ``data`` never more than the head's room at a time while a head is
+        being received: a head that does not end within its room is answered 431."""
+        clock = self._clock
+        while data:
+            if self._lingering or self.transport.is_closing():
+                return
+            if clock.phase is Phase.BODY:
+                self._feed(data)
+                break
+            room = clock.head_room()
+            clock.receiving_head(min(len(data), room), self.loop.time())
+            if len(data) <= room:
+                self._feed(data)
+                break
+            part, data = data[:room], data[room:]
+            head = clock.heads
+            self._feed(part)
+            # Still the same head after all its room: too large. (A pipelined request
+            # that began within ``part`` is a new head, metered from here on.)
+            if clock.phase is Phase.HEAD and clock.heads == head and not self._lingering:
+                self._refuse(self._limits.head_too_large())
+                return
+        if not self._lingering:
+            self._arm()
 
     def _refuse(self, refusal: Refusal, *, linger: bool = True) -> None:
         """Answer ``refusal`` in place of the app, then close (after a bounded drain)."""
@@ -189,87 +234,12 @@ class _Guard:
         else:
             self._refuse(self._limits.body_timeout())
 
-    def _metered(self, data: bytes, feed: Callable[[bytes], None]) -> None:
-        """Feed ``data`` to the parser, never more than the head's room while a head is
-        being received: a head that does not end within it is answered 431."""
-        clock = self._clock
-        while data:
-            if self._lingering or self.transport.is_closing():
-                return
-            if clock.phase is Phase.BODY:
-                feed(data)
-                break
-            room = clock.head_room()
-            clock.receiving_head(min(len(data), room), self.loop.time())
-            if len(data) <= room:
-                feed(data)
-                break
-            part, data = data[:room], data[room:]
-            head = clock.heads
-            feed(part)
-            # Still the same head after all its room: too large. (A pipelined request
-            # that began within ``part`` is a new head, metered from here on.)
-            if clock.phase is Phase.HEAD and clock.heads == head and not self._lingering:
-                self._refuse(self._limits.head_too_large())
-                return
-        if not self._lingering:
-            self._arm()
-
 
 class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
-    """uvicorn's httptools protocol (the data port) under :class:`HttpLimits`."""
+    """uvicorn's httptools protocol (the data port) under :class:`HttpLimits`.
 
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        server_state: Any,
-        app_state: dict[str, Any],
-        limits: HttpLimits,
-        tally: ConnectionTally,
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self._guard_init(limits, tally)
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._opened()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        try:
-            super().connection_lost(exc)
-        finally:
-            self._closed()
-
-    def data_received(self, data: bytes) -> None:
-        if self._lingering:
-            return
-        self._metered(data, super().data_received)
-
-    def on_message_begin(self) -> None:
-        self._clock.head_began(self.loop.time())
-        super().on_message_begin()
-
-    def on_headers_complete(self) -> None:
-        self._clock.head_ended(self.loop.time())
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        self._clock.body_ended()
-        super().on_message_complete()
-
-    def shutdown(self) -> None:
-        if self._lingering:
-            self.transport.close()
-        else:
-            super().shutdown()
-
-
-class GuardedH11Protocol(_Guard, H11Protocol):
-    """uvicorn's h11 protocol (the admin port) under :class:`HttpLimits`.
-
-    h11 has no per-message callbacks; the request's phase is read from its state
-    after each read (``their_state``: IDLE while the head comes, SEND_BODY, DONE).
+    The request's phase is read from uvicorn's request state after each read: a new
+    ``cycle`` means a head was parsed, its ``more_body`` that the body is still due.
     """
 
     def __init__(
@@ -284,31 +254,41 @@ class GuardedH11Protocol(_Guard, H11Protocol):
         super().__init__(config, server_state, app_state, _loop)
         self._guard_init(limits, tally)
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._opened()
+    def _feed(self, data: bytes) -> None:
+        before = self.cycle
+        HttpToolsProtocol.data_received(self, data)
+        cycle = self.cycle
+        clock = self._clock
+        if cycle is not before:
+            if cycle.more_body:
+                clock.head_ended(self.loop.time())
+            else:
+                clock.body_ended()
+        elif clock.phase is Phase.BODY and not cycle.more_body:
+            clock.body_ended()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        try:
-            super().connection_lost(exc)
-        finally:
-            self._closed()
 
-    def data_received(self, data: bytes) -> None:
-        if self._lingering:
-            return
-        self._metered(data, self._feed)
+class GuardedH11Protocol(_Guard, H11Protocol):
+    """uvicorn's h11 protocol (the admin port) under :class:`HttpLimits`.
+
+    The request's phase is read from h11's state after each read (``their_state``:
+    IDLE while the head comes, SEND_BODY, then DONE).
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: Any,
+        app_state: dict[str, Any],
+        limits: HttpLimits,
+        tally: ConnectionTally,
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._guard_init(limits, tally)
 
     def _feed(self, data: bytes) -> None:
-        super().data_received(data)
-        self._follow()
-
-    def handle_events(self) -> None:
-        # Also run when a pipelined request is released after a response.
-        super().handle_events()
-        self._follow()
-
-    def _follow(self) -> None:
+        H11Protocol.data_received(self, data)
         clock = self._clock
         state = self.conn.their_state
         if state is h11.SEND_BODY:
@@ -316,12 +296,6 @@ class GuardedH11Protocol(_Guard, H11Protocol):
                 clock.head_ended(self.loop.time())
         elif state is not h11.IDLE and clock.phase is not Phase.IDLE:
             clock.body_ended()
-
-    def shutdown(self) -> None:
-        if self._lingering:
-            self.transport.close()
-        else:
-            super().shutdown()
 
 
 _PROTOCOLS: dict[str, type[GuardedHttpToolsProtocol] | type[GuardedH11Protocol]] = {
