@@ -16,9 +16,9 @@ from typing import Any
 import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.fuzz.hang_guard import no_hang
 from uvicorn.server import ServerState
 
+from fuzz.hang_guard import no_hang
 from overcast.control.http_limits import ConnectionTally, HttpLimits
 from overcast.control.http_server import GuardedH11Protocol, GuardedHttpToolsProtocol
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -32,7 +34,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import EXAMPLES, StartApp, copy_app
 from overcast.control.access_keys import KeyStore, read_credentials_file
 from overcast.control.app_loading import find_template, state_dir_for
 from process_helpers import PLATFORM_DOMAIN, free_port, overcast_argv, start_platform
@@ -40,6 +41,14 @@ from process_helpers import PLATFORM_DOMAIN, free_port, overcast_argv, start_pla
 pytestmark = pytest.mark.slow
 
 READY_S = 60.0
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def copy_app(app_dir: Path, parent: Path) -> Path:
+    """A copy of ``app_dir`` under ``parent`` (its state then lands there too)."""
+    dest = parent / app_dir.name
+    shutil.copytree(app_dir, dest, ignore=shutil.ignore_patterns(".overcast", "__pycache__"))
+    return dest
 
 
 def _outside_address() -> str | None:
@@ -72,7 +81,7 @@ def _refused(host: str, port: int) -> bool:
 
 
 def test_the_admin_port_stays_on_loopback_when_the_data_port_listens_everywhere(
-    running_app: StartApp,
+    running_app: Any,
 ) -> None:
     app = running_app(EXAMPLES / "hello", host="0.0.0.0")
     bound = _listening(app.process.pid)
@@ -309,6 +318,51 @@ def test_up_serves_both_ports_over_tls_to_real_clients(
     assert b"statusCode" in invoked.stdout
 
 
+ACCESS_APP = Path(__file__).resolve().parents[1] / "integration" / "apps" / "function_access"
+
+
+@pytest.mark.parametrize("isolation", ["sandboxed", "--no-sandbox"])
+def test_functions_reach_vault_and_lambda_when_the_admin_port_speaks_tls(
+    tmp_path: Path, pki: Pki, launch: list[Started], isolation: str
+) -> None:
+    """Functions are not given the admin port's CA: they keep a plain loopback way in."""
+    app = copy_app(ACCESS_APP, tmp_path)
+    for path, pair in (("Caller/config", "value=callers-own"), ("Target/config", "value=t")):
+        put = subprocess.run(
+            [*overcast_argv(), "secrets", "put", path, pair, "--app", str(app)],
+            cwd=app, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert put.returncode == 0, put.stderr.decode()
+    extra = [] if isolation == "sandboxed" else [isolation]
+    node = _start(
+        launch,
+        [*overcast_argv(), "up", str(app), *_tls_flags(pki), *extra],
+        tmp_path / "up.log",
+        pki,
+    )
+    key_id, secret = read_credentials_file(
+        KeyStore(state_dir_for(find_template(app))).admin_credentials_path
+    )
+    lam = boto3.client(
+        "lambda",
+        region_name="us-east-1",
+        endpoint_url=f"https://127.0.0.1:{node.admin_port}",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        verify=str(pki.ca),
+        config=Config(retries={"max_attempts": 0}, read_timeout=60),
+    )
+
+    def caller(event: dict[str, str]) -> object:
+        answer = lam.invoke(FunctionName="Caller", Payload=json.dumps(event))
+        assert "FunctionError" not in answer, answer["Payload"].read()
+        return json.loads(answer["Payload"].read())
+
+    assert caller({"read": "Caller/config"}) == {"status": 200, "data": {"value": "callers-own"}}
+    assert caller({"read": "Target/config"}) == {"status": 403}
+    assert caller({"invoke": "Target"}) == {"payload": {"pong": 1, "name": "Target"}}
+
+
 def test_serve_deploys_and_serves_over_tls(tmp_path: Path, pki: Pki, launch: list[Started]) -> None:
     state = tmp_path / "state"
     platform = _start(
@@ -361,7 +415,7 @@ def test_a_key_that_does_not_match_its_certificate_fails_the_start(
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_the_data_port_behind_nginx_terminating_tls(
-    running_app: StartApp, tmp_path: Path, pki: Pki
+    running_app: Any, tmp_path: Path, pki: Pki
 ) -> None:
     """The README's nginx recipe: TLS at nginx, plain HTTP to the data port on loopback."""
     app = running_app(EXAMPLES / "hello")

@@ -22,11 +22,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
-from conftest import EXAMPLES, RunningApp, StartApp
 from process_helpers import RunningPlatform, start_platform
 
 pytestmark = pytest.mark.slow
@@ -44,6 +44,7 @@ LIMIT_FLAGS = (
 )  # fmt: skip
 #: how long a test waits for the server to answer or close (a hang guard, no threshold)
 WAIT_S = 30.0
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Port:
 
 
 @pytest.fixture(scope="module")
-def node(module_running_app: StartApp) -> RunningApp:
+def node(module_running_app: Any) -> Any:
     return module_running_app(EXAMPLES / "hello", extra_args=list(LIMIT_FLAGS))
 
 
@@ -81,7 +82,7 @@ _BODY = b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
 _VAULT_WRITE = b"POST /v1/secret/data/x HTTP/1.1\r\nHost: localhost\r\n" + _BODY
 
 
-def _ports(node: RunningApp, platform: RunningPlatform) -> dict[str, Port]:
+def _ports(node: Any, platform: RunningPlatform) -> dict[str, Port]:
     health = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
     hello = b"GET /hello/world HTTP/1.1\r\nHost: localhost\r\n"
     # a host the platform does not serve: its own 421, proof the app answered
@@ -109,7 +110,7 @@ def _ports(node: RunningApp, platform: RunningPlatform) -> dict[str, Port]:
 
 
 @pytest.fixture(params=["up-data", "up-admin", "serve-data", "serve-admin"])
-def port(request: pytest.FixtureRequest, node: RunningApp, platform: RunningPlatform) -> Port:
+def port(request: pytest.FixtureRequest, node: Any, platform: RunningPlatform) -> Port:
     return _ports(node, platform)[request.param]
 
 
