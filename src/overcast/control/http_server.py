@@ -163,6 +163,10 @@ class _Guard(asyncio.Protocol):
                 self._feed(data)
                 break
             room = clock.head_room()
+            if room <= 0:
+                # (Never an empty read for the parser: to h11 that means the peer closed.)
+                self._refuse(self._limits.head_too_large())
+                return
             clock.receiving_head(min(len(data), room), self.loop.time())
             if len(data) <= room:
                 self._feed(data)

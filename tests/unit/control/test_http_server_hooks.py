@@ -216,3 +216,15 @@ def test_a_connection_over_the_cap_is_refused_before_it_speaks(
     assert tally.open == 0
     assert tally.refusing == 0
     assert not tally.by_client
+
+
+def test_a_head_that_fills_its_room_exactly_and_goes_on_is_answered_431(
+    loop: asyncio.AbstractEventLoop, kind: str
+) -> None:
+    protocol, transport = _protocol(loop, kind)
+    head = b"GET /x HTTP/1.1\r\nX-Fill: "
+    protocol.data_received(head + b"f" * (LIMITS.max_header_bytes - len(head)))
+    assert transport.written == b""
+    protocol.data_received(b"more")
+    assert transport.written.startswith(b"HTTP/1.1 431 ")
+    assert not transport.closed, "h11 must not take the refusal for the peer's close"
