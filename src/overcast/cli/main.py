@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from overcast.cli import observe_cmd
+from overcast.cli.listen_options import listen_options
 from overcast.cli.platform_cmd import (
     alarms,
     api_keys,
@@ -40,6 +41,7 @@ from overcast.runtime import LogStore
 if typing.TYPE_CHECKING:
     from overcast.cli.platform_cmd import PlatformClient
     from overcast.control.access_keys import KeyStore, Role
+    from overcast.control.listeners import ListenOptions
 
 # soft_wrap: messages carry paths and file:line that must stay on one line to be useful.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -80,11 +82,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("app_dir", type=click.Path(exists=True, path_type=Path), default=".")
-@click.option("--port", default=3000, show_default=True, help="Port serving the app's APIs.")
-@click.option(
-    "--admin-port", default=3001, show_default=True, help="Port of the Lambda API and health."
+@listen_options(
+    port=3000,
+    admin_port=3001,
+    port_help="Port serving the app's APIs.",
+    admin_port_help="Port of the Lambda API, the secrets API and health.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--parameter-overrides",
     multiple=True,
@@ -123,9 +126,7 @@ def cli() -> None:
 )
 def up(
     app_dir: Path,
-    port: int,
-    admin_port: int,
-    host: str,
+    listen: ListenOptions,
     parameter_overrides: tuple[str, ...],
     keep_alive: float,
     concurrency: int,
@@ -160,9 +161,7 @@ def up(
             model,
             NodeOptions(
                 state_dir=state_dir,
-                host=host,
-                port=port,
-                admin_port=admin_port,
+                listen=listen,
                 watch_code=not no_watch,
                 idle_keepalive_s=keep_alive,
                 node_concurrency=concurrency,
@@ -185,11 +184,8 @@ def up(
                     f"[dim]  a copy is in {escape(str(running.secrets.root_token_file))} "
                     "(owner-only) for `overcast secrets`[/]"
                 )
-            h, p = running.data_address
-            a = running.admin_address[1]
-            err.print(
-                f"[green]Serving[/] http://{h}:{p}  (Lambda API http://{h}:{a})  — Ctrl-C to stop"
-            )
+            data, admin = running.listeners.data_url, running.listeners.admin_url
+            err.print(f"[green]Serving[/] {data}  (Lambda API {admin})  — Ctrl-C to stop")
 
         _run(node.run(ready))
         err.print("[dim]stopped cleanly[/]")
@@ -204,7 +200,6 @@ def _print_routes(node: object) -> None:
 
     assert isinstance(node, Node)
     model = node.model
-    host, port = node.data_address
     table = Table(title=f"{Path(model.template_path).parent.name}: routes", title_justify="left")
     table.add_column("Method")
     table.add_column("Path")
@@ -222,7 +217,7 @@ def _print_routes(node: object) -> None:
     if not model.routes:
         table.add_row("—", "(no API events; use `overcast invoke`)", "", "", "")
     err.print(table)
-    err.print(f"[dim]base URL: http://{host}:{port}[/]")
+    err.print(f"[dim]base URL: {node.listeners.data_url}[/]")
 
 
 def _print_new_admin_key(node: object) -> None:
@@ -275,7 +270,7 @@ def invoke(
     """
     from overcast.control.access_keys import KeyStore, read_credentials_file
     from overcast.control.app_loading import find_template, state_dir_for
-    from overcast.control.node import read_node_file
+    from overcast.control.node import node_admin_url, read_node_file
 
     payload = event_file.read() if event_file is not None else b"{}"
     if isinstance(payload, str):
@@ -291,8 +286,7 @@ def invoke(
         node = read_node_file(app_state)
         if node is not None:
             credentials = read_credentials_file(KeyStore(app_state).admin_credentials_path)
-            url = f"http://{node['host']}:{node['admin_port']}"
-            _invoke_remote(url, credentials, function, payload)
+            _invoke_remote(node_admin_url(node), credentials, function, payload)
         else:
             _invoke_local(app_dir, app_state, function, payload, _overrides(parameter_overrides))
     except OvercastError as exc:
@@ -441,7 +435,7 @@ def invalidate(
     from overcast.cli.platform_cmd import DEFAULT_STATE_DIR, PlatformClient, platform_credentials
     from overcast.control.access_keys import KeyStore, read_credentials_file
     from overcast.control.app_loading import find_template, state_dir_for
-    from overcast.control.node import read_node_file
+    from overcast.control.node import node_admin_url, read_node_file
 
     if stage is not None and (target is not None or state_dir is not None):
         try:
@@ -471,7 +465,7 @@ def invalidate(
                 hint="add `Metadata: overcast: edge:` to the template (see docs/edge.md)",
             )
         key_id, secret = read_credentials_file(KeyStore(app_state).admin_credentials_path)
-        client = PlatformClient(f"http://{node['host']}:{node['admin_port']}", key_id, secret)
+        client = PlatformClient(node_admin_url(node), key_id, secret)
         purged = _invalidate_remote(client, chosen, list(paths))
     except OvercastError as exc:
         _fail(exc)

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -29,7 +29,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from overcast.cli.listen_options import listen_options
 from overcast.errors import OvercastError
+
+if TYPE_CHECKING:
+    from overcast.control.listeners import ListenOptions
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -145,9 +149,12 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
 
 @click.command()
 @_STATE
-@click.option("--port", default=8080, show_default=True, help="Port serving every stage.")
-@click.option("--admin-port", default=8081, show_default=True, help="Admin API port.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@listen_options(
+    port=8080,
+    admin_port=8081,
+    port_help="Port serving every stage.",
+    admin_port_help="Port of the deploy, Lambda and secrets APIs and the dashboard.",
+)
 @click.option(
     "--domain",
     default="localhost",
@@ -232,9 +239,7 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
 )
 def serve(
     state_dir: Path,
-    port: int,
-    admin_port: int,
-    host: str,
+    listen: ListenOptions,
     domain: str,
     stages: str,
     custom_domain: tuple[str, ...],
@@ -269,9 +274,7 @@ def serve(
     try:
         options = PlatformOptions(
             state_dir=state_dir,
-            host=host,
-            port=port,
-            admin_port=admin_port,
+            listen=listen,
             domain=domain,
             stages=tuple(s.strip() for s in stages.split(",") if s.strip()),
             custom_domains=_pairs(custom_domain, "--custom-domain"),
@@ -312,12 +315,13 @@ def serve(
         for column in ("stage", "hosts", "deployment"):
             table.add_column(column)
         p = running.data_address[1]
+        scheme = running.listeners.data_scheme
         for name, stage in running.stages.items():
             hosts = sorted(h for h, s in running.hosts.hosts.items() if s == name)
             lives = stage.lives()
             table.add_row(
                 name,
-                ", ".join(f"http://{h}:{p}" for h in hosts),
+                ", ".join(f"{scheme}://{h}:{p}" for h in hosts),
                 ", ".join(f"{lv.record.stack}: {lv.record.id}" for lv in lives)
                 if lives
                 else "[dim]none yet[/]",
@@ -335,10 +339,9 @@ def serve(
                 f"DNS for {escape(running.options.domain)} on {dh}:{dp} (UDP and TCP) → "
                 f"{running.dns_zone.ipv4 if running.dns_zone else ''}"
             )
-        h, a = running.admin_address
         err.print(
             f"[green]Platform ready[/] — deploy with `overcast deploy APP_DIR --stage dev "
-            f"--target http://{h}:{a}`; Ctrl-C to stop"
+            f"--target {running.listeners.admin_url}`; Ctrl-C to stop"
         )
 
     try:

@@ -16,7 +16,7 @@ def _backend(app_dir: Path, platform_dir: Path | None = None) -> Any:
     stage's secrets live under ``<stage>/`` there (``dev/auth-service``).
     """
     from overcast.control.app_loading import find_template, state_dir_for
-    from overcast.control.node import read_node_file
+    from overcast.control.node import node_admin_url, read_node_file
 
     state_dir = platform_dir if platform_dir is not None else state_dir_for(find_template(app_dir))
     node = read_node_file(state_dir)
@@ -31,9 +31,7 @@ def _backend(app_dir: Path, platform_dir: Path | None = None) -> Any:
     from overcast.secrets import read_root_token
 
     token = os.environ.get("VAULT_TOKEN") or read_root_token(state_dir)
-    client = hvac.Client(
-        url=f"http://{node['host']}:{node['admin_port']}", token=token, strict_http=True
-    )
+    client = hvac.Client(url=node_admin_url(node), token=token, strict_http=True)
     return state_dir, client.secrets.kv.v2
 
 

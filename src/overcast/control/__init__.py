@@ -1,6 +1,8 @@
 """The control plane: assembling a node and the admin port's APIs.
 
-Owns: building a running node from a resolved app (``node``), the AWS Lambda API
+Owns: building a running node from a resolved app (``node``), its listening ports
+(``listeners``: addresses, ``tls``, and ``http_server``, uvicorn held to the request
+limits of ``http_limits``), the AWS Lambda API
 subset served on the admin port (``lambda_api``), the admin port's access control
 (``sigv4`` signing and verification, ``access_keys`` issued keys and roles,
 ``access`` the gate in front of the Lambda API, ``permissions`` and

@@ -13,12 +13,9 @@ import contextlib
 import json
 import os
 import signal
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import uvicorn
 
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
@@ -34,11 +31,11 @@ from overcast.control.function_credentials import (
     revoke_stale_tokens,
 )
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
+from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
-from overcast.errors import OvercastError
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.service import MetricsService
@@ -52,18 +49,13 @@ NODE_FILE = "node.json"
 LOCAL_STAGE = "local"
 
 
-class PortInUseError(OvercastError):
-    """A port the node needs is already taken."""
-
-
 @dataclass(frozen=True, slots=True)
 class NodeOptions:
     """Everything a node needs; built once by the CLI and handed whole to the node."""
 
     state_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 3000
-    admin_port: int = 3001
+    #: where and how the data and admin ports listen (hosts, ports, TLS, limits)
+    listen: ListenOptions = field(default_factory=ListenOptions)
     watch_code: bool = True
     idle_keepalive_s: float = 600.0
     node_concurrency: int = 64
@@ -75,48 +67,6 @@ class NodeOptions:
     sandbox: bool = True
     #: let sandboxed functions reach the internet (through the egress proxy)
     egress: bool = True
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """Bind a listening TCP socket, turning "address in use" into an actionable error."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise PortInUseError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="pick another port with --port/--admin-port, or stop what is using it",
-        ) from exc
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
-
-
-def uvicorn_server(
-    app: object, sock: socket.socket, graceful_timeout_s: float, http: str = "httptools"
-) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        loop="none",
-        http=http,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=int(graceful_timeout_s),
-        server_header=False,
-        # overcast is the edge: no proxy in front sets X-Forwarded-*, and uvicorn's
-        # middleware would trust any local client's headers and cost every request.
-        proxy_headers=False,
-    )
-    config.load()
-    server = uvicorn.Server(config)
-    # Server.serve() would set this; we drive startup/main_loop/shutdown ourselves so that
-    # two servers share one loop and one signal handler.
-    server.lifespan = config.lifespan_class(config)
-    return server
 
 
 class Node:
@@ -135,38 +85,30 @@ class Node:
         #: invocation and route metrics, and their store; None when OVERCAST_METRICS=off
         self.metrics = MetricsService.from_environ(options.state_dir, os.environ)
         # Bound first: each function's credentials name the admin port, which may be 0.
-        self._data_sock = bind(options.host, options.port)
-        try:
-            self._admin_sock = bind(options.host, options.admin_port)
-        except PortInUseError:
-            self._data_sock.close()
-            raise
-        #: the admin app's listener for sandboxed functions (a loopback port of its own)
-        self._functions_sock = bind("127.0.0.1", 0)
+        self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
         egress = Endpoint("127.0.0.1", self.egress.bind()) if options.egress else None
-        self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
-        self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
-        self.functions_address: tuple[str, int] = self._functions_sock.getsockname()[:2]
+        self.data_address = self.listeners.data_address
+        self.admin_address = self.listeners.admin_address
+        self.functions_address = self.listeners.functions_address
         self.function_keys = FunctionKeys()
+        function_admin = self.listeners.function_admin_address
         self.credentials = FunctionCredentials(
-            self.secrets, self.function_keys, admin_url(*self.admin_address)
+            self.secrets, self.function_keys, admin_url(*function_admin)
         )
         try:
             revoke_stale_tokens(self.secrets)
             environments = self.credentials.issue(model.functions.values())
         except BaseException:
-            self._data_sock.close()
-            self._admin_sock.close()
-            self._functions_sock.close()
+            self.listeners.close()
             self.egress.close_unstarted()
             raise
         recorder = self.metrics.metrics if self.metrics is not None else None
         #: the sandbox the functions run in, and the warning to show when there is none
         self.sandbox = choose_sandbox(
             options.sandbox,
-            platform_ports(self.admin_address, self.functions_address, self.data_address),
+            platform_ports(function_admin, self.functions_address, self.data_address),
             egress=egress,
         )
         self.runtime = Runtime(
@@ -242,16 +184,14 @@ class Node:
     async def run(self, on_ready: Callable[[Node], None] | None = None) -> None:
         """Serve until asked to stop, then shut down in phases."""
         opts = self.options
-        data_sock, admin_sock = self._data_sock, self._admin_sock
         try:
             self.created_admin_key = self.keys.ensure_admin_key()
         except BaseException:
             self._release()
             raise
-        data_server = uvicorn_server(self.edge or self.gateway, data_sock, opts.graceful_timeout_s)
-        # h11 on the admin port: Vault clients (hvac) send the LIST method, which
-        # httptools refuses; the admin port is not the data path.
-        admin_server = uvicorn_server(self.admin, admin_sock, opts.graceful_timeout_s, http="h11")
+        servers = self.listeners.servers(
+            self.edge or self.gateway, self.admin, opts.graceful_timeout_s
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
@@ -260,15 +200,15 @@ class Node:
             if opts.egress:
                 await self.egress.start()
             await self.runtime.start()
-            await data_server.startup(sockets=[data_sock])
-            await admin_server.startup(sockets=[admin_sock, self._functions_sock])
+            for server, sock in servers:
+                await server.startup(sockets=[sock])
             self._write_node_file(node_file)
             self.admin.ready = True
             if on_ready is not None:
                 on_ready(self)
             async with asyncio.TaskGroup() as group:
-                group.create_task(data_server.main_loop())
-                group.create_task(admin_server.main_loop())
+                for server, _sock in servers:
+                    group.create_task(server.main_loop())
                 renewer = group.create_task(self._renew_credentials())
                 flusher = (
                     group.create_task(self.metrics.run()) if self.metrics is not None else None
@@ -277,10 +217,10 @@ class Node:
                 renewer.cancel()
                 if flusher is not None:
                     flusher.cancel()
-                data_server.should_exit = True
-                admin_server.should_exit = True
+                for server, _sock in servers:
+                    server.should_exit = True
             # Phase 2: stop accepting, let in-flight requests finish (bounded by uvicorn).
-            await asyncio.gather(data_server.shutdown(), admin_server.shutdown())
+            await asyncio.gather(*(server.shutdown() for server, _sock in servers))
             # Invocations that outlived their integration timeout, and Event invocations.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.gateway.drain(), opts.graceful_timeout_s)
@@ -301,9 +241,7 @@ class Node:
     def _release(self) -> None:
         """Revoke the functions' credentials and close both sockets."""
         self.credentials.revoke()
-        self._data_sock.close()
-        self._admin_sock.close()
-        self._functions_sock.close()
+        self.listeners.close()
         self.egress.close_unstarted()
 
     async def _renew_credentials(self) -> None:
@@ -320,11 +258,20 @@ class Node:
             "host": self.admin_address[0],
             "port": self.data_address[1],
             "admin_port": self.admin_address[1],
+            "admin_url": self.listeners.admin_url,
         }
         if self.edge is not None:
             # `overcast invalidate` without --stage purges the stage local hosts reach.
             info["edge_stage"] = self.edge.config.loopback_stage
         atomic_write(path, json.dumps(info).encode())
+
+
+def node_admin_url(info: dict[str, object]) -> str:
+    """The admin port's URL from a node file (``https`` when the admin port has TLS)."""
+    known = info.get("admin_url")
+    if isinstance(known, str):
+        return known
+    return f"http://{info['host']}:{info['admin_port']}"
 
 
 def read_node_file(state_dir: Path) -> dict[str, object] | None:

@@ -59,7 +59,8 @@ from overcast.control.function_credentials import (
     revoke_stale_tokens,
 )
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
-from overcast.control.node import NODE_FILE, PortInUseError, bind, uvicorn_server
+from overcast.control.listeners import Listeners, ListenOptions
+from overcast.control.node import NODE_FILE
 from overcast.control.platform_invoker import PlatformInvoker
 from overcast.control.sandbox_choice import (
     SandboxUnavailableError,
@@ -94,9 +95,8 @@ class PlatformOptions:
     """Everything ``overcast serve`` configures."""
 
     state_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 8080
-    admin_port: int = 8081
+    #: where and how the data and admin ports listen (hosts, ports, TLS, limits)
+    listen: ListenOptions = field(default_factory=lambda: ListenOptions(port=8080, admin_port=8081))
     domain: str = "localhost"
     stages: tuple[str, ...] = DEFAULT_STAGES
     #: custom host name → stage
@@ -211,7 +211,7 @@ class Platform:
                 domain=options.domain,
                 stages=options.stages,
                 custom_domains=tuple(options.custom_domains),
-                ipv4=options.dns_address or _ipv4_or_loopback(options.host),
+                ipv4=options.dns_address or _ipv4_or_loopback(options.listen.host),
             )
             if options.dns_port is not None
             else None
@@ -342,32 +342,24 @@ class Platform:
                 identify=key_identifier(self.keys),
             ),
         )
-        self._data_sock = bind(options.host, options.port)
-        try:
-            self._admin_sock = bind(options.host, options.admin_port)
-        except PortInUseError:
-            self._data_sock.close()
-            raise
-        #: the admin app's listener for sandboxed functions (a loopback port of its own)
-        self._functions_sock = bind("127.0.0.1", 0)
+        self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
         egress = Endpoint("127.0.0.1", self.egress.bind()) if options.egress else None
-        self.data_address: tuple[str, int] = self._data_sock.getsockname()[:2]
-        self.admin_address: tuple[str, int] = self._admin_sock.getsockname()[:2]
-        self.functions_address: tuple[str, int] = self._functions_sock.getsockname()[:2]
+        self.data_address = self.listeners.data_address
+        self.admin_address = self.listeners.admin_address
+        self.functions_address = self.listeners.functions_address
+        function_admin = self.listeners.function_admin_address
         try:
             #: the sandbox every deployment's functions run in (None: --no-sandbox)
             self.sandbox = choose_sandbox(
                 options.sandbox,
-                platform_ports(self.admin_address, self.functions_address, self.data_address),
+                platform_ports(function_admin, self.functions_address, self.data_address),
                 egress=egress,
                 required=True,
             )
         except SandboxUnavailableError:
-            self._data_sock.close()
-            self._admin_sock.close()
-            self._functions_sock.close()
+            self.listeners.close()
             self.egress.close_unstarted()
             raise
         self.deployer.sandbox = self.sandbox.config
@@ -376,7 +368,7 @@ class Platform:
             self.admin.dashboard.notice = self.sandbox.warning
         if self.metrics is not None:
             self.metrics.metrics.registry.register(SandboxCollector(self.sandbox.enabled))
-        endpoint = admin_url(*self.admin_address)
+        endpoint = admin_url(*function_admin)
         self.deployer.credentials = lambda stage, stack: FunctionCredentials(
             self.secrets, self.function_keys, endpoint, stage, stack
         )
@@ -403,10 +395,7 @@ class Platform:
         except BaseException:
             self._release()
             raise
-        data_server = uvicorn_server(self.data_app, self._data_sock, opts.graceful_timeout_s)
-        admin_server = uvicorn_server(
-            self.admin, self._admin_sock, opts.graceful_timeout_s, http="h11"
-        )
+        servers = self.listeners.servers(self.data_app, self.admin, opts.graceful_timeout_s)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
@@ -418,16 +407,16 @@ class Platform:
                 await self.egress.start()
             await self.deployer.restore()
             if self.dns_zone is not None and opts.dns_port is not None:
-                self.dns = await start_dns_responder(self.dns_zone, opts.host, opts.dns_port)
-            await data_server.startup(sockets=[self._data_sock])
-            await admin_server.startup(sockets=[self._admin_sock, self._functions_sock])
+                self.dns = await start_dns_responder(self.dns_zone, opts.listen.host, opts.dns_port)
+            for server, sock in servers:
+                await server.startup(sockets=[sock])
             self._write_node_file(node_file)
             self.admin.ready = True
             if on_ready is not None:
                 on_ready(self)
             async with asyncio.TaskGroup() as group:
-                group.create_task(data_server.main_loop())
-                group.create_task(admin_server.main_loop())
+                for server, _sock in servers:
+                    group.create_task(server.main_loop())
                 background = []
                 if self.metrics is not None:
                     background.append(group.create_task(self.metrics.run()))
@@ -439,9 +428,9 @@ class Platform:
                 await self._stop.wait()
                 for task in background:
                     task.cancel()
-                data_server.should_exit = True
-                admin_server.should_exit = True
-            await asyncio.gather(data_server.shutdown(), admin_server.shutdown())
+                for server, _sock in servers:
+                    server.should_exit = True
+            await asyncio.gather(*(server.shutdown() for server, _sock in servers))
             await self.lambda_api.aclose()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -507,9 +496,7 @@ class Platform:
                         await asyncio.to_thread(live.credentials.renew)
 
     def _release(self) -> None:
-        self._data_sock.close()
-        self._admin_sock.close()
-        self._functions_sock.close()
+        self.listeners.close()
         self.egress.close_unstarted()
 
     def _write_node_file(self, path: Path) -> None:
@@ -518,6 +505,7 @@ class Platform:
             "host": self.admin_address[0],
             "port": self.data_address[1],
             "admin_port": self.admin_address[1],
+            "admin_url": self.listeners.admin_url,
             "platform": True,
             "domain": self.options.domain,
             "stages": list(self.stages),
