@@ -457,6 +457,15 @@ class Deployer:
                 "the request has a static site but the template has no Metadata.overcast.static",
                 hint="e.g. static: {bucket: WebBucket, source: ./web}",
             )
+        if request.static is None and edge is not None and _routes_to_static(edge):
+            # On a platform the static origin is the stage's bucket; without one every
+            # request the edge sends there would be a 502, so refuse the deploy instead.
+            raise DeployError(
+                "the edge sends requests to the static origin but the app has no static site",
+                hint="add Metadata.overcast.static: {bucket: WebBucket, source: ./public} and "
+                "Resources: WebBucket: {Type: AWS::S3::Bucket} (edge.static_dir is for "
+                "overcast up only)",
+            )
         static_bucket = static.bucket if static is not None and request.static is not None else None
         fingerprints = {
             spec.name: _fingerprint(spec_fields(spec), code_sha[spec.name])
@@ -790,6 +799,15 @@ def _checked(check: Callable[[str], str], text: str) -> str:
         return check(text)
     except StackNameError as exc:
         raise DeployError(str(exc), hint=exc.hint) from exc
+
+
+def _routes_to_static(edge: EdgeConfig) -> bool:
+    """Whether any behavior of any stage sends requests to the static origin."""
+    return any(
+        behavior.origin == "static"
+        for stage in edge.stages.values()
+        for behavior in stage.behaviors
+    )
 
 
 def replace_static(prepared: Prepared, live: LiveDeployment) -> Prepared:

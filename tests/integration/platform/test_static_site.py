@@ -88,3 +88,25 @@ def test_overcast_invalidate_purges_a_platform_stage(
     assert done.returncode == 0, done.stderr.decode()
     assert "1 entries purged" in done.stderr.decode()
     assert overcast_platform.get("dev", "/assets/app.js").headers["x-cache"] == "Miss from overcast"
+
+
+def test_an_edge_sending_requests_to_a_static_origin_without_a_site_is_refused_at_deploy(
+    overcast_platform: RunningPlatform, site: Path
+) -> None:
+    template = site / "template.yaml"
+    static = "    static:\n      bucket: SiteBucket\n      source: ./web\n"
+    template.write_text(template.read_text().replace(static, ""))
+    refused = overcast_platform.cli("deploy", str(site), "--stage", "dev")
+    assert refused.returncode != 0
+    message = refused.stderr.decode()
+    assert "the edge sends requests to the static origin but the app has no static site" in message
+    assert "Metadata.overcast.static" in message
+    assert overcast_platform.get("dev", "/").status_code == 503  # nothing was deployed
+
+
+def test_the_spa_example_deploys_with_its_site(overcast_platform: RunningPlatform) -> None:
+    overcast_platform.deploy(Path(__file__).parents[3] / "examples" / "spa-with-api", "dev")
+    page = overcast_platform.get("dev", "/")
+    assert page.status_code == 200
+    assert "<html" in page.text.lower()
+    assert overcast_platform.get("dev", "/api/hello").status_code == 200
