@@ -22,7 +22,7 @@ from collections.abc import Callable
 import orjson
 
 from overcast.asgi import serve_lifespan
-from overcast.control.access import AccessControl, Denied, replay_body
+from overcast.control.access import AccessControl, Denied, content_length, replay_body
 from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body, send_response
 from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
@@ -118,7 +118,10 @@ class AdminApp:
         if early is not None:
             await early.send(send)
             return
-        body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
+        announced = content_length(scope)
+        body = None
+        if announced is None or announced <= MAX_SYNC_PAYLOAD_BYTES:
+            body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
         if body is None:
             await Denied(
                 413,

@@ -46,6 +46,9 @@ MISMATCH_MESSAGE = (
 )
 UNKNOWN_KEY_MESSAGE = "The security token included in the request is invalid."
 MISSING_MESSAGE = "Missing Authentication Token"
+PAYLOAD_MISMATCH_MESSAGE = (
+    "The provided 'x-amz-content-sha256' header does not match what was computed."
+)
 
 
 class SignatureError(OvercastError):
@@ -96,6 +99,9 @@ class Verified:
     region: str
     service: str
     signature: str
+    #: the hex sha256 the signature vouches for; :meth:`Verifier.verify_head` leaves the
+    #: caller to check the body against it
+    payload_hash: str = ""
 
 
 def parse_authorization(header: str) -> Authorization:
@@ -237,11 +243,13 @@ def sign(
     region: str,
     service: str,
     now: datetime | None = None,
+    payload_hash: str | None = None,
 ) -> dict[str, str]:
     """Headers to send: ``headers`` plus host, x-amz-date, payload hash and Authorization.
 
     ``url`` must already be percent-encoded as it will travel (as botocore's serializer
-    produces it); the canonical URI encodes it a second time.
+    produces it); the canonical URI encodes it a second time. ``payload_hash`` signs a
+    body streamed from elsewhere (``body`` is then not hashed).
     """
     moment = now or datetime.now(UTC)
     amz_date = moment.strftime(_AMZ_DATE)
@@ -252,7 +260,7 @@ def sign(
     out = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "host")}
     out["Host"] = host
     out["X-Amz-Date"] = amz_date
-    out["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    out["X-Amz-Content-SHA256"] = payload_hash or hashlib.sha256(body).hexdigest()
     signed = sorted({k.lower() for k in out} - _UNSIGNED_HEADERS)
     request = Request(method, parts.path or "/", parts.query, list(out.items()), body)
     canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"])
@@ -319,6 +327,22 @@ class Verifier:
     def verify(self, request: Request) -> Verified:
         """Return who signed ``request`` or raise :class:`SignatureError` in AWS's terms."""
         values = _header_values(request.headers)
+        return self._verify(request, values, lambda: self._payload_hash(values, request.body))
+
+    def verify_head(self, request: Request) -> Verified:
+        """Verify a request from its head alone, before its body is read.
+
+        The payload hash is part of the canonical request, so when a request declares it
+        (a signed ``x-amz-content-sha256``, as ``overcast deploy`` sends) the signature is
+        checked against the declared value; ``request.body`` is ignored, and the caller
+        must check the body it reads against ``Verified.payload_hash``.
+        """
+        values = _header_values(request.headers)
+        return self._verify(request, values, lambda: declared_payload_hash(values))
+
+    def _verify(
+        self, request: Request, values: Mapping[str, str], payload_hash: Callable[[], str]
+    ) -> Verified:
         header = values.get("authorization")
         if header is None:
             raise SignatureError("MissingAuthenticationTokenException", MISSING_MESSAGE)
@@ -350,13 +374,19 @@ class Verifier:
             )
         if "x-amz-date" not in auth.signed_headers:
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        if "x-amz-content-sha256" in values and "x-amz-content-sha256" not in auth.signed_headers:
+            # Unsigned, it could be rewritten in transit to match a rewritten body.
+            raise SignatureError(
+                "InvalidSignatureException",
+                "'x-amz-content-sha256' must be a signed header (SignedHeaders).",
+            )
         now = datetime.fromtimestamp(self._clock(), UTC)
         self._check_skew(signed_at, now)
         secret = self._secret_for(auth.access_key_id)
         if secret is None:
             raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
-        payload_hash = self._payload_hash(values, request.body)
-        canonical = canonical_request(request, auth.signed_headers, payload_hash)
+        hashed = payload_hash()
+        canonical = canonical_request(request, auth.signed_headers, hashed)
         expected = signature(secret, (auth.date, auth.region, auth.service), amz_date, canonical)
         if not hmac.compare_digest(expected, auth.signature):
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
@@ -369,7 +399,7 @@ class Verifier:
                 "InvalidSignatureException",
                 "Signature has already been used; sign every request afresh.",
             )
-        return Verified(auth.access_key_id, auth.region, auth.service, auth.signature)
+        return Verified(auth.access_key_id, auth.region, auth.service, auth.signature, hashed)
 
     @staticmethod
     def _check_skew(signed_at: datetime, now: datetime) -> None:
@@ -396,8 +426,27 @@ class Verifier:
         # The claimed hash is what was signed; it must also be the body's, or a signed
         # header would vouch for a body it never saw. Unsigned payloads are an S3 feature.
         if not hmac.compare_digest(claimed.lower(), actual):
-            raise SignatureError(
-                "InvalidSignatureException",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            )
+            raise SignatureError("InvalidSignatureException", PAYLOAD_MISMATCH_MESSAGE)
         return claimed
+
+
+def declared_payload_hash(values: Mapping[str, str]) -> str:
+    """The body's sha256 a request declares (``x-amz-content-sha256``), lower-case hex.
+
+    ``UNSIGNED-PAYLOAD`` and the streaming forms are Amazon S3's alone
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html);
+    the admin API signs every body, so only a hex digest is a declaration.
+    """
+    claimed = values.get("x-amz-content-sha256")
+    if claimed is None:
+        raise SignatureError(
+            "IncompleteSignatureException",
+            "Missing required header for this request: x-amz-content-sha256 "
+            "(the hex sha256 of the body, signed).",
+        )
+    if not _SIGNATURE.match(claimed):
+        raise SignatureError(
+            "InvalidSignatureException",
+            f"x-amz-content-sha256 must be the body's lower-case hex sha256, not {claimed[:80]!r}.",
+        )
+    return claimed
