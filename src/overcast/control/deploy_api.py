@@ -39,6 +39,7 @@ import asyncio
 import hashlib
 import hmac
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import parse_qs, unquote
@@ -61,6 +62,7 @@ from overcast.control.code_store import CodeStoreError, is_digest
 from overcast.control.deploy_store import DEFAULT_STACK
 from overcast.control.deployer import Deployer, DeployError
 from overcast.control.sigv4 import PAYLOAD_MISMATCH_MESSAGE
+from overcast.control.write_failures import is_write_failure, write_failure
 from overcast.errors import OvercastError
 from overcast.observe.alarm_specs import TemplateAlarm
 from overcast.observe.spend import SpendMeter, stack_cap_key
@@ -248,15 +250,8 @@ class DeployApi:
             return
         try:
             status, answer = await self._serve(method, path, body, who, stack)
-        except DeployError as exc:
-            message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
-            await Denied(exc.status, exc.code, message).send(send)
-            return
-        except CodeStoreError as exc:
-            await Denied(400, "InvalidParameterValueException", str(exc)).send(send)
-            return
-        except OvercastError as exc:
-            await Denied(500, "ServiceException", str(exc)).send(send)
+        except (OvercastError, OSError, sqlite3.Error) as exc:
+            await _failure(exc, action).send(send)
             return
         await send_response(send, status, orjson.dumps(answer), [_JSON])
 
@@ -299,6 +294,10 @@ class DeployApi:
                 size = upload.size
         except ArtifactTooLargeError:
             await _too_large(MAX_ARTIFACT_BYTES).send(send)
+            return
+        except (OvercastError, OSError) as exc:
+            # The staged bytes are gone (the upload's with block): nothing half-stored.
+            await _failure(exc, "overcast:UploadArtifact", digest).send(send)
             return
         finally:
             self._uploads -= 1
@@ -488,3 +487,34 @@ class DeployApi:
 
 def _too_large(limit: int) -> Denied:
     return Denied(413, "RequestTooLargeException", f"Request must be smaller than {limit} bytes")
+
+
+# What a request was doing, for the one-line answer when the platform cannot write.
+_DOING = {
+    "overcast:UploadArtifact": "store the artifact",
+    "overcast:Deploy": "start the deployment",
+    "overcast:Rollback": "start the rollback",
+    "overcast:DeleteStack": "delete the stack",
+    "overcast:PutMetricAlarm": "store the alarm",
+    "overcast:DeleteAlarms": "delete the alarm",
+    "overcast:LiftBudgetCap": "lift the budget cap",
+}
+
+
+def _failure(exc: BaseException, action: str, digest: str = "") -> Denied:
+    """The answer to a request whose serving raised ``exc``: one line, AWS's shape."""
+    if is_write_failure(exc):
+        doing = _DOING.get(action, "answer")
+        if digest:
+            doing += f" {digest[:12]}"
+        outcome = {
+            "overcast:UploadArtifact": "nothing was stored",
+            "overcast:Deploy": "nothing was deployed",
+            "overcast:Rollback": "nothing was rolled back",
+        }.get(action, "nothing was changed")
+        return write_failure(exc, doing, outcome)
+    if isinstance(exc, DeployError):
+        return Denied(exc.status, exc.code, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+    if isinstance(exc, CodeStoreError):
+        return Denied(400, "InvalidParameterValueException", str(exc))
+    return Denied(500, "ServiceException", str(exc).splitlines()[0] if str(exc) else repr(exc))

@@ -266,7 +266,7 @@ class StagedObject:
         self.data_path = data_path
         self.temp = temp
         self._bucket = bucket
-        self._handle = os.fdopen(fd, "wb")
+        self._fd = fd
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
         self.size = 0
@@ -280,7 +280,10 @@ class StagedObject:
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``; a full or read-only disk raises :class:`StorageError`."""
         try:
-            self._handle.write(chunk)
+            # Unbuffered: the pieces are large already (a server's reads).
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view) :]
         except OSError as error:
             self.abort()
             raise _os_error(self.key, error) from error
@@ -302,11 +305,7 @@ class StagedObject:
             metadata=normalise_metadata(metadata),
         )
         try:
-            try:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-            finally:
-                self._handle.close()
+            os.fsync(self._fd)
             self._bucket._publish(self, info)
         except OSError as error:
             raise _os_error(self.key, error) from error
@@ -320,7 +319,7 @@ class StagedObject:
             return
         self._done = True
         with contextlib.suppress(OSError):
-            self._handle.close()
+            os.close(self._fd)
         _unlink_if_present(self.temp)
 
     def __enter__(self) -> StagedObject:
