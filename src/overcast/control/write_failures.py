@@ -44,9 +44,7 @@ def is_write_failure(exc: BaseException) -> bool:
     return write_errno(exc) is not None
 
 
-def write_failure(
-    exc: BaseException, doing: str, outcome: str = "nothing was changed"
-) -> Denied:
+def write_failure(exc: BaseException, doing: str, outcome: str = "nothing was changed") -> Denied:
     """The answer to a request that failed ``doing`` (e.g. "store artifact 1a2b3c")."""
     number = write_errno(exc)
     if number in _FULL:
