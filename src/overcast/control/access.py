@@ -85,8 +85,9 @@ class AccessControl:
     def precheck(self, scope: Scope) -> Denied | None:
         """Refuse, before the body is read, a request no key of ours could have signed.
 
-        The signature covers the body, so it cannot be checked earlier; but a missing or
-        malformed Authorization header, or an unknown key, needs no body to refuse.
+        A missing or malformed Authorization header, or an unknown key, needs no body to
+        refuse; the signature itself needs the body's hash (see
+        :meth:`authenticate_head` for requests that declare it).
         """
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if header is None:
@@ -239,7 +240,7 @@ def content_length(scope: Scope) -> int | None:
     value = next((v for k, v in scope["headers"] if k == b"content-length"), None)
     if value is None or not value.isdigit():
         return None
-    return int(value)
+    return int(value) if len(value) < 19 else 2**63  # past any cap, and int() stays cheap
 
 
 def stage_resource(region: str, account_id: str, stage: str, stack: str | None = None) -> str:

@@ -168,7 +168,10 @@ class AdminApp:
         if early is not None:
             await early.send(send)
             return
-        body = await read_body(receive, _MAX_INVALIDATION_BYTES)
+        announced = content_length(scope)
+        body = None
+        if announced is None or announced <= _MAX_INVALIDATION_BYTES:
+            body = await read_body(receive, _MAX_INVALIDATION_BYTES)
         if body is None:
             await Denied(413, "RequestTooLarge", "invalidation batch too large").send(send)
             return
