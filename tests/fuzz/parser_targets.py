@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from urllib.parse import parse_qs
 
+from overcast.control.lambda_api import (
+    LambdaApi,
+    LambdaApiError,
+    LambdaApiSettings,
+    StaticCatalog,
+    invoke_parameters,
+    qualified,
+)
 from overcast.control.sigv4 import (
     SignatureError,
     canonical_query,
     canonical_uri,
+    declared_payload_hash,
     parse_authorization,
 )
 from overcast.edge.config import parse_edge_config
@@ -56,10 +66,47 @@ def sigv4_canonical(data: bytes) -> None:
     canonical_query(query)
 
 
+def sigv4_payload_hash(data: bytes) -> None:
+    with contextlib.suppress(SignatureError):
+        declared_payload_hash({"x-amz-content-sha256": _text(data)})
+
+
+_INVOKE_HEADERS = ("x-amz-invocation-type", "x-amz-client-context", "x-amz-log-type")
+
+
+def lambda_invoke(data: bytes) -> None:
+    """Up to three header lines (type, client context, log type), then the body."""
+    lines = data.split(b"\n", 3)
+    body = lines.pop() if len(lines) == 4 else b""
+    headers = {
+        name: line.decode("latin-1") for name, line in zip(_INVOKE_HEADERS, lines, strict=False)
+    }
+    with contextlib.suppress(LambdaApiError):
+        invoke_parameters(headers, body)
+
+
+_ACTIONS = LambdaApi(
+    None,  # type: ignore[arg-type]  (action() never invokes)
+    StaticCatalog({}),
+    LambdaApiSettings("us-east-1", "123456789012"),
+)
+
+
+def lambda_path(data: bytes) -> None:
+    """A Lambda API path and query: the operation and resource a request names."""
+    path, _, query = data.decode("latin-1").partition("?")
+    _ACTIONS.action("POST", "/2015-03-31/functions/" + path, query)
+    ref = path.split("/", 1)[0]
+    qualified(ref, parse_qs(query))
+
+
 TARGETS: dict[str, Target] = {
     "template": template,
     "vault-policy": vault_policy,
     "edge-config": edge_config,
     "sigv4-authorization": sigv4_authorization,
     "sigv4-canonical": sigv4_canonical,
+    "sigv4-payload-hash": sigv4_payload_hash,
+    "lambda-invoke": lambda_invoke,
+    "lambda-path": lambda_path,
 }

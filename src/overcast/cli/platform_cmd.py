@@ -49,6 +49,13 @@ class PlatformClientError(OvercastError):
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code
+        #: seconds the platform asked to wait before trying again (429, 503)
+        self.retry_after: float | None = None
+
+
+#: tries of a request the platform answers 429 (busy), and the longest wait between
+_BUSY_ATTEMPTS = 30
+_MAX_RETRY_AFTER_S = 5.0
 
 
 class PlatformClient:
@@ -65,7 +72,21 @@ class PlatformClient:
         self._secret = secret
 
     def request(self, method: str, path: str, body: bytes = b"", timeout: float = 300) -> Any:
-        """Send one request; the decoded JSON answer, or :class:`PlatformClientError`."""
+        """Send one request; the decoded JSON answer, or :class:`PlatformClientError`.
+
+        A 429 with Retry-After (the platform's bound on concurrent uploads) is waited
+        out and the request sent again, signed afresh, a few times.
+        """
+        for _attempt in range(_BUSY_ATTEMPTS - 1):
+            try:
+                return self._request_once(method, path, body, timeout)
+            except PlatformClientError as exc:
+                if exc.status != 429 or exc.retry_after is None:
+                    raise
+                time.sleep(min(exc.retry_after, _MAX_RETRY_AFTER_S))
+        return self._request_once(method, path, body, timeout)
+
+    def _request_once(self, method: str, path: str, body: bytes, timeout: float) -> Any:
         from overcast.control.sigv4 import sign
 
         url = self.target + path
@@ -93,9 +114,12 @@ class PlatformClient:
             except ValueError:
                 message = raw.decode(errors="replace")
             code = exc.headers.get("x-amzn-ErrorType", "")
-            raise PlatformClientError(
+            failure = PlatformClientError(
                 f"{code or exc.code}: {message}", status=exc.code, code=code
-            ) from None
+            )
+            retry_after = exc.headers.get("Retry-After", "")
+            failure.retry_after = float(retry_after) if retry_after.isdigit() else None
+            raise failure from None
         except urllib.error.URLError as exc:
             raise PlatformClientError(
                 f"cannot reach the platform at {self.target}: {exc.reason}",

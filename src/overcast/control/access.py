@@ -20,6 +20,7 @@ from overcast.control.sigv4 import (
     UNKNOWN_KEY_MESSAGE,
     Request,
     SignatureError,
+    Verified,
     Verifier,
     parse_authorization,
 )
@@ -33,6 +34,8 @@ class Denied:
     code: str
     message: str
     message_field: str = "message"
+    #: more response headers (``Retry-After``)
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
     async def send(self, send: Send) -> None:
         """Send it: code in ``x-amzn-ErrorType``, text in the JSON body."""
@@ -40,6 +43,7 @@ class Denied:
             (b"content-type", b"application/json"),
             (b"x-amzn-errortype", self.code.encode()),
             (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
+            *self.headers,
         ]
         body = orjson.dumps({self.message_field: self.message})
         await send_response(send, self.status, body, headers)
@@ -81,8 +85,9 @@ class AccessControl:
     def precheck(self, scope: Scope) -> Denied | None:
         """Refuse, before the body is read, a request no key of ours could have signed.
 
-        The signature covers the body, so it cannot be checked earlier; but a missing or
-        malformed Authorization header, or an unknown key, needs no body to refuse.
+        A missing or malformed Authorization header, or an unknown key, needs no body to
+        refuse; the signature itself needs the body's hash (see
+        :meth:`authenticate_head` for requests that declare it).
         """
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if header is None:
@@ -97,18 +102,29 @@ class AccessControl:
 
     def authenticate(self, scope: Scope, body: bytes) -> AccessKey | Denied:
         """The key that signed this request, or why it is refused."""
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        request = Request(
-            method=scope["method"],
-            raw_path=raw_path.decode("latin-1").split("?", 1)[0],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body=body,
-        )
         try:
-            verified = self._verifier.verify(request)
+            verified = self._verifier.verify(_request(scope, body))
         except SignatureError as exc:
             return Denied(exc.status, exc.code, exc.message)
+        return self._signer(scope, verified)
+
+    def authenticate_head(self, scope: Scope) -> tuple[AccessKey, str] | Denied:
+        """The key that signed this request and the body's sha256 it vouches for, or why
+        it is refused — from the head alone, so before a byte of the body is read.
+
+        Needs the payload hash declared in a signed ``x-amz-content-sha256`` (the
+        signature covers it); the caller checks the body against it as it reads.
+        """
+        try:
+            verified = self._verifier.verify_head(_request(scope, b""))
+        except SignatureError as exc:
+            return Denied(exc.status, exc.code, exc.message)
+        key = self._signer(scope, verified)
+        if isinstance(key, Denied):
+            return key
+        return key, verified.payload_hash
+
+    def _signer(self, scope: Scope, verified: Verified) -> AccessKey | Denied:
         key = self._key(verified.access_key_id)
         if key is None:  # revoked between the two look-ups
             return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
@@ -201,6 +217,30 @@ class AccessControl:
             f"(overcast role {key.role!r})",
             message_field="Message",
         )
+
+
+def _request(scope: Scope, body: bytes) -> Request:
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    return Request(
+        method=scope["method"],
+        raw_path=raw_path.decode("latin-1").split("?", 1)[0],
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+        body=body,
+    )
+
+
+def declares_payload(scope: Scope) -> bool:
+    """Whether the request declares its body's sha256 (so it can be verified first)."""
+    return any(k == b"x-amz-content-sha256" for k, _ in scope["headers"])
+
+
+def content_length(scope: Scope) -> int | None:
+    """The Content-Length a request announces; None when absent or not a number."""
+    value = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+    if value is None or not value.isdigit():
+        return None
+    return int(value) if len(value) < 19 else 2**63  # past any cap, and int() stays cheap
 
 
 def stage_resource(region: str, account_id: str, stage: str, stack: str | None = None) -> str:

@@ -17,19 +17,32 @@ dashboard's sign-in, the deploy API) exists.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
 
 import orjson
 
 from overcast.asgi import serve_lifespan
-from overcast.control.access import AccessControl, Denied, replay_body
-from overcast.control.asgi_types import ASGIApp, Receive, Scope, Send, read_body, send_response
+from overcast.control.access import AccessControl, Denied, content_length, replay_body
+from overcast.control.asgi_types import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_response,
+)
 from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STACKS, KEY_STAGES, LambdaApi
+from overcast.control.write_failures import is_write_failure, write_failure
 from overcast.dashboard import DashboardApp
 from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
+
+logger = logging.getLogger(__name__)
 
 _VAULT_PREFIX = "/v1/"
 #: Prometheus' text exposition format, version 0.0.4 (what prometheus_client writes)
@@ -94,10 +107,10 @@ class AdminApp:
             await self.secrets_app(scope, receive, send)
             return
         if self._lambda.handles(path):
-            await self._guarded_lambda(scope, receive, send)
+            await _answering_failures(self._guarded_lambda, scope, receive, send)
             return
         if self.deploy_api is not None and self.deploy_api.handles(path):
-            await self.deploy_api(scope, receive, send)
+            await _answering_failures(self.deploy_api, scope, receive, send)
             return
         if self.edge_admin is not None and self.edge_admin.handles(path):
             await self._guarded_invalidation(self.edge_admin, scope, receive, send)
@@ -118,7 +131,10 @@ class AdminApp:
         if early is not None:
             await early.send(send)
             return
-        body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
+        announced = content_length(scope)
+        body = None
+        if announced is None or announced <= MAX_SYNC_PAYLOAD_BYTES:
+            body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
         if body is None:
             await Denied(
                 413,
@@ -152,7 +168,10 @@ class AdminApp:
         if early is not None:
             await early.send(send)
             return
-        body = await read_body(receive, _MAX_INVALIDATION_BYTES)
+        announced = content_length(scope)
+        body = None
+        if announced is None or announced <= _MAX_INVALIDATION_BYTES:
+            body = await read_body(receive, _MAX_INVALIDATION_BYTES)
         if body is None:
             await Denied(413, "RequestTooLarge", "invalidation batch too large").send(send)
             return
@@ -166,6 +185,34 @@ class AdminApp:
             await denied.send(send)
             return
         await edge_admin.handle(scope["method"], path, body, send)
+
+
+async def _answering_failures(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run ``app``; an error it lets escape is answered in one line of AWS's error shape
+    (a full or read-only disk says so), never as a plain-text 500 or a traceback."""
+    started = False
+
+    async def tracked(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracked)
+    except Exception as exc:
+        if started:
+            raise  # too late to answer: the server closes the connection
+        if is_write_failure(exc):
+            logger.error("%s %s: %s", scope["method"], scope["path"], exc)
+            await write_failure(exc, "answer").send(send)
+            return
+        request_id = str(uuid.uuid4())
+        logger.exception("%s %s failed (request %s)", scope["method"], scope["path"], request_id)
+        await Denied(
+            500,
+            "ServiceException",
+            f"internal error; see the platform's log (request {request_id})",
+        ).send(send)
 
 
 def _port(scope: Scope) -> int | None:

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from overcast.errors import OvercastError
 from overcast.storage import Bucket
-from overcast.storage.artifacts import artifact_key, get_artifact, put_artifact
+from overcast.storage.artifacts import ArtifactUpload, artifact_key, get_artifact, put_artifact
 
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 _HEX = frozenset("0123456789abcdef")
@@ -67,6 +67,14 @@ class CodeStore:
             )
         if not self.bucket.exists(artifact_key(digest)):
             put_artifact(self.bucket, data)
+
+    def upload(self, digest: str, max_bytes: int) -> ArtifactUpload:
+        """Receive artifact ``digest`` piece by piece, never whole in memory."""
+        if not is_digest(digest):
+            raise CodeStoreError(f"{digest!r} is not a sha256 digest")
+        return ArtifactUpload(
+            self.bucket, digest, max_bytes=max_bytes, spool_dir=self.cache_dir / ".uploads"
+        )
 
     def get(self, digest: str) -> bytes:
         """An artifact's bytes, checksum verified."""

@@ -8,7 +8,7 @@ Every request is SigV4-signed by an overcast key (``access``); the actions are
 
 =========================================  ==========================================
 ``POST /overcast/artifacts/missing``       ``{"Digests": [...]}`` → ``{"Missing": [...]}``
-``PUT  /overcast/artifacts/<sha256>``      the artifact's bytes → 201
+``PUT  /overcast/artifacts/<sha256>``      the artifact's bytes → 201 (see below)
 ``GET  /overcast/stages``                  stages, their stacks' current deployments, hosts
 ``GET  /overcast/alarms``                  every alarm and budget with its state
 ``POST /overcast/alarms``                  define an alarm (PutMetricAlarm's fields + Stage)
@@ -22,11 +22,24 @@ Every request is SigV4-signed by an overcast key (``access``); the actions are
 ``GET  /overcast/stages/<s>/budget``       spend against the stage's budget cap
 ``POST /overcast/stages/<s>/budget/lift``  lift the cap until the period ends (admin)
 =========================================  ==========================================
+
+A request is refused before its body is read whenever its head suffices: an unknown
+key, a bad or stale signature, a role that may not act, a Content-Length over the
+route's cap. The signature covers the body's sha256, which a request may declare in a
+signed ``x-amz-content-sha256`` (``overcast deploy`` always does; an artifact upload
+must, and its hash must be the artifact's name): then the signature is checked on the
+head, and the body against the declared hash as it arrives. An artifact is streamed to
+a temporary file beside its final place, never held in memory, and published by a
+rename once its sha256 matches; at most ``MAX_CONCURRENT_UPLOADS`` run at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import parse_qs, unquote
@@ -34,7 +47,13 @@ from urllib.parse import parse_qs, unquote
 import msgspec
 import orjson
 
-from overcast.control.access import AccessControl, Denied, stage_resource
+from overcast.control.access import (
+    AccessControl,
+    Denied,
+    content_length,
+    declares_payload,
+    stage_resource,
+)
 from overcast.control.access_keys import AccessKey
 from overcast.control.alarm_book import AlarmBook
 from overcast.control.alarm_watch import AlarmRecord
@@ -42,13 +61,21 @@ from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_re
 from overcast.control.code_store import CodeStoreError, is_digest
 from overcast.control.deploy_store import DEFAULT_STACK
 from overcast.control.deployer import Deployer, DeployError
+from overcast.control.sigv4 import PAYLOAD_MISMATCH_MESSAGE
+from overcast.control.write_failures import is_write_failure, write_failure
 from overcast.errors import OvercastError
 from overcast.observe.alarm_specs import TemplateAlarm
 from overcast.observe.spend import SpendMeter, stack_cap_key
+from overcast.storage.artifacts import ArtifactTooLargeError
 
 PREFIX = "/overcast/"
 MAX_ARTIFACT_BYTES = 250 * 1024 * 1024
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: artifact uploads in progress at once on a platform; one more is answered 429 with
+#: Retry-After (``overcast deploy`` waits and retries): each holds a connection, a
+#: temporary file of up to MAX_ARTIFACT_BYTES and a body-read timeout's worth of time
+MAX_CONCURRENT_UPLOADS = 4
+UPLOAD_RETRY_AFTER_S = 1
 
 _ARTIFACT = re.compile(r"^/overcast/artifacts/([0-9a-f]{64})$")
 _DEPLOYMENTS = re.compile(r"^/overcast/stages/([A-Za-z_][A-Za-z0-9_]*)/deployments$")
@@ -96,6 +123,7 @@ class DeployApi:
         self._region = region
         self._account_id = account_id
         self._hosts = hosts
+        self._uploads = 0
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -170,20 +198,49 @@ class DeployApi:
             await Denied(404, "UnknownOperationException", "Unknown operation").send(send)
             return
         action, resource, limit = route
+        limit = max(limit, 1)
+        # Everything the head can settle is settled before a byte of the body is read:
+        # the key, the signature (when the body's hash is declared), the role, the size.
         early = self._access.precheck(scope)
         if early is not None:
             await early.send(send)
             return
-        body = await read_body(receive, max(limit, 1))
-        if body is None:
-            await Denied(
-                413, "RequestTooLargeException", f"Request must be smaller than {limit} bytes"
-            ).send(send)
+        announced = content_length(scope)
+        if announced is not None and announced > limit:
+            await _too_large(limit).send(send)
             return
-        who = self._access.authenticate(scope, body)
-        if isinstance(who, Denied):
-            await who.send(send)
-            return
+        artifact = _ARTIFACT.match(path)
+        if artifact is not None or declares_payload(scope):
+            checked = self._access.authenticate_head(scope)
+            if isinstance(checked, Denied):
+                await checked.send(send)
+                return
+            who, payload_hash = checked
+            # The stack a request acts on may be named in its body: checked again below.
+            denied = self._access.authorize(who, action, resource)
+            if denied is not None:
+                await denied.send(send)
+                return
+            if artifact is not None:
+                await self._upload(artifact.group(1), payload_hash, receive, send)
+                return
+            body = await read_body(receive, limit)
+            if body is None:
+                await _too_large(limit).send(send)
+                return
+            if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), payload_hash):
+                await Denied(403, "InvalidSignatureException", PAYLOAD_MISMATCH_MESSAGE).send(send)
+                return
+        else:
+            body = await read_body(receive, limit)
+            if body is None:
+                await _too_large(limit).send(send)
+                return
+            authenticated = self._access.authenticate(scope, body)
+            if isinstance(authenticated, Denied):
+                await authenticated.send(send)
+                return
+            who = authenticated
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         stack = query.get("stack", [""])[0]
         resource = self._stack_resource(action, path, body, stack, resource)
@@ -193,17 +250,58 @@ class DeployApi:
             return
         try:
             status, answer = await self._serve(method, path, body, who, stack)
-        except DeployError as exc:
-            message = str(exc) + (f" ({exc.hint})" if exc.hint else "")
-            await Denied(exc.status, exc.code, message).send(send)
-            return
-        except CodeStoreError as exc:
-            await Denied(400, "InvalidParameterValueException", str(exc)).send(send)
-            return
-        except OvercastError as exc:
-            await Denied(500, "ServiceException", str(exc)).send(send)
+        except (OvercastError, OSError, sqlite3.Error) as exc:
+            await _failure(exc, action).send(send)
             return
         await send_response(send, status, orjson.dumps(answer), [_JSON])
+
+    async def _upload(self, digest: str, declared: str, receive: Receive, send: Send) -> None:
+        """Stream an artifact to disk, hashing it, within the bound on concurrent uploads."""
+        if declared != digest:
+            await Denied(
+                400,
+                "InvalidParameterValueException",
+                f"x-amz-content-sha256 {declared} is not the artifact's name {digest}: "
+                "an artifact is named by the sha256 of its bytes",
+            ).send(send)
+            return
+        if self._uploads >= MAX_CONCURRENT_UPLOADS:
+            await Denied(
+                429,
+                "TooManyRequestsException",
+                f"{MAX_CONCURRENT_UPLOADS} artifact uploads are in progress; "
+                f"retry after {UPLOAD_RETRY_AFTER_S} s",
+                headers=((b"retry-after", str(UPLOAD_RETRY_AFTER_S).encode()),),
+            ).send(send)
+            return
+        self._uploads += 1
+        try:
+            with self._deployer.code.upload(digest, MAX_ARTIFACT_BYTES) as upload:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # nobody to answer; the staged bytes are dropped
+                    upload.write(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+                if not hmac.compare_digest(upload.sha256, declared):
+                    await Denied(403, "InvalidSignatureException", PAYLOAD_MISMATCH_MESSAGE).send(
+                        send
+                    )
+                    return
+                # fsync and rename off the event loop: other requests go on meanwhile
+                await asyncio.to_thread(upload.commit)
+                size = upload.size
+        except ArtifactTooLargeError:
+            await _too_large(MAX_ARTIFACT_BYTES).send(send)
+            return
+        except (OvercastError, OSError) as exc:
+            # The staged bytes are gone (the upload's with block): nothing half-stored.
+            await _failure(exc, "overcast:UploadArtifact", digest).send(send)
+            return
+        finally:
+            self._uploads -= 1
+        await send_response(send, 201, orjson.dumps({"Digest": digest, "Size": size}), [_JSON])
 
     async def _serve(
         self, method: str, path: str, body: bytes, who: AccessKey, stack: str = ""
@@ -227,10 +325,6 @@ class DeployApi:
             if bad:
                 raise DeployError(f"not sha256 digests: {', '.join(bad[:5])}")
             return 200, {"Missing": deployer.code.missing(digests)}
-        if match := _ARTIFACT.match(path):
-            digest = match.group(1)
-            deployer.code.put(digest, body)
-            return 201, {"Digest": digest, "Size": len(body)}
         if path == "/overcast/stages":
             stages = [s for s in self._stages(own) if visible(str(s["Stage"]))]
             return 200, {"Stages": stages}
@@ -389,3 +483,38 @@ class DeployApi:
             for live in sorted(stage.lives(), key=lambda lv: lv.record.stack)
             if own(live.record.stack)
         ]
+
+
+def _too_large(limit: int) -> Denied:
+    return Denied(413, "RequestTooLargeException", f"Request must be smaller than {limit} bytes")
+
+
+# What a request was doing, for the one-line answer when the platform cannot write.
+_DOING = {
+    "overcast:UploadArtifact": "store the artifact",
+    "overcast:Deploy": "start the deployment",
+    "overcast:Rollback": "start the rollback",
+    "overcast:DeleteStack": "delete the stack",
+    "overcast:PutMetricAlarm": "store the alarm",
+    "overcast:DeleteAlarms": "delete the alarm",
+    "overcast:LiftBudgetCap": "lift the budget cap",
+}
+
+
+def _failure(exc: BaseException, action: str, digest: str = "") -> Denied:
+    """The answer to a request whose serving raised ``exc``: one line, AWS's shape."""
+    if is_write_failure(exc):
+        doing = _DOING.get(action, "answer")
+        if digest:
+            doing += f" {digest[:12]}"
+        outcome = {
+            "overcast:UploadArtifact": "nothing was stored",
+            "overcast:Deploy": "nothing was deployed",
+            "overcast:Rollback": "nothing was rolled back",
+        }.get(action, "nothing was changed")
+        return write_failure(exc, doing, outcome)
+    if isinstance(exc, DeployError):
+        return Denied(exc.status, exc.code, str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+    if isinstance(exc, CodeStoreError):
+        return Denied(400, "InvalidParameterValueException", str(exc))
+    return Denied(500, "ServiceException", str(exc).splitlines()[0] if str(exc) else repr(exc))

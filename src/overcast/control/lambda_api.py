@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, unquote
 import orjson
 
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
+from overcast.errors import OvercastError
 from overcast.invoke import (
     MAX_SYNC_PAYLOAD_BYTES,
     FunctionNotFoundError,
@@ -105,6 +106,66 @@ def qualified(
 
 def _path_parts(raw_path: str) -> list[str]:
     return raw_path.split("?", 1)[0][len(_PREFIX) :].strip("/").split("/")
+
+
+class LambdaApiError(OvercastError):
+    """A request the Lambda API refuses: its HTTP status and AWS's error type."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeParameters:
+    """What an Invoke request asks for, checked."""
+
+    invocation_type: str
+    #: the event as JSON (``{}`` for an empty body)
+    payload: bytes
+    client_context: str | None
+    want_log_tail: bool
+
+
+_INVOCATION_TYPES = frozenset({"RequestResponse", "Event", "DryRun"})
+
+
+def invocation_type(headers: Mapping[str, str]) -> str:
+    """The ``X-Amz-Invocation-Type`` asked for (known before the body, which it bounds)."""
+    kind = headers.get("x-amz-invocation-type", "RequestResponse")
+    if kind not in _INVOCATION_TYPES:
+        raise LambdaApiError(
+            400, "InvalidParameterValueException", f"Unsupported invocation type: {kind[:100]}"
+        )
+    return kind
+
+
+def invoke_parameters(headers: Mapping[str, str], body: bytes) -> InvokeParameters:
+    """Check an Invoke request's headers (lower-case names) and body, sans I/O.
+
+    The body must be JSON (an empty one is ``{}``), the client context base64, as the
+    Invoke API reference requires; each refusal is a :class:`LambdaApiError`.
+    """
+    kind = invocation_type(headers)
+    payload = body or b"{}"
+    try:
+        orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise LambdaApiError(
+            400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}"
+        ) from None
+    client_context = headers.get("x-amz-client-context")
+    if client_context is not None:
+        try:
+            base64.b64decode(client_context, validate=True)
+        except (binascii.Error, ValueError):
+            raise LambdaApiError(
+                400,
+                "InvalidRequestContentException",
+                "Client context must be a valid Base64-encoded JSON object.",
+            ) from None
+    return InvokeParameters(kind, payload, client_context, headers.get("x-amz-log-type") == "Tail")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,16 +314,12 @@ class LambdaApi:
         if spec is None:
             await self._not_found(send, ref)
             return
-        invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
-        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
-            await self._error(
-                send,
-                400,
-                "InvalidParameterValueException",
-                f"Unsupported invocation type: {invocation_type}",
-            )
+        try:
+            kind = invocation_type(headers)
+        except LambdaApiError as exc:
+            await self._error(send, exc.status, exc.code, exc.message)
             return
-        limit = _MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD_BYTES
+        limit = _MAX_ASYNC_PAYLOAD_BYTES if kind == "Event" else MAX_SYNC_PAYLOAD_BYTES
         body = await read_body(receive, limit)
         if body is None:
             await self._error(
@@ -272,43 +329,25 @@ class LambdaApi:
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
             )
             return
-        payload = body or b"{}"
         try:
-            orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            await self._error(
-                send,
-                400,
-                "InvalidRequestContentException",
-                f"Could not parse request body into json: {exc}",
-            )
+            parameters = invoke_parameters(headers, body)
+        except LambdaApiError as exc:
+            await self._error(send, exc.status, exc.code, exc.message)
             return
-        client_context = headers.get("x-amz-client-context")
-        if client_context is not None:
-            try:
-                base64.b64decode(client_context, validate=True)
-            except (binascii.Error, ValueError):
-                await self._error(
-                    send,
-                    400,
-                    "InvalidRequestContentException",
-                    "Client context must be a valid Base64-encoded JSON object.",
-                )
-                return
-        if invocation_type == "DryRun":
+        if kind == "DryRun":
             await send_response(send, 204, b"", [_JSON])
             return
         named = qualified(ref, query, default)
         qualifier = named[1] if named is not None else ""
         request = InvokeRequest(
             function_name=spec.name,
-            payload=payload,
+            payload=parameters.payload,
             qualifier=qualifier or "$LATEST",
-            client_context=client_context,
-            want_log_tail=headers.get("x-amz-log-type") == "Tail",
+            client_context=parameters.client_context,
+            want_log_tail=parameters.want_log_tail,
         )
         request_id = str(uuid.uuid4())
-        if invocation_type == "Event":
+        if kind == "Event":
             task = asyncio.get_running_loop().create_task(self._run_event(request))
             self._background.add(task)
             task.add_done_callback(self._background.discard)

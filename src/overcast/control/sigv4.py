@@ -27,9 +27,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import quote, unquote_plus, urlsplit
 
 from overcast.errors import OvercastError
+
+_T = TypeVar("_T")
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=5)
@@ -46,6 +49,10 @@ MISMATCH_MESSAGE = (
 )
 UNKNOWN_KEY_MESSAGE = "The security token included in the request is invalid."
 MISSING_MESSAGE = "Missing Authentication Token"
+REPLAY_MESSAGE = "Signature has already been used; sign every request afresh."
+PAYLOAD_MISMATCH_MESSAGE = (
+    "The provided 'x-amz-content-sha256' header does not match what was computed."
+)
 
 
 class SignatureError(OvercastError):
@@ -96,6 +103,9 @@ class Verified:
     region: str
     service: str
     signature: str
+    #: the hex sha256 the signature vouches for; :meth:`Verifier.verify_head` leaves the
+    #: caller to check the body against it
+    payload_hash: str = ""
 
 
 def parse_authorization(header: str) -> Authorization:
@@ -237,11 +247,13 @@ def sign(
     region: str,
     service: str,
     now: datetime | None = None,
+    payload_hash: str | None = None,
 ) -> dict[str, str]:
     """Headers to send: ``headers`` plus host, x-amz-date, payload hash and Authorization.
 
     ``url`` must already be percent-encoded as it will travel (as botocore's serializer
-    produces it); the canonical URI encodes it a second time.
+    produces it); the canonical URI encodes it a second time. ``payload_hash`` signs a
+    body streamed from elsewhere (``body`` is then not hashed).
     """
     moment = now or datetime.now(UTC)
     amz_date = moment.strftime(_AMZ_DATE)
@@ -252,7 +264,7 @@ def sign(
     out = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "host")}
     out["Host"] = host
     out["X-Amz-Date"] = amz_date
-    out["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    out["X-Amz-Content-SHA256"] = payload_hash or hashlib.sha256(body).hexdigest()
     signed = sorted({k.lower() for k in out} - _UNSIGNED_HEADERS)
     request = Request(method, parts.path or "/", parts.query, list(out.items()), body)
     canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"])
@@ -264,40 +276,98 @@ def sign(
     return out
 
 
-# botocore signs only Host and X-Amz-Date (plus body headers) for a Lambda call: two
-# identical calls signed in the same second carry the same signature, and are not
-# replays. A repeat is therefore tolerated this long after the first sighting, unless
-# the request signed a per-call id (amz-sdk-invocation-id), which makes it unique.
+# Theory of replays. AWS accepts a resent request within its 5-minute window ("a request
+# must reach AWS within five minutes of the time stamp in the request",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_aws-signing.html); overcast
+# refuses more, but cannot refuse every repeated signature: botocore signs only Host and
+# X-Amz-Date for a Lambda call (its amz-sdk-invocation-id and amz-sdk-request headers
+# are added unsigned), so two identical boto3 calls in one second, or a retry signed in
+# the second of its first attempt, carry the same signature. What tells them apart from
+# a copy is those unsigned per-call headers. So, within a signature's window:
+#   - a byte-identical resend (same signature, same per-call headers) is refused;
+#   - the same signature with other per-call headers is accepted for DUPLICATE_GRACE_S
+#     after its first sighting (an identical call, a quick retry), refused after;
+#   - a request that signed a per-call id (amz-sdk-invocation-id or x-amz-nonce in
+#     SignedHeaders, as overcast's own CLI does) is refused on any resend.
 DUPLICATE_GRACE_S = 2.0
 _NONCE_HEADERS = frozenset({"amz-sdk-invocation-id", "x-amz-nonce"})
+_CALL_HEADERS = ("amz-sdk-invocation-id", "amz-sdk-request")
+
+#: entries the replay cache holds at most: each stays until its request's date is out of
+#: the 5-minute window, so this bounds signed requests per 5 minutes (~660 a second);
+#: past it, new requests are throttled rather than a still-valid signature forgotten
+MAX_REMEMBERED_SIGNATURES = 200_000
+
+
+class ReplayCacheFullError(SignatureError):
+    """More signed requests in the window than the replay cache can remember."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "TooManyRequestsException",
+            "Rate exceeded: too many signed requests in the last 5 minutes; retry shortly.",
+            status=429,
+        )
 
 
 class ReplayCache:
-    """Signatures seen recently; a resent signature is refused within its validity window."""
+    """The requests accepted whose signatures are still valid (see "Theory of replays")."""
 
-    def __init__(self, max_entries: int = 200_000) -> None:
-        # signature -> (expires_at, first_seen)
-        self._seen: OrderedDict[str, tuple[float, float]] = OrderedDict()
+    def __init__(self, max_entries: int = MAX_REMEMBERED_SIGNATURES) -> None:
+        # raw signature -> (the time its date leaves the window, first sighting)
+        self._signatures: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
+        # digest of (signature, per-call headers) -> the time it leaves the window
+        self._calls: OrderedDict[bytes, float] = OrderedDict()
         self._max = max_entries
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._calls)
+
     def check_and_add(
-        self, signature_hex: str, expires_at: float, now: float, grace_s: float
+        self,
+        signature_hex: str,
+        expires_at: float,
+        now: float,
+        *,
+        call: str = "",
+        grace_s: float = 0.0,
     ) -> bool:
-        """True when unseen, or seen less than ``grace_s`` ago; False for a replay."""
+        """True for a request not seen before (now remembered until ``expires_at``);
+        False for a replay. ``call`` is its unsigned per-call headers; a signature seen
+        before is accepted with another ``call`` less than ``grace_s`` after it was first.
+
+        Raises :class:`ReplayCacheFullError` when ``max_entries`` requests are all
+        still valid.
+        """
+        raw = bytes.fromhex(signature_hex)
+        exact = hashlib.sha256(raw + call.encode("utf-8", "surrogateescape")).digest()
         with self._lock:
-            while self._seen:
-                oldest, (expiry, _first) = next(iter(self._seen.items()))
-                if expiry > now and len(self._seen) < self._max:
-                    break
-                del self._seen[oldest]
-            seen = self._seen.get(signature_hex)
-            if seen is not None:
-                return now - seen[1] < grace_s
-            # Entries leave in insertion order, which is expiry order up to the
-            # clients' skew; the bound keeps memory finite either way.
-            self._seen[signature_hex] = (expires_at, now)
+            _forget_expired(self._signatures, now, lambda entry: entry[0])
+            _forget_expired(self._calls, now, lambda entry: entry)
+            if exact in self._calls:
+                return False
+            first = self._signatures.get(raw)
+            if first is not None and now - first[1] >= grace_s:
+                return False
+            if len(self._calls) >= self._max:
+                raise ReplayCacheFullError
+            self._calls[exact] = expires_at
+            if first is None:
+                self._signatures[raw] = (expires_at, now)
             return True
+
+
+def _forget_expired(
+    entries: OrderedDict[bytes, _T], now: float, expiry: Callable[[_T], float]
+) -> None:
+    # Entries leave in arrival order, which is expiry order up to the clients' skew: an
+    # expired entry behind a live one waits its turn (bounded by max_entries).
+    while entries:
+        oldest = next(iter(entries.values()))
+        if expiry(oldest) > now:
+            return
+        entries.popitem(last=False)
 
 
 class Verifier:
@@ -319,6 +389,22 @@ class Verifier:
     def verify(self, request: Request) -> Verified:
         """Return who signed ``request`` or raise :class:`SignatureError` in AWS's terms."""
         values = _header_values(request.headers)
+        return self._verify(request, values, lambda: self._payload_hash(values, request.body))
+
+    def verify_head(self, request: Request) -> Verified:
+        """Verify a request from its head alone, before its body is read.
+
+        The payload hash is part of the canonical request, so when a request declares it
+        (a signed ``x-amz-content-sha256``, as ``overcast deploy`` sends) the signature is
+        checked against the declared value; ``request.body`` is ignored, and the caller
+        must check the body it reads against ``Verified.payload_hash``.
+        """
+        values = _header_values(request.headers)
+        return self._verify(request, values, lambda: declared_payload_hash(values))
+
+    def _verify(
+        self, request: Request, values: Mapping[str, str], payload_hash: Callable[[], str]
+    ) -> Verified:
         header = values.get("authorization")
         if header is None:
             raise SignatureError("MissingAuthenticationTokenException", MISSING_MESSAGE)
@@ -350,26 +436,36 @@ class Verifier:
             )
         if "x-amz-date" not in auth.signed_headers:
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        if "x-amz-content-sha256" in values and "x-amz-content-sha256" not in auth.signed_headers:
+            # Unsigned, it could be rewritten in transit to match a rewritten body.
+            raise SignatureError(
+                "InvalidSignatureException",
+                "'x-amz-content-sha256' must be a signed header (SignedHeaders).",
+            )
         now = datetime.fromtimestamp(self._clock(), UTC)
         self._check_skew(signed_at, now)
         secret = self._secret_for(auth.access_key_id)
         if secret is None:
             raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
-        payload_hash = self._payload_hash(values, request.body)
-        canonical = canonical_request(request, auth.signed_headers, payload_hash)
+        hashed = payload_hash()
+        canonical = canonical_request(request, auth.signed_headers, hashed)
         expected = signature(secret, (auth.date, auth.region, auth.service), amz_date, canonical)
         if not hmac.compare_digest(expected, auth.signature):
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        # Remembered until its date leaves the window; the skew check refuses it after.
         expires = (signed_at + MAX_SKEW).timestamp()
-        unique = not _NONCE_HEADERS.isdisjoint(auth.signed_headers)
-        grace = 0.0 if unique else DUPLICATE_GRACE_S
-        if not self._replays.check_and_add(auth.signature, expires, now.timestamp(), grace):
+        nonce = not _NONCE_HEADERS.isdisjoint(auth.signed_headers)
+        call = "\n".join(values.get(name, "") for name in _CALL_HEADERS)
+        if not self._replays.check_and_add(
+            auth.signature,
+            expires,
+            now.timestamp(),
+            call=call,
+            grace_s=0.0 if nonce else DUPLICATE_GRACE_S,
+        ):
             # Not an AWS message: AWS accepts a resend within the window.
-            raise SignatureError(
-                "InvalidSignatureException",
-                "Signature has already been used; sign every request afresh.",
-            )
-        return Verified(auth.access_key_id, auth.region, auth.service, auth.signature)
+            raise SignatureError("InvalidSignatureException", REPLAY_MESSAGE)
+        return Verified(auth.access_key_id, auth.region, auth.service, auth.signature, hashed)
 
     @staticmethod
     def _check_skew(signed_at: datetime, now: datetime) -> None:
@@ -396,8 +492,27 @@ class Verifier:
         # The claimed hash is what was signed; it must also be the body's, or a signed
         # header would vouch for a body it never saw. Unsigned payloads are an S3 feature.
         if not hmac.compare_digest(claimed.lower(), actual):
-            raise SignatureError(
-                "InvalidSignatureException",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            )
+            raise SignatureError("InvalidSignatureException", PAYLOAD_MISMATCH_MESSAGE)
         return claimed
+
+
+def declared_payload_hash(values: Mapping[str, str]) -> str:
+    """The body's sha256 a request declares (``x-amz-content-sha256``), lower-case hex.
+
+    ``UNSIGNED-PAYLOAD`` and the streaming forms are Amazon S3's alone
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html);
+    the admin API signs every body, so only a hex digest is a declaration.
+    """
+    claimed = values.get("x-amz-content-sha256")
+    if claimed is None:
+        raise SignatureError(
+            "IncompleteSignatureException",
+            "Missing required header for this request: x-amz-content-sha256 "
+            "(the hex sha256 of the body, signed).",
+        )
+    if not _SIGNATURE.match(claimed):
+        raise SignatureError(
+            "InvalidSignatureException",
+            f"x-amz-content-sha256 must be the body's lower-case hex sha256, not {claimed[:80]!r}.",
+        )
+    return claimed

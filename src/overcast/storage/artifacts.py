@@ -7,17 +7,21 @@ the digest in its own name as well as the bucket's record.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
 import stat
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 from overcast.storage.bucket import Bucket
 from overcast.storage.errors import ChecksumMismatchError, InvalidKeyError, StorageError
+from overcast.storage.filesystem import FilesystemBucket, StagedObject
 
 ARTIFACT_PREFIX = "sha256/"
 ARTIFACT_CONTENT_TYPE = "application/zip"
@@ -52,6 +56,92 @@ def put_artifact(bucket: Bucket, data: bytes, *, content_type: str = ARTIFACT_CO
         # Two deployers racing here both upload identical bytes: harmless.
         bucket.put(key, data, content_type=content_type)
     return digest
+
+
+class ArtifactTooLargeError(StorageError):
+    """An upload went past its size cap (S3's ``EntityTooLarge``, HTTP 413)."""
+
+    status = 413
+
+
+class ArtifactUpload:
+    """One artifact's bytes arriving in pieces, hashed as they are written to disk.
+
+    On a :class:`FilesystemBucket` they go to a temporary file beside the artifact's
+    final path; on any other bucket to a temporary file in ``spool_dir``, handed to
+    the bucket once complete. Nothing is visible under the artifact's key before
+    :meth:`commit` has checked the bytes against ``digest``; leaving the ``with`` block
+    otherwise drops them.
+    """
+
+    def __init__(self, bucket: Bucket, digest: str, *, max_bytes: int, spool_dir: Path) -> None:
+        self.digest = digest
+        self._key = artifact_key(digest)
+        self._bucket = bucket
+        self._max = max_bytes
+        self._staged: StagedObject | None = None
+        self._spool: IO[bytes] | None = None
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+        if isinstance(bucket, FilesystemBucket):
+            self._staged = bucket.stage(self._key)
+        else:
+            try:
+                spool_dir.mkdir(parents=True, exist_ok=True)
+                self._spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115
+            except OSError as error:
+                raise StorageError(f"cannot stage artifact {digest[:12]}: {error}") from error
+
+    @property
+    def sha256(self) -> str:
+        """The hex sha256 of the bytes written so far."""
+        return self._sha256.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``; :class:`ArtifactTooLargeError` once past the cap."""
+        if self.size + len(chunk) > self._max:
+            self.abort()
+            raise ArtifactTooLargeError(f"artifact is larger than {self._max} bytes")
+        if self._staged is not None:
+            self._staged.write(chunk)
+        elif self._spool is not None:
+            try:
+                self._spool.write(chunk)
+            except OSError as error:
+                self.abort()
+                raise StorageError(f"cannot stage artifact {self.digest[:12]}: {error}") from error
+        self._sha256.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> None:
+        """Publish the bytes under their digest, unless they are not the digest's."""
+        actual = self.sha256
+        try:
+            if actual != self.digest:
+                raise ChecksumMismatchError(self._key, self.digest, actual)
+            if self._bucket.exists(self._key):
+                return  # identical bytes already stored (a racing deployer)
+            if self._staged is not None:
+                self._staged.commit(content_type=ARTIFACT_CONTENT_TYPE)
+            elif self._spool is not None:
+                self._spool.seek(0)
+                self._bucket.put(self._key, self._spool.read(), content_type=ARTIFACT_CONTENT_TYPE)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop the bytes written so far (idempotent)."""
+        if self._staged is not None:
+            self._staged.abort()
+        if self._spool is not None:
+            with contextlib.suppress(OSError):
+                self._spool.close()
+
+    def __enter__(self) -> ArtifactUpload:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.abort()
 
 
 def get_artifact(bucket: Bucket, digest: str) -> bytes:

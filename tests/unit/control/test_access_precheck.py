@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from overcast.control.access import AccessControl
+from overcast.control.access import AccessControl, Denied, content_length
 from overcast.control.access_keys import KeyStore
 from overcast.control.sigv4 import sign
 
@@ -51,3 +51,70 @@ def test_a_known_key_goes_on_to_the_full_signature_check(tmp_path: Path) -> None
     access = AccessControl(keys, "123456789012")
     headers = _signed_headers(admin.access_key_id, admin.secret_access_key)
     assert access.precheck(_scope(headers)) is None
+
+
+def _deploy_scope(headers: dict[str, str]) -> dict[str, object]:
+    return {
+        "method": "PUT",
+        "path": "/overcast/artifacts/" + "a" * 64,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+
+
+def _upload_headers(key_id: str, secret: str, payload_hash: str) -> dict[str, str]:
+    return sign(
+        "PUT",
+        "http://127.0.0.1:3001/overcast/artifacts/" + "a" * 64,
+        {},
+        b"",
+        access_key_id=key_id,
+        secret=secret,
+        region="us-east-1",
+        service="overcast",
+        payload_hash=payload_hash,
+    )
+
+
+def test_a_declared_payload_hash_lets_the_signature_be_checked_on_the_head(
+    tmp_path: Path,
+) -> None:
+    keys = KeyStore(tmp_path)
+    admin = keys.ensure_admin_key() or keys.all()[0]
+    access = AccessControl(keys, "123456789012")
+    headers = _upload_headers(admin.access_key_id, admin.secret_access_key, "b" * 64)
+    checked = access.authenticate_head(_deploy_scope(headers))
+    assert not isinstance(checked, Denied)
+    assert checked == (admin, "b" * 64)
+
+
+def test_a_head_without_a_declared_hash_is_refused(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path)
+    admin = keys.ensure_admin_key() or keys.all()[0]
+    access = AccessControl(keys, "123456789012")
+    headers = _upload_headers(admin.access_key_id, admin.secret_access_key, "b" * 64)
+    del headers["X-Amz-Content-SHA256"]
+    denied = access.authenticate_head(_deploy_scope(headers))
+    assert isinstance(denied, Denied)
+    assert denied.code == "IncompleteSignatureException"
+
+
+def test_an_unsigned_payload_hash_header_is_refused(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path)
+    admin = keys.ensure_admin_key() or keys.all()[0]
+    access = AccessControl(keys, "123456789012")
+    headers = _upload_headers(admin.access_key_id, admin.secret_access_key, "b" * 64)
+    headers["Authorization"] = headers["Authorization"].replace("x-amz-content-sha256;", "")
+    denied = access.authenticate_head(_deploy_scope(headers))
+    assert isinstance(denied, Denied)
+    assert "must be a signed header" in denied.message
+
+
+def test_content_length_is_read_without_trusting_it() -> None:
+    def length(value: str) -> int | None:
+        return content_length({"headers": [(b"content-length", value.encode())]})
+
+    assert length("1024") == 1024
+    assert length("-1") is None
+    assert length("1e9") is None
+    assert length("9" * 5000) == 2**63
+    assert content_length({"headers": []}) is None

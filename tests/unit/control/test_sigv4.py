@@ -185,16 +185,62 @@ def test_replay_with_a_signed_invocation_id_is_refused_at_once() -> None:
         check.verify(request)
 
 
-def test_replay_without_a_nonce_is_refused_after_the_grace_period() -> None:
+def _with_call_headers(request: Request, invocation_id: str, attempt: int = 1) -> Request:
+    """What boto3 adds after signing: per-call headers outside the signature."""
+    extra = [("amz-sdk-invocation-id", invocation_id), ("amz-sdk-request", f"attempt={attempt}")]
+    return Request(
+        request.method, request.raw_path, request.query, [*request.headers, *extra], request.body
+    )
+
+
+def test_a_byte_identical_resend_is_refused_at_once() -> None:
+    request = _with_call_headers(botocore_signed("http://h/2015-03-31/functions/"), "call-1")
+    check = verifier()
+    check.verify(request)
+    with pytest.raises(SignatureError, match="already been used"):
+        check.verify(request)
+
+
+def test_a_resend_without_per_call_headers_is_refused_at_once() -> None:
+    request = botocore_signed("http://h/2015-03-31/functions/")
+    check = verifier()
+    check.verify(request)
+    with pytest.raises(SignatureError, match="already been used"):
+        check.verify(request)
+
+
+def test_identical_calls_in_one_second_are_told_apart_by_their_call_headers() -> None:
+    """boto3 signs only Host and X-Amz-Date: two identical calls in a second share a
+    signature, and differ in their unsigned amz-sdk-invocation-id (or attempt)."""
+    signed = botocore_signed("http://h/2015-03-31/functions/")
+    check = verifier()
+    check.verify(_with_call_headers(signed, "call-1"))
+    check.verify(_with_call_headers(signed, "call-2"))
+    check.verify(_with_call_headers(signed, "call-2", attempt=2))
+    with pytest.raises(SignatureError, match="already been used"):
+        check.verify(_with_call_headers(signed, "call-2", attempt=2))
+
+
+def test_a_signature_is_refused_with_any_call_headers_after_the_grace() -> None:
+    signed = botocore_signed("http://h/2015-03-31/functions/")
+    now = [datetime.now(UTC).timestamp()]
+    check = Verifier(lambda k: SECRET, clock=lambda: now[0], replay_cache=ReplayCache())
+    check.verify(_with_call_headers(signed, "call-1"))
+    now[0] += sigv4.DUPLICATE_GRACE_S
+    with pytest.raises(SignatureError, match="already been used"):
+        check.verify(_with_call_headers(signed, "edited-by-an-attacker"))
+
+
+def test_a_replay_is_refused_until_its_date_leaves_the_window() -> None:
     request = botocore_signed("http://h/2015-03-31/functions/")
     now = [datetime.now(UTC).timestamp()]
-    cache = ReplayCache()
-    check = Verifier(lambda k: SECRET, clock=lambda: now[0], replay_cache=cache)
+    check = Verifier(lambda k: SECRET, clock=lambda: now[0], replay_cache=ReplayCache())
     check.verify(request)
-    # Same second: an identical SDK call, not a replay.
-    check.verify(request)
-    now[0] += sigv4.DUPLICATE_GRACE_S + 1
+    now[0] += sigv4.MAX_SKEW.total_seconds() - 1
     with pytest.raises(SignatureError, match="already been used"):
+        check.verify(request)
+    now[0] += 2
+    with pytest.raises(SignatureError, match="Signature expired"):
         check.verify(request)
 
 
@@ -209,6 +255,21 @@ def test_claimed_payload_hash_must_match_the_body() -> None:
 
 def test_replay_cache_forgets_expired_signatures() -> None:
     cache = ReplayCache()
-    assert cache.check_and_add("a", expires_at=10.0, now=0.0, grace_s=0)
-    assert not cache.check_and_add("a", expires_at=10.0, now=5.0, grace_s=0)
-    assert cache.check_and_add("a", expires_at=30.0, now=11.0, grace_s=0)
+    a = "0a" * 32
+    assert cache.check_and_add(a, expires_at=10.0, now=0.0)
+    assert not cache.check_and_add(a, expires_at=10.0, now=5.0)
+    assert cache.check_and_add(a, expires_at=30.0, now=11.0)
+    assert len(cache) == 1
+
+
+def test_a_full_replay_cache_throttles_rather_than_forget_a_live_signature() -> None:
+    cache = ReplayCache(max_entries=2)
+    first, second, third = (f"{n:02x}" * 32 for n in (1, 2, 3))
+    assert cache.check_and_add(first, expires_at=10.0, now=0.0)
+    assert cache.check_and_add(second, expires_at=10.0, now=0.0)
+    with pytest.raises(sigv4.ReplayCacheFullError) as info:
+        cache.check_and_add(third, expires_at=10.0, now=1.0)
+    assert (info.value.status, info.value.code) == (429, "TooManyRequestsException")
+    assert not cache.check_and_add(first, expires_at=10.0, now=2.0)
+    # Once the first two leave the window, there is room again.
+    assert cache.check_and_add(third, expires_at=20.0, now=10.0)
