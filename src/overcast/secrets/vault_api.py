@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import orjson
 
@@ -29,6 +29,7 @@ from overcast.secrets.errors import (
     VersionDeletedError,
 )
 from overcast.secrets.policy import Acl, PolicyStore
+from overcast.secrets.request_path import CanonicalPath, Redirect, Refusal, is_canonical, resolve
 from overcast.secrets.store import KvStore
 from overcast.secrets.tokens import TokenInfo, TokenRequest, TokenStore, parse_duration
 
@@ -36,7 +37,8 @@ PREFIX = "/v1/"
 MOUNT = "secret"
 VAULT_VERSION = "1.15.6+overcast"
 _BODY_LIMIT = 1 << 20
-_JSON = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+_NO_STORE = [(b"cache-control", b"no-store")]
+_JSON = [(b"content-type", b"application/json"), *_NO_STORE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +46,11 @@ class Request:
     """One parsed Vault request."""
 
     method: str  # GET, LIST, POST (PUT folded in), PATCH, DELETE, HEAD
-    path: str  # without /v1/ and without surrounding slashes
+    path: str  # canonical (request_path.resolve): without /v1/ and surrounding slashes
     query: dict[str, list[str]]
     body: dict[str, Any]
     token: str | None
+    trailing_slash: bool = False  # the path as sent ended in "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +79,22 @@ class VaultApi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        # Every route and every ACL check sees only the canonical path (request_path).
+        raw_path = scope.get("raw_path") or quote(str(scope["path"]), safe="/").encode()
+        where = resolve(raw_path, scope.get("query_string", b""))
+        if isinstance(where, Redirect):
+            headers = [(b"location", where.location.encode("latin-1")), *_NO_STORE]
+            await send_response(send, 301, b"", headers)
+            return
+        if isinstance(where, Refusal):
+            await _send(send, Reply(400, {"errors": [where.message]}))
+            return
         body = await read_body(receive, _BODY_LIMIT)
         if body is None:
             await _send(send, Reply(413, {"errors": ["request body too large"]}))
             return
         try:
-            request = _parse(scope, body)
+            request = _parse(scope, body, where)
         except InvalidRequestError as exc:
             await _send(send, Reply(400, {"errors": [exc.message]}))
             return
@@ -91,6 +104,11 @@ class VaultApi:
 
     def dispatch(self, request: Request) -> Reply:
         """Answer one request (synchronously; used by the ASGI entry and by tests)."""
+        if not is_canonical(request.path):
+            return Reply(400, {"errors": [f"invalid request path {request.path!r}"]})
+        if request.trailing_slash and request.method in ("POST", "PATCH"):
+            # Vault's core refuses these: a key named "x/" and a folder "x/" would clash.
+            return Reply(400, {"errors": ["cannot write to a path ending in '/'"]})
         try:
             return self._route(request)
         except VersionDeletedError as exc:
@@ -167,7 +185,12 @@ class VaultApi:
         if kind == "metadata" and method == "LIST":
             self._authorize(request, acl_path.rstrip("/") + "/", "list")
             return _ok({"keys": store.list_keys(secret_path)})
-        if not secret_path.strip("/"):
+        if not secret_path:
+            return Reply(404, {"errors": []})
+        if request.trailing_slash and kind in ("data", "metadata"):
+            # As in Vault, the slash stays part of the key and of the ACL path; no write
+            # can make a key ending in "/", so after the check there is nothing to find.
+            self._authorize(request, acl_path + "/", "delete" if method == "DELETE" else "read")
             return Reply(404, {"errors": []})
         if kind == "data":
             if method == "GET":
@@ -379,7 +402,7 @@ _MOUNTS: dict[str, Any] = {
 }
 
 
-def _parse(scope: Scope, raw: bytes) -> Request:
+def _parse(scope: Scope, raw: bytes, where: CanonicalPath) -> Request:
     method = str(scope["method"]).upper()
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if method == "PUT":
@@ -403,9 +426,7 @@ def _parse(scope: Scope, raw: bytes) -> Request:
             scheme, _, credential = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer":
                 token = credential.strip()
-    path = str(scope["path"]).removeprefix(PREFIX)
-    path = path.strip("/")
-    return Request(method, path, query, body, token)
+    return Request(method, where.path, query, body, token, where.trailing_slash)
 
 
 def _envelope(data: Any, auth: Any = None) -> dict[str, Any]:
