@@ -154,6 +154,9 @@ class VaultApi:
             raise PermissionDeniedError("permission denied")
         return info
 
+    def _sudo(self, info: TokenInfo, path: str) -> bool:
+        return info.is_root or Acl(self._policies.resolve(info.policies)).allows(path, "sudo")
+
     def _health(self, request: Request) -> Reply:
         if request.method not in ("GET", "HEAD"):
             return _method_not_allowed()
@@ -269,7 +272,12 @@ class VaultApi:
             if method != "POST":
                 return _method_not_allowed()
             parent = self._authorize(request, path, "update")
-            _token, auth = tokens.create(parent, TokenRequest.from_json(request.body))
+            wanted = TokenRequest.from_json(request.body)
+            # create-orphan is governed by its own ACL path; no_parent needs root or sudo.
+            if wanted.no_parent and not self._sudo(parent, path):
+                raise InvalidRequestError("root or sudo privileges required to create orphan token")
+            orphan = action == "create-orphan" or wanted.no_parent
+            _token, auth = tokens.create(parent, wanted, orphan=orphan)
             return Reply(200, _envelope(None, auth=auth))
         if action == "lookup-self":
             info = self._authorize(request, path, "read")
@@ -305,8 +313,21 @@ class VaultApi:
             self._authorize(request, path, "update")
             tokens.revoke_accessor(str(request.body.get("accessor", "")))
             return Reply(204)
-        if action in {"accessors/", "accessors"}:
-            self._authorize(request, "auth/token/accessors/", "list")
+        if action == "revoke-orphan":
+            # Root-protected in Vault: update and sudo on the path.
+            caller = self._authorize(request, path, "update")
+            if not self._sudo(caller, path):
+                raise PermissionDeniedError("permission denied")
+            target = request.body.get("token")
+            if not isinstance(target, str) or not target:
+                raise InvalidRequestError("missing token")
+            tokens.revoke_orphan(target)
+            return Reply(204)
+        if action == "accessors":
+            # Vault requires sudo here: accessors can revoke tokens in bulk.
+            caller = self._authorize(request, "auth/token/accessors/", "list")
+            if not self._sudo(caller, "auth/token/accessors/"):
+                raise PermissionDeniedError("permission denied")
             return _ok({"keys": tokens.accessors()})
         return Reply(404, {"errors": [f"no handler for route 'auth/token/{action}'"]})
 
