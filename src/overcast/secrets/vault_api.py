@@ -11,6 +11,8 @@ HTTP parser that accepts any method token (uvicorn's ``h11``); ``GET ?list=true`
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +34,8 @@ from overcast.secrets.policy import Acl, PolicyStore
 from overcast.secrets.request_path import CanonicalPath, Redirect, Refusal, is_canonical, resolve
 from overcast.secrets.store import KvStore
 from overcast.secrets.tokens import TokenInfo, TokenRequest, TokenStore, parse_duration
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "/v1/"
 MOUNT = "secret"
@@ -99,7 +103,12 @@ class VaultApi:
             await _send(send, Reply(400, {"errors": [exc.message]}))
             return
         # The stores do blocking file I/O with fsync; keep it off the event loop.
-        reply = await asyncio.to_thread(self.dispatch, request)
+        try:
+            reply = await asyncio.to_thread(self.dispatch, request)
+        except Exception:
+            # A bug must still answer in Vault's shape; the traceback stays in the log.
+            logger.exception("Vault API: %s /v1/%s failed", request.method, request.path)
+            reply = Reply(500, {"errors": ["internal error"]})
         await _send(send, reply, head=request.method == "HEAD")
 
     def dispatch(self, request: Request) -> Reply:
@@ -119,6 +128,14 @@ class VaultApi:
             return Reply(403, {"errors": ["permission denied"]})
         except SecretsError as exc:
             return Reply(exc.status, {"errors": [exc.message]})
+        except OSError as exc:
+            # A full or read-only disk, or an I/O error: every write is an atomic replace,
+            # so nothing is half-written. The caller gets the cause, not our paths.
+            logger.error(
+                "Vault API: %s /v1/%s: storage failure: %s", request.method, request.path, exc
+            )
+            cause = os.strerror(exc.errno) if exc.errno else "I/O error"
+            return Reply(500, {"errors": [f"storage failure: {cause}"]})
 
     # -- routing -----------------------------------------------------------------------
 
