@@ -183,7 +183,8 @@ class TokenStore:
             meta=request.meta,
             period=request.period,
         )
-        detached = orphan or request.no_parent
+        # The node's own authority (key "") has no record: what it issues is an orphan.
+        detached = orphan or request.no_parent or not parent.key
         token, record = self._issue(
             None if detached else parent.key, final, path="auth/token/create"
         )
@@ -198,13 +199,14 @@ class TokenStore:
             docs = self._load()
             now = self._clock()
             if parent_key is not None and not self._alive(docs, parent_key):
-                # The node's own authority has no record: what it issues is an orphan.
-                parent_key = None
+                # Revoked since it authenticated: its child must not be born an orphan.
+                raise PermissionDeniedError("permission denied")
             explicit = min(request.explicit_max_ttl, SYSTEM_MAX_TTL_S)
             if request.period:
                 ttl = request.period
-            elif request.ttl is None or (request.ttl == 0 and not is_root):
-                ttl = DEFAULT_TTL_S
+            elif not request.ttl:
+                # Vault: the default TTL, or no expiry for a root token.
+                ttl = 0 if is_root else DEFAULT_TTL_S
             else:
                 ttl = min(request.ttl, SYSTEM_MAX_TTL_S)
             limits = [now + ttl] if ttl else []

@@ -190,3 +190,18 @@ def test_a_token_stored_before_the_tree_reads_as_an_orphan(
 def test_a_bad_token_lookup_is_invalid(store: TokenStore) -> None:
     with pytest.raises(InvalidRequestError):
         store.lookup("hvs.nope")
+
+
+def test_a_parent_revoked_after_it_authenticated_cannot_mint_an_orphan(
+    store: TokenStore,
+) -> None:
+    parent_token, parent = _child(store, _root(store))
+    store.revoke(parent_token)
+    with pytest.raises(PermissionDeniedError):
+        store.create(parent, TokenRequest(policies=("p",)))
+
+
+def test_a_root_child_of_root_without_ttl_never_expires(store: TokenStore) -> None:
+    _token, auth = store.create(_root(store), TokenRequest(policies=("root",)))
+    assert auth["lease_duration"] == 0
+    assert auth["orphan"] is False
