@@ -223,3 +223,5 @@ def test_the_resolver_never_raises_on_any_bytes(raw: bytes) -> None:
     with no_hang(repr(raw)):
         where = resolve(raw)
     assert isinstance(where, CanonicalPath | Redirect | Refusal)
+    if isinstance(where, Redirect):
+        assert where.location.isprintable()

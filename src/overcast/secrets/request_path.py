@@ -81,6 +81,9 @@ def is_canonical(path: str) -> bool:
 def resolve(raw_path: bytes, query_string: bytes = b"") -> Resolution:
     """Resolve the path of one request as sent on the wire (percent-encoded, no query)."""
     raw = raw_path.decode("latin-1")
+    if not raw.isprintable():
+        # Before any redirect: what goes into a Location header must be printable.
+        return Refusal("invalid request path: non-printable characters")
     cleaned = clean_path(raw)
     if cleaned != raw:
         query = query_string.decode("latin-1")

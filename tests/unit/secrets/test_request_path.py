@@ -117,3 +117,7 @@ def test_a_path_outside_v1_is_refused() -> None:
 )  # fmt: skip
 def test_is_canonical(path: str, canonical: bool) -> None:
     assert is_canonical(path) is canonical
+
+
+def test_a_raw_control_character_is_refused_before_any_redirect() -> None:
+    assert isinstance(resolve(b"/v1//secret\r\nLocation: x"), Refusal)
