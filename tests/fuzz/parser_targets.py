@@ -28,7 +28,8 @@ from overcast.control.sigv4 import (
 from overcast.edge.config import parse_edge_config
 from overcast.edge.errors import EdgeConfigError
 from overcast.secrets.errors import PolicyParseError
-from overcast.secrets.policy import parse_policy
+from overcast.secrets.policy import Acl, parse_policy
+from overcast.secrets.request_path import resolve
 from overcast.template.errors import TemplateError
 from overcast.template.loader import load_template
 from overcast.template.yaml_loader import parse_yaml
@@ -47,7 +48,13 @@ def template(data: bytes) -> None:
 
 def vault_policy(data: bytes) -> None:
     with contextlib.suppress(PolicyParseError):
-        parse_policy("fuzzed", _text(data))
+        Acl([parse_policy("fuzzed", _text(data))]).capabilities("secret/data/x")
+
+
+def vault_path(data: bytes) -> None:
+    # The resolver documents no error: every input is a path, a redirect or a refusal.
+    raw_path, _, query = data.partition(b"?")
+    resolve(raw_path, query)
 
 
 def edge_config(data: bytes) -> None:
@@ -103,6 +110,7 @@ def lambda_path(data: bytes) -> None:
 TARGETS: dict[str, Target] = {
     "template": template,
     "vault-policy": vault_policy,
+    "vault-path": vault_path,
     "edge-config": edge_config,
     "sigv4-authorization": sigv4_authorization,
     "sigv4-canonical": sigv4_canonical,

@@ -131,7 +131,15 @@ class FunctionCredentials:
                 meta[_STAGE_KEY] = self.stage
             token, _auth = self.secrets.tokens.create(
                 _NODE,
-                TokenRequest(policies=(policy,), ttl=TOKEN_TTL_S, display_name=policy, meta=meta),
+                # Periodic, as Vault's tokens for long-lived services: renewed each hour
+                # for the node's life, where the system max TTL would end them at 768h.
+                TokenRequest(
+                    policies=(policy,),
+                    ttl=TOKEN_TTL_S,
+                    period=TOKEN_TTL_S,
+                    display_name=policy,
+                    meta=meta,
+                ),
             )
             self._tokens[spec.name] = token
             key = self.keys.issue(spec, self.stage, TOKEN_TTL_S)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,12 @@ def evaluate(policies: Iterable[Policy], path: str, capability: str) -> bool:
     return Acl(policies).allows(path, capability)
 
 
+@lru_cache(maxsize=1024)
+def _parsed(name: str, text: str) -> Policy:
+    # pyhcl takes ~80 ms a parse, and every request resolves its token's policies.
+    return parse_policy(name, text)
+
+
 class PolicyStore:
     """Named policies in one sealed document; ``root`` and ``default`` are built in."""
 
@@ -180,7 +186,7 @@ class PolicyStore:
             return self._root
         stored = self._load().get(name)
         if stored is not None:
-            return parse_policy(name, stored)
+            return _parsed(name, stored)
         if name == DEFAULT_POLICY:
             return self._default
         raise SecretNotFoundError(f"no policy named {name!r}")

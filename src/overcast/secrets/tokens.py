@@ -2,6 +2,15 @@
 
 Shapes follow Vault's token auth method:
 https://developer.hashicorp.com/vault/api-docs/auth/token
+
+Theory of operation: tokens form a tree, as in Vault ("Token hierarchies and orphan
+tokens", https://developer.hashicorp.com/vault/docs/concepts/tokens). Each record names
+its parent's key (None: an orphan). A token is live only while it and every ancestor are
+stored and unexpired, so a child can never outlive its parent, whatever the clock or a
+crash left on disk; a child's TTL and explicit max TTL are also capped at issue and at
+renewal by what is left of its parent's, and the system max TTL caps every token but a
+root token's. Revoking removes the whole subtree in one atomic rewrite of the sealed
+document; ``revoke_orphan`` removes one token and makes its children orphans.
 """
 
 from __future__ import annotations
@@ -24,8 +33,10 @@ from overcast.secrets.errors import InvalidRequestError, PermissionDeniedError
 from overcast.secrets.policy import DEFAULT_POLICY, ROOT_POLICY
 from overcast.secrets.store import vault_time
 
-# Vault's default and maximum lease for tokens without an explicit TTL (768h).
-DEFAULT_TTL_S = 768 * 3600
+# Vault's default max lease TTL (768h): the TTL of a token that names none, and the
+# most any token but a root or periodic one may live, counted from its creation.
+SYSTEM_MAX_TTL_S = 768 * 3600
+DEFAULT_TTL_S = SYSTEM_MAX_TTL_S
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d)?")
 _UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -65,6 +76,7 @@ class TokenInfo:
     display_name: str
     is_root: bool
     lookup: Mapping[str, Any]  # Vault's lookup-self data as of this request
+    key: str = ""  # the stored key (SHA-256 of the id); "" for the node's own authority
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +91,8 @@ class TokenRequest:
     display_name: str = "token"
     meta: Mapping[str, str] | None = None
     no_default_policy: bool = False
+    no_parent: bool = False  # Vault lets only root or sudo callers ask for this
+    period: int = 0  # periodic token (node-issued only): each renewal grants this, no max
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> TokenRequest:
@@ -101,6 +115,7 @@ class TokenRequest:
             display_name=str(body.get("display_name") or "token"),
             meta={str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else None,
             no_default_policy=bool(body.get("no_default_policy", False)),
+            no_parent=bool(body.get("no_parent", False)),
         )
 
 
@@ -118,7 +133,7 @@ class TokenStore:
     # -- issuing -----------------------------------------------------------------------
 
     def create_root(self) -> str:
-        """Issue a root token (no expiry, every capability)."""
+        """Issue a root token (an orphan with no expiry and every capability)."""
         request = TokenRequest(
             policies=(ROOT_POLICY,),
             ttl=0,
@@ -126,14 +141,21 @@ class TokenStore:
             display_name="root",
             no_default_policy=True,
         )
-        return self._issue(request, path="auth/token/root")
+        token, _record = self._issue(None, request, path="auth/token/root")
+        return token
 
     def has_root(self) -> bool:
         """Whether any root token exists (the first start issues one)."""
         return any(ROOT_POLICY in r["policies"] for r in self._load().values())
 
-    def create(self, parent: TokenInfo, request: TokenRequest) -> tuple[str, dict[str, Any]]:
-        """Issue a child token; a non-root parent can only hand on policies it holds."""
+    def create(
+        self, parent: TokenInfo, request: TokenRequest, *, orphan: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """Issue a token under ``parent``; ``orphan`` (create-orphan, no_parent) detaches it.
+
+        A non-root parent can only hand on policies it holds. Checking that the caller
+        may ask for an orphan is the API's business (it knows the caller's ACL).
+        """
         wanted = list(dict.fromkeys(request.policies or parent.policies))
         if not parent.is_root:
             extra = set(wanted) - set(parent.policies) - {DEFAULT_POLICY}
@@ -141,52 +163,80 @@ class TokenStore:
                 raise PermissionDeniedError(
                     f"child policies must be subset of parent: {sorted(extra)}"
                 )
+            if ROOT_POLICY in wanted:
+                raise PermissionDeniedError(
+                    "root tokens may not be created without parent token being root"
+                )
         if (
             ROOT_POLICY not in wanted
             and DEFAULT_POLICY not in wanted
             and not (request.no_default_policy)
         ):
             wanted.append(DEFAULT_POLICY)
-        ttl = DEFAULT_TTL_S if request.ttl is None else request.ttl
-        if ROOT_POLICY not in wanted and ttl == 0:
-            ttl = DEFAULT_TTL_S
-        if request.explicit_max_ttl:
-            ttl = min(ttl, request.explicit_max_ttl)
         final = TokenRequest(
             policies=tuple(sorted(wanted)),
-            ttl=ttl,
+            ttl=request.ttl,
             explicit_max_ttl=request.explicit_max_ttl,
             renewable=request.renewable,
             num_uses=request.num_uses,
             display_name=request.display_name,
             meta=request.meta,
+            period=request.period,
         )
-        token = self._issue(final, path="auth/token/create")
-        record = self._load()[_hash(token)]
+        # The node's own authority (key "") has no record: what it issues is an orphan.
+        detached = orphan or request.no_parent or not parent.key
+        token, record = self._issue(
+            None if detached else parent.key, final, path="auth/token/create"
+        )
         return token, self._auth_block(token, record)
 
-    def _issue(self, request: TokenRequest, path: str) -> str:
+    def _issue(
+        self, parent_key: str | None, request: TokenRequest, path: str
+    ) -> tuple[str, dict[str, Any]]:
         token = "hvs." + secrets.token_urlsafe(24)
-        now = self._clock()
-        ttl = request.ttl or 0
-        record = {
-            "accessor": secrets.token_urlsafe(18),
-            "policies": list(request.policies),
-            "display_name": _display_name(request.display_name),
-            "creation_time": int(now),
-            "creation_ttl": ttl,
-            "expire_at": now + ttl if ttl else None,
-            "explicit_max_ttl": request.explicit_max_ttl,
-            "renewable": request.renewable and ttl > 0,
-            "num_uses": request.num_uses,
-            "meta": dict(request.meta) if request.meta else None,
-            "path": path,
-        }
+        is_root = ROOT_POLICY in request.policies
         with exclusive_lock(self._lock_path):
             docs = self._load()
+            now = self._clock()
+            if parent_key is not None and not self._alive(docs, parent_key):
+                # Revoked since it authenticated: its child must not be born an orphan.
+                raise PermissionDeniedError("permission denied")
+            explicit = min(request.explicit_max_ttl, SYSTEM_MAX_TTL_S)
+            if request.period:
+                ttl = request.period
+            elif not request.ttl:
+                # Vault: the default TTL, or no expiry for a root token.
+                ttl = 0 if is_root else DEFAULT_TTL_S
+            else:
+                ttl = min(request.ttl, SYSTEM_MAX_TTL_S)
+            limits = [now + ttl] if ttl else []
+            if explicit:
+                limits.append(now + explicit)
+            parent_expiry = docs[parent_key]["expire_at"] if parent_key is not None else None
+            if parent_expiry is not None:
+                limits.append(parent_expiry)
+                if explicit:
+                    explicit = max(1, min(explicit, int(parent_expiry - now)))
+            expire_at = min(limits) if limits else None
+            granted = 0 if expire_at is None else max(0, round(expire_at - now))
+            record = {
+                "accessor": secrets.token_urlsafe(18),
+                "policies": list(request.policies),
+                "display_name": _display_name(request.display_name),
+                "creation_time": int(now),
+                "creation_ttl": granted,
+                "expire_at": expire_at,
+                "explicit_max_ttl": explicit,
+                "period": request.period,
+                "renewable": request.renewable and expire_at is not None,
+                "num_uses": request.num_uses,
+                "meta": dict(request.meta) if request.meta else None,
+                "path": path,
+                "parent": parent_key,
+            }
             docs[_hash(token)] = record
             self._save(docs)
-        return token
+        return token, record
 
     # -- using -------------------------------------------------------------------------
 
@@ -195,77 +245,125 @@ class TokenStore:
         if not token:
             raise PermissionDeniedError("permission denied")
         key = _hash(token)
-        record = self._load().get(key)
-        if record is None or self._expired(record):
+        docs = self._load()
+        record = docs.get(key)
+        if record is None or not self._alive(docs, key):
             raise PermissionDeniedError("permission denied")
         if record["num_uses"]:
             with exclusive_lock(self._lock_path):
                 docs = self._load()
                 record = docs.get(key)
-                if record is None:
+                if record is None or not self._alive(docs, key):
                     raise PermissionDeniedError("permission denied")
-                # Vault keeps a 1-use token alive for the request that spends it.
+                # Vault keeps a 1-use token alive for the request that spends it, then
+                # revokes it as it revokes any token: with its subtree.
                 record["num_uses"] -= 1
                 if record["num_uses"] == 0:
-                    del docs[key]
-                else:
-                    docs[key] = record
+                    self._remove_subtrees(docs, {key})
                 self._save(docs)
-        return _info(record, self._lookup_data(token, record))
+        return _info(key, record, self._lookup_data(token, record))
 
     def lookup(self, token: str) -> dict[str, Any]:
         """Vault's ``data`` block for ``auth/token/lookup`` and ``lookup-self``."""
-        record = self._load().get(_hash(token))
-        if record is None or self._expired(record):
+        key = _hash(token)
+        docs = self._load()
+        record = docs.get(key)
+        if record is None or not self._alive(docs, key):
             raise InvalidRequestError("bad token")
         return self._lookup_data(token, record)
 
     def lookup_accessor(self, accessor: str) -> dict[str, Any]:
         """Vault's lookup data for the token with ``accessor`` (without its id)."""
-        for record in self._load().values():
-            if record["accessor"] == accessor and not self._expired(record):
+        docs = self._load()
+        for key, record in docs.items():
+            if record["accessor"] == accessor and self._alive(docs, key):
                 return self._lookup_data("", record)
         raise InvalidRequestError("invalid accessor")
 
     def renew(self, token: str, increment: int | None) -> dict[str, Any]:
-        """Extend a renewable token's TTL (capped by its explicit max TTL)."""
+        """Extend a renewable token's TTL, never past its max TTLs or its parent's expiry."""
         key = _hash(token)
         with exclusive_lock(self._lock_path):
             docs = self._load()
             record = docs.get(key)
-            if record is None or self._expired(record):
+            if record is None or not self._alive(docs, key):
                 raise InvalidRequestError("bad token")
             if not record["renewable"]:
                 raise InvalidRequestError("lease is not renewable")
-            ttl = increment or record["creation_ttl"]
+            now = self._clock()
+            period = record.get("period", 0)
+            ttl = period or increment or record["creation_ttl"]
+            limits = [now + min(ttl, SYSTEM_MAX_TTL_S)]
             if record["explicit_max_ttl"]:
-                limit = record["creation_time"] + record["explicit_max_ttl"]
-                ttl = max(0, min(ttl, int(limit - self._clock())))
-            record["expire_at"] = self._clock() + ttl
-            docs[key] = record
+                limits.append(record["creation_time"] + record["explicit_max_ttl"])
+            if not period:
+                limits.append(record["creation_time"] + SYSTEM_MAX_TTL_S)
+            parent = record.get("parent")
+            if parent is not None and docs[parent]["expire_at"] is not None:
+                limits.append(docs[parent]["expire_at"])
+            record["expire_at"] = max(now, min(limits))
             self._save(docs)
         return self._auth_block(token, record)
 
     def revoke(self, token: str) -> None:
-        """Forget a token; revoking an unknown token is not an error (as in Vault)."""
+        """Revoke a token and every token under it; an unknown token is no error (as Vault)."""
         self._revoke_where(lambda key, _record: key == _hash(token))
 
     def revoke_accessor(self, accessor: str) -> None:
-        """Forget the token with this accessor."""
+        """Revoke the token with this accessor and every token under it."""
         self._revoke_where(lambda _key, record: record["accessor"] == accessor)
+
+    def revoke_orphan(self, token: str) -> None:
+        """Revoke only this token; its children become orphans (Vault's revoke-orphan)."""
+        key = _hash(token)
+        with exclusive_lock(self._lock_path):
+            docs = self._load()
+            if docs.pop(key, None) is None:
+                return
+            for record in docs.values():
+                if record.get("parent") == key:
+                    record["parent"] = None
+            self._save(docs)
 
     def accessors(self) -> list[str]:
         """Accessors of every live token."""
-        return sorted(r["accessor"] for r in self._load().values() if not self._expired(r))
+        docs = self._load()
+        return sorted(r["accessor"] for k, r in docs.items() if self._alive(docs, k))
 
     # -- internals ---------------------------------------------------------------------
 
     def _revoke_where(self, predicate: Callable[[str, dict[str, Any]], bool]) -> None:
         with exclusive_lock(self._lock_path):
             docs = self._load()
-            kept = {k: r for k, r in docs.items() if not predicate(k, r)}
-            if len(kept) != len(docs):
-                self._save(kept)
+            roots = {key for key, record in docs.items() if predicate(key, record)}
+            if roots:
+                self._remove_subtrees(docs, roots)
+                self._save(docs)
+
+    @staticmethod
+    def _remove_subtrees(docs: dict[str, dict[str, Any]], roots: set[str]) -> None:
+        children: dict[str, list[str]] = {}
+        for key, record in docs.items():
+            parent = record.get("parent")
+            if parent is not None:
+                children.setdefault(parent, []).append(key)
+        pending = list(roots)
+        while pending:
+            key = pending.pop()
+            if docs.pop(key, None) is not None:
+                pending.extend(children.get(key, ()))
+
+    def _alive(self, docs: Mapping[str, Mapping[str, Any]], key: str) -> bool:
+        """Stored and unexpired, and so is every ancestor (a broken chain is dead)."""
+        seen: set[str] = set()
+        current: str | None = key
+        while current is not None:
+            record = docs.get(current)
+            if record is None or current in seen or self._expired(record):
+                return False
+            seen.add(current)
+            current = record.get("parent")
+        return True
 
     def _expired(self, record: Mapping[str, Any]) -> bool:
         expire_at = record["expire_at"]
@@ -291,7 +389,7 @@ class TokenStore:
             "issue_time": vault_time(datetime.fromtimestamp(record["creation_time"], UTC)),
             "meta": record["meta"],
             "num_uses": record["num_uses"],
-            "orphan": False,
+            "orphan": record.get("parent") is None,
             "path": record["path"],
             "policies": record["policies"],
             "renewable": record["renewable"],
@@ -310,7 +408,7 @@ class TokenStore:
             "renewable": record["renewable"],
             "entity_id": "",
             "token_type": "service",
-            "orphan": False,
+            "orphan": record.get("parent") is None,
             "mfa_requirement": None,
             "num_uses": record["num_uses"],
         }
@@ -323,7 +421,10 @@ class TokenStore:
         docs: dict[str, dict[str, Any]] = orjson.loads(self._envelope.open("tokens", blob))
         return docs
 
-    def _save(self, docs: Mapping[str, Any]) -> None:
+    def _save(self, docs: dict[str, dict[str, Any]]) -> None:
+        # Dead tokens (expired, or under a revoked or expired ancestor) go with any write.
+        for key in [k for k in docs if not self._alive(docs, k)]:
+            docs.pop(key, None)
         atomic_write(self._file, self._envelope.seal("tokens", orjson.dumps(docs)))
 
 
@@ -333,9 +434,10 @@ def _display_name(name: str) -> str:
     return clean if clean in ("root", "token") or clean.startswith("token-") else f"token-{clean}"
 
 
-def _info(record: Mapping[str, Any], lookup: Mapping[str, Any]) -> TokenInfo:
+def _info(key: str, record: Mapping[str, Any], lookup: Mapping[str, Any]) -> TokenInfo:
     policies: Iterable[str] = record["policies"]
     return TokenInfo(
+        key=key,
         accessor=record["accessor"],
         policies=tuple(policies),
         display_name=record["display_name"],

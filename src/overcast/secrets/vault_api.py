@@ -11,12 +11,14 @@ HTTP parser that accepts any method token (uvicorn's ``h11``); ``GET ?list=true`
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import orjson
 
@@ -29,14 +31,18 @@ from overcast.secrets.errors import (
     VersionDeletedError,
 )
 from overcast.secrets.policy import Acl, PolicyStore
+from overcast.secrets.request_path import CanonicalPath, Redirect, Refusal, is_canonical, resolve
 from overcast.secrets.store import KvStore
 from overcast.secrets.tokens import TokenInfo, TokenRequest, TokenStore, parse_duration
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "/v1/"
 MOUNT = "secret"
 VAULT_VERSION = "1.15.6+overcast"
 _BODY_LIMIT = 1 << 20
-_JSON = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+_NO_STORE = [(b"cache-control", b"no-store")]
+_JSON = [(b"content-type", b"application/json"), *_NO_STORE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +50,11 @@ class Request:
     """One parsed Vault request."""
 
     method: str  # GET, LIST, POST (PUT folded in), PATCH, DELETE, HEAD
-    path: str  # without /v1/ and without surrounding slashes
+    path: str  # canonical (request_path.resolve): without /v1/ and surrounding slashes
     query: dict[str, list[str]]
     body: dict[str, Any]
     token: str | None
+    trailing_slash: bool = False  # the path as sent ended in "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +83,41 @@ class VaultApi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        # Every route and every ACL check sees only the canonical path (request_path).
+        raw_path = scope.get("raw_path") or quote(str(scope["path"]), safe="/").encode()
+        where = resolve(raw_path, scope.get("query_string", b""))
+        if isinstance(where, Redirect):
+            headers = [(b"location", where.location.encode("latin-1")), *_NO_STORE]
+            await send_response(send, 301, b"", headers)
+            return
+        if isinstance(where, Refusal):
+            await _send(send, Reply(400, {"errors": [where.message]}))
+            return
         body = await read_body(receive, _BODY_LIMIT)
         if body is None:
             await _send(send, Reply(413, {"errors": ["request body too large"]}))
             return
         try:
-            request = _parse(scope, body)
+            request = _parse(scope, body, where)
         except InvalidRequestError as exc:
             await _send(send, Reply(400, {"errors": [exc.message]}))
             return
         # The stores do blocking file I/O with fsync; keep it off the event loop.
-        reply = await asyncio.to_thread(self.dispatch, request)
+        try:
+            reply = await asyncio.to_thread(self.dispatch, request)
+        except Exception:
+            # A bug must still answer in Vault's shape; the traceback stays in the log.
+            logger.exception("Vault API: %s /v1/%s failed", request.method, request.path)
+            reply = Reply(500, {"errors": ["internal error"]})
         await _send(send, reply, head=request.method == "HEAD")
 
     def dispatch(self, request: Request) -> Reply:
         """Answer one request (synchronously; used by the ASGI entry and by tests)."""
+        if not is_canonical(request.path):
+            return Reply(400, {"errors": [f"invalid request path {request.path!r}"]})
+        if request.trailing_slash and request.method in ("POST", "PATCH"):
+            # Vault's core refuses these: a key named "x/" and a folder "x/" would clash.
+            return Reply(400, {"errors": ["cannot write to a path ending in '/'"]})
         try:
             return self._route(request)
         except VersionDeletedError as exc:
@@ -101,6 +128,14 @@ class VaultApi:
             return Reply(403, {"errors": ["permission denied"]})
         except SecretsError as exc:
             return Reply(exc.status, {"errors": [exc.message]})
+        except OSError as exc:
+            # A full or read-only disk, or an I/O error: every write is an atomic replace,
+            # so nothing is half-written. The caller gets the cause, not our paths.
+            logger.error(
+                "Vault API: %s /v1/%s: storage failure: %s", request.method, request.path, exc
+            )
+            cause = os.strerror(exc.errno) if exc.errno else "I/O error"
+            return Reply(500, {"errors": [f"storage failure: {cause}"]})
 
     # -- routing -----------------------------------------------------------------------
 
@@ -136,6 +171,9 @@ class VaultApi:
             raise PermissionDeniedError("permission denied")
         return info
 
+    def _sudo(self, info: TokenInfo, path: str) -> bool:
+        return info.is_root or Acl(self._policies.resolve(info.policies)).allows(path, "sudo")
+
     def _health(self, request: Request) -> Reply:
         if request.method not in ("GET", "HEAD"):
             return _method_not_allowed()
@@ -167,7 +205,12 @@ class VaultApi:
         if kind == "metadata" and method == "LIST":
             self._authorize(request, acl_path.rstrip("/") + "/", "list")
             return _ok({"keys": store.list_keys(secret_path)})
-        if not secret_path.strip("/"):
+        if not secret_path:
+            return Reply(404, {"errors": []})
+        if request.trailing_slash and kind in ("data", "metadata"):
+            # As in Vault, the slash stays part of the key and of the ACL path; no write
+            # can make a key ending in "/", so after the check there is nothing to find.
+            self._authorize(request, acl_path + "/", "delete" if method == "DELETE" else "read")
             return Reply(404, {"errors": []})
         if kind == "data":
             if method == "GET":
@@ -246,7 +289,12 @@ class VaultApi:
             if method != "POST":
                 return _method_not_allowed()
             parent = self._authorize(request, path, "update")
-            _token, auth = tokens.create(parent, TokenRequest.from_json(request.body))
+            wanted = TokenRequest.from_json(request.body)
+            # create-orphan is governed by its own ACL path; no_parent needs root or sudo.
+            if wanted.no_parent and not self._sudo(parent, path):
+                raise InvalidRequestError("root or sudo privileges required to create orphan token")
+            orphan = action == "create-orphan" or wanted.no_parent
+            _token, auth = tokens.create(parent, wanted, orphan=orphan)
             return Reply(200, _envelope(None, auth=auth))
         if action == "lookup-self":
             info = self._authorize(request, path, "read")
@@ -282,8 +330,21 @@ class VaultApi:
             self._authorize(request, path, "update")
             tokens.revoke_accessor(str(request.body.get("accessor", "")))
             return Reply(204)
-        if action in {"accessors/", "accessors"}:
-            self._authorize(request, "auth/token/accessors/", "list")
+        if action == "revoke-orphan":
+            # Root-protected in Vault: update and sudo on the path.
+            caller = self._authorize(request, path, "update")
+            if not self._sudo(caller, path):
+                raise PermissionDeniedError("permission denied")
+            target = request.body.get("token")
+            if not isinstance(target, str) or not target:
+                raise InvalidRequestError("missing token")
+            tokens.revoke_orphan(target)
+            return Reply(204)
+        if action == "accessors":
+            # Vault requires sudo here: accessors can revoke tokens in bulk.
+            caller = self._authorize(request, "auth/token/accessors/", "list")
+            if not self._sudo(caller, "auth/token/accessors/"):
+                raise PermissionDeniedError("permission denied")
             return _ok({"keys": tokens.accessors()})
         return Reply(404, {"errors": [f"no handler for route 'auth/token/{action}'"]})
 
@@ -379,7 +440,7 @@ _MOUNTS: dict[str, Any] = {
 }
 
 
-def _parse(scope: Scope, raw: bytes) -> Request:
+def _parse(scope: Scope, raw: bytes, where: CanonicalPath) -> Request:
     method = str(scope["method"]).upper()
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if method == "PUT":
@@ -403,9 +464,7 @@ def _parse(scope: Scope, raw: bytes) -> Request:
             scheme, _, credential = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer":
                 token = credential.strip()
-    path = str(scope["path"]).removeprefix(PREFIX)
-    path = path.strip("/")
-    return Request(method, path, query, body, token)
+    return Request(method, where.path, query, body, token, where.trailing_slash)
 
 
 def _envelope(data: Any, auth: Any = None) -> dict[str, Any]:

@@ -6,11 +6,14 @@ Table from https://developer.hashicorp.com/vault/docs/concepts/policies (section
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from overcast.secrets import PolicyParseError, evaluate, parse_policy
+from overcast.secrets import PolicyParseError, evaluate, open_secrets, parse_policy
+from overcast.secrets import policy as policy_module
 from overcast.secrets.policy import Acl
 
 DOCS_POLICY = parse_policy(
@@ -103,3 +106,17 @@ def test_exact_rule_beats_any_glob(segments: list[str]) -> None:
         ]
     )
     assert acl.capabilities(path) == frozenset({"read"})
+
+
+def test_a_stored_policy_is_parsed_once_not_on_every_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = open_secrets(tmp_path, environ={})
+    service.policies.put("cached", 'path "secret/data/cached-x" { capabilities = ["read"] }')
+    service.policies.get("cached")
+    calls: list[str] = []
+    real = policy_module.hcl.loads
+    monkeypatch.setattr(policy_module.hcl, "loads", lambda text: calls.append(text) or real(text))
+    for _ in range(3):
+        assert service.policies.get("cached").rules[0].pattern == "secret/data/cached-x"
+    assert calls == []
