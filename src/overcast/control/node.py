@@ -39,6 +39,7 @@ from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
+from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.service import MetricsService
@@ -171,6 +172,7 @@ class Node:
                 default_concurrency=options.node_concurrency,
             ),
             grace_s=options.graceful_timeout_s,
+            backoff_scale=backoff_scale_from_environ(os.environ),
         )
         self.lambda_api = LambdaApi(
             self.runtime,

@@ -75,6 +75,7 @@ from overcast.edge.cache import ResponseCache
 from overcast.edge.hosts import HostTable
 from overcast.errors import OvercastError
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
+from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
@@ -319,6 +320,7 @@ class Platform:
                 default_concurrency=options.node_concurrency,
             ),
             grace_s=options.graceful_timeout_s,
+            backoff_scale=backoff_scale_from_environ(os.environ),
         )
         self.lambda_api = LambdaApi(
             self.invoker,

@@ -1,0 +1,90 @@
+"""Event invocations through boto3 against ``overcast up``: queued, retried, recorded.
+
+Lambda's retry waits (1 and 2 minutes) are shrunk with OVERCAST_EVENTS_BACKOFF_SCALE
+so a test takes seconds; their order and count are Lambda's.
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from overcast.runtime import LogStore
+
+pytestmark = pytest.mark.slow
+
+WAIT_S = 60.0
+APP = Path(__file__).resolve().parent / "apps" / "events"
+
+
+@pytest.fixture(scope="module")
+def app(module_running_app: Any) -> Any:
+    return module_running_app(APP, env={"OVERCAST_EVENTS_BACKOFF_SCALE": "0.01"})
+
+
+@pytest.fixture(scope="module")
+def lam(app: Any) -> Any:
+    return app.lambda_client(read_timeout=30)
+
+
+def _logged(app: Any, function: str) -> str:
+    return "\n".join(event.message for event in LogStore(str(app.state_dir)).read(function))
+
+
+def _wait_for(check: Callable[[], bool], what: str, app: Any) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} never happened\n" + app.output())
+        time.sleep(0.1)
+
+
+def _invoke_event(lam: Any, function: str, payload: dict[str, Any]) -> str:
+    response = lam.invoke(
+        FunctionName=function, InvocationType="Event", Payload=json.dumps(payload)
+    )
+    assert response["StatusCode"] == 202
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert isinstance(request_id, str)
+    return request_id
+
+
+def test_the_202_names_the_request_id_the_handler_sees(lam: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "RecordFunction", {"marker": marker})
+    _wait_for(lambda: f"ran {marker}" in _logged(app, "RecordFunction"), "the run", app)
+    logged = _logged(app, "RecordFunction")
+    assert f"ran {marker} {request_id}" in logged
+    assert f"START RequestId: {request_id}" in logged
+
+
+def test_a_handler_failing_twice_then_succeeding_ends_in_success(lam: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "FlakyFunction", {"marker": marker})
+    _wait_for(
+        lambda: f"attempt 3 {marker}" in _logged(app, "FlakyFunction"), "the third attempt", app
+    )
+    logged = _logged(app, "FlakyFunction")
+    # Lambda keeps one request id across an event's retries.
+    for attempt in (1, 2, 3):
+        assert f"attempt {attempt} {marker} {request_id}" in logged
+    assert f"attempt 4 {marker}" not in logged
+
+
+def test_throttled_events_wait_in_the_queue_and_all_run(lam: Any, app: Any) -> None:
+    # ReservedConcurrentExecutions: 2, five events of a second each: none is dropped.
+    markers = [uuid.uuid4().hex for _ in range(5)]
+    ids = [_invoke_event(lam, "SlowRecordFunction", {"marker": m, "sleep": 0.5}) for m in markers]
+
+    def all_ran() -> bool:
+        logged = _logged(app, "SlowRecordFunction")
+        return all(f"ran {m} {rid}" in logged for m, rid in zip(markers, ids, strict=True))
+
+    _wait_for(all_ran, "every throttled event's run", app)
