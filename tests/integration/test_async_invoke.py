@@ -88,3 +88,57 @@ def test_throttled_events_wait_in_the_queue_and_all_run(lam: Any, app: Any) -> N
         return all(f"ran {m} {rid}" in logged for m, rid in zip(markers, ids, strict=True))
 
     _wait_for(all_ran, "every throttled event's run", app)
+
+
+def _records(app: Any, function: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(line.split("record ", 1)[1])
+        for line in _logged(app, function).splitlines()
+        if "record {" in line
+    ]
+
+
+def _record_for(app: Any, function: str, request_id: str) -> dict[str, Any] | None:
+    found = [r for r in _records(app, function) if r["requestContext"]["requestId"] == request_id]
+    return found[0] if found else None
+
+
+def test_on_success_destination_receives_lambdas_invocation_record(lam: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "NotifiedFunction", {"marker": marker})
+    _wait_for(
+        lambda: _record_for(app, "SuccessTargetFunction", request_id) is not None,
+        "the OnSuccess record",
+        app,
+    )
+    record = _record_for(app, "SuccessTargetFunction", request_id)
+    assert record is not None
+    assert record["version"] == "1.0"
+    assert record["requestContext"] == {
+        "requestId": request_id,
+        "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:NotifiedFunction:$LATEST",
+        "condition": "Success",
+        "approximateInvokeCount": 1,
+    }
+    assert record["requestPayload"] == {"marker": marker}
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+    assert record["responsePayload"] == {"marker": marker}
+    assert _record_for(app, "FailureTargetFunction", request_id) is None
+
+
+def test_on_failure_destination_receives_the_record_after_the_retries(lam: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "NotifiedFunction", {"marker": marker, "fail": True})
+    _wait_for(
+        lambda: _record_for(app, "FailureTargetFunction", request_id) is not None,
+        "the OnFailure record",
+        app,
+    )
+    record = _record_for(app, "FailureTargetFunction", request_id)
+    assert record is not None
+    # MaximumRetryAttempts: 1 — two attempts, then the record.
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorMessage"] == f"asked to fail {marker}"
+    assert _logged(app, "NotifiedFunction").count(f"failing {marker} {request_id}") == 2

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from overcast.events import AsyncSettings, RetryConfig
-from overcast.template.model import FunctionSpec
+from overcast.events import AsyncSettings, Destination, RetryConfig
+from overcast.template.model import DestinationSpec, FunctionSpec
+
+
+def _destination(spec: DestinationSpec | None) -> Destination | None:
+    if spec is None:
+        return None
+    # A Lambda destination is a function of the same app, run by name.
+    return Destination(spec.type, spec.function if spec.function is not None else spec.arn)
 
 
 def async_settings(
@@ -15,10 +22,18 @@ def async_settings(
     concurrency = (
         spec.reserved_concurrency if spec.reserved_concurrency is not None else default_concurrency
     )
+    config = spec.event_invoke
     return AsyncSettings(
         function_arn=f"arn:aws:lambda:{region}:{account_id}:function:{spec.name}",
-        retry=RetryConfig(),
+        retry=(
+            RetryConfig(config.maximum_retry_attempts, config.maximum_event_age_s)
+            if config is not None
+            else RetryConfig()
+        ),
         concurrency=concurrency,
+        on_success=_destination(config.on_success) if config is not None else None,
+        on_failure=_destination(config.on_failure) if config is not None else None,
+        dead_letter=spec.dead_letter.target_arn if spec.dead_letter is not None else None,
     )
 
 
