@@ -142,3 +142,30 @@ def test_on_failure_destination_receives_the_record_after_the_retries(lam: Any, 
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorMessage"] == f"asked to fail {marker}"
     assert _logged(app, "NotifiedFunction").count(f"failing {marker} {request_id}") == 2
+
+
+def _event_counts(app: Any, function: str) -> list[int]:
+    result = app.cli("events", "--function", function)
+    assert result.returncode == 0, result.stderr.decode()
+    cells = [line.replace("│", " ").split() for line in result.stdout.decode().splitlines()]
+    numbers = [[int(c) for c in row] for row in cells if row and all(c.isdigit() for c in row)]
+    assert len(numbers) == 1, result.stdout.decode()
+    return numbers[0]
+
+
+def test_overcast_events_counts_retried_and_delivered_invocations(lam: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    _invoke_event(lam, "FlakyFunction", {"marker": marker})
+    _invoke_event(lam, "NotifiedFunction", {"marker": marker, "fail": True})
+
+    def settled() -> bool:
+        flaky = _event_counts(app, "FlakyFunction")
+        notified = _event_counts(app, "NotifiedFunction")
+        return flaky[0] == flaky[1] == 0 and notified[0] == notified[1] == 0 and notified[3] >= 1
+
+    _wait_for(settled, "both events settling", app)
+    queued, in_flight, retried, failed, delivered = _event_counts(app, "FlakyFunction")
+    assert (queued, in_flight, failed) == (0, 0, 0)
+    assert retried >= 1
+    assert delivered >= 1
+    assert _event_counts(app, "NotifiedFunction")[3] >= 1  # failed: retries exhausted

@@ -110,12 +110,14 @@ class EventCounts:
 class AsyncQueue:
     """The queue's store; thread-safe (the dispatcher calls it from worker threads)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, recover: bool = True) -> None:
+        """Open (or create) the queue; ``recover=False`` for readers beside a live node,
+        whose in-flight events are really in flight."""
         self.path = path
         self._db = open_wal(path, _SCHEMA)
         self._lock = threading.Lock()
         #: events found in flight on open (their process died): due again at once
-        self.recovered = self._recover()
+        self.recovered = self._recover() if recover else 0
 
     def close(self) -> None:
         with self._lock:
