@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,9 @@ class AsyncSettings:
 
 #: a function's settings by (name, qualifier); None when no such function runs (now)
 SettingsLookup = Callable[[str, str], AsyncSettings | None]
+
+#: seconds before the loop reads the store again after it failed
+STORE_RETRY_S = 1.0
 
 #: the environment variable that shrinks every retry wait (tests, demos): 0.01 turns
 #: Lambda's one-minute wait into 0.6 s; event ages are unaffected
@@ -128,8 +132,14 @@ class Dispatcher:
         try:
             while not self._stopping:
                 self._wake.clear()
-                await self._launch_due()
-                delay = await self._delay()
+                try:
+                    await self._launch_due()
+                    delay = await self._delay()
+                except sqlite3.Error:
+                    # A busy or full disk must not take the node down: the events stay
+                    # stored, and the loop tries again shortly.
+                    logger.exception("the async queue could not be read; retrying")
+                    delay = STORE_RETRY_S
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
         except asyncio.CancelledError:

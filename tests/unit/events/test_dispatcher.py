@@ -232,3 +232,40 @@ async def test_events_in_flight_at_a_crash_run_again_with_the_same_id(tmp_path: 
     await again.step()
     assert [c.request_id for c in second.calls] == [rid]
     assert again.queue.state_of(rid) == "succeeded"
+
+
+@in_loop
+async def test_a_queue_destination_is_not_dropped_silently(tmp_path: Path) -> None:
+    clock = Clock()
+    invoker = FakeInvoker(lambda r, n: InvokeResult(b'{"errorMessage": "no"}', "Unhandled"))
+    dispatcher = _dispatcher(
+        tmp_path, invoker, clock,
+        retry=RetryConfig(maximum_retry_attempts=0),
+        on_failure=Destination("SQS", "arn:aws:sqs:us-east-1:123456789012:failed"),
+        dead_letter="arn:aws:sqs:us-east-1:123456789012:dead",
+    )  # fmt: skip
+    rid = await dispatcher.submit(_request())
+    await dispatcher.step()
+    assert dispatcher.queue.state_of(rid) == "failed"
+    assert dispatcher.undelivered == 2  # the OnFailure record and the dead letter
+    assert dispatcher.queue.counts("F").failed == 1
+
+
+@in_loop
+async def test_a_stopped_dispatcher_leaves_unfinished_attempts_to_the_next_start(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    invoker = FakeInvoker(_ok)
+    invoker.gate = asyncio.Event()
+    queue = AsyncQueue(tmp_path / "events.sqlite3")
+    dispatcher = Dispatcher(queue, invoker, _settings(), clock=clock, grace_s=0.01)
+    rid = await dispatcher.submit(_request())
+    runner = asyncio.create_task(dispatcher.run())
+    while not invoker.calls:
+        await asyncio.sleep(0.01)
+    dispatcher.stop()
+    await runner  # the bounded wait ends; the attempt is abandoned, not settled
+    assert queue.state_of(rid) == "in_flight"
+    queue.close()
+    assert AsyncQueue(tmp_path / "events.sqlite3").state_of(rid) == "queued"
