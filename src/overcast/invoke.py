@@ -41,6 +41,9 @@ class InvokeRequest:
     #: the kind of API Gateway API that sent it (``"http"`` or ``"rest"``), None for a
     #: direct invoke; only metering reads it (each kind has its own request price)
     api_kind: str | None = None
+    #: the invocation's request id when the caller chose it (an Event invocation keeps
+    #: one id across its retries, as Lambda does); None lets the runtime mint one
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

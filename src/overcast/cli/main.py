@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from overcast.cli import observe_cmd
+from overcast.cli import events_cmd, observe_cmd
 from overcast.cli.listen_options import listen_options
 from overcast.cli.platform_cmd import (
     alarms,
@@ -705,6 +705,7 @@ cli.add_command(secrets_group)
 for _command in (serve, deploy, rollback, deployments, stacks, delete, budget, alarms, api_keys):
     cli.add_command(_command)
 observe_cmd.register(cli)
+events_cmd.register(cli)
 
 
 def main() -> None:

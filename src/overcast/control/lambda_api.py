@@ -24,7 +24,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
@@ -33,6 +33,8 @@ import orjson
 
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
 from overcast.errors import OvercastError
+from overcast.events import Dispatcher
+from overcast.ids import request_id as new_request_id
 from overcast.invoke import (
     MAX_SYNC_PAYLOAD_BYTES,
     FunctionNotFoundError,
@@ -175,17 +177,23 @@ class LambdaApiSettings:
 
 
 class LambdaApi:
-    """ASGI handler for the Lambda API paths; ``owns`` background Event invocations."""
+    """ASGI handler for the Lambda API paths.
+
+    Event invocations go to ``events`` (the durable async queue) when given; without
+    one they run once in a background task this object owns (no retries).
+    """
 
     def __init__(
         self,
         invoker: Invoker,
         catalog: FunctionCatalog,
         settings: LambdaApiSettings,
+        events: Dispatcher | None = None,
     ) -> None:
         self._invoker = invoker
         self._catalog = catalog
         self._settings = settings
+        self._events = events
         self._background: set[asyncio.Task[None]] = set()
 
     def handles(self, path: str) -> bool:
@@ -346,11 +354,17 @@ class LambdaApi:
             client_context=parameters.client_context,
             want_log_tail=parameters.want_log_tail,
         )
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         if kind == "Event":
-            task = asyncio.get_running_loop().create_task(self._run_event(request))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            # The 202 names the invocation itself: the id its handler sees on every
+            # attempt (Lambda keeps one request id across an event's retries).
+            request = replace(request, request_id=request_id)
+            if self._events is not None:
+                await self._events.submit(request)
+            else:
+                task = asyncio.get_running_loop().create_task(self._run_event(request))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
             await send_response(send, 202, b"", [_JSON, (b"x-amzn-requestid", request_id.encode())])
             return
         try:
@@ -370,8 +384,7 @@ class LambdaApi:
         await send_response(send, 200, result.payload, out)
 
     async def _run_event(self, request: InvokeRequest) -> None:
-        # Event invocations have no caller to report to; the runtime logs their outcome.
-        # (Retries and destinations are not implemented yet.)
+        # Without a queue (no state folder): one attempt, the runtime logs its outcome.
         try:
             await self._invoker.invoke(request)
         except InvokeError:

@@ -2,8 +2,9 @@
 
 Lifecycle, in phases (as uvicorn's server does): bind both ports (a clear error if
 taken) → start the runtime (zygotes, provisioned instances) → serve → on SIGINT or
-SIGTERM stop accepting, let in-flight requests finish (bounded), drain Event
-invocations, stop the runtime so no worker outlives the node.
+SIGTERM stop accepting, let in-flight requests finish (bounded), stop claiming queued
+Event invocations (those in flight finish, bounded, or run again on the next start),
+stop the runtime so no worker outlives the node.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from overcast.control.access import AccessControl
 from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions, secret_lookup
+from overcast.control.async_settings import settings_lookup
 from overcast.control.edge_admin import EdgeAdmin, EdgePurger
 from overcast.control.egress_proxy import EgressProxy
 from overcast.control.function_credentials import (
@@ -36,6 +38,8 @@ from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
+from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
+from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.service import MetricsService
@@ -156,10 +160,25 @@ class Node:
             if self.edge_config is not None
             else None
         )
+        catalog = StaticCatalog(model.functions)
+        #: Event invocations: queued durably in the state folder, run with retries
+        self.events = Dispatcher(
+            AsyncQueue(options.state_dir / EVENTS_FILE),
+            self.runtime,
+            settings_lookup(
+                lambda _qualifier: catalog.functions(),
+                region=model.region,
+                account_id=model.account_id,
+                default_concurrency=options.node_concurrency,
+            ),
+            grace_s=options.graceful_timeout_s,
+            backoff_scale=backoff_scale_from_environ(os.environ),
+        )
         self.lambda_api = LambdaApi(
             self.runtime,
-            StaticCatalog(model.functions),
+            catalog,
             LambdaApiSettings(model.region, model.account_id),
+            events=self.events,
         )
         self.keys = KeyStore(options.state_dir)
         self.admin = AdminApp(
@@ -210,11 +229,15 @@ class Node:
                 for server, _sock in servers:
                     group.create_task(server.main_loop())
                 renewer = group.create_task(self._renew_credentials())
+                # Events queued before a restart (or in flight at a crash) run now.
+                group.create_task(self.events.run())
                 flusher = (
                     group.create_task(self.metrics.run()) if self.metrics is not None else None
                 )
                 await self._stop.wait()
                 renewer.cancel()
+                # Stop claiming events; attempts in flight finish (bounded) or recover.
+                self.events.stop()
                 if flusher is not None:
                     flusher.cancel()
                 for server, _sock in servers:
@@ -236,6 +259,7 @@ class Node:
             if self.metrics is not None:
                 # After the runtime: invocations that ended while it drained are counted.
                 await self.metrics.aclose()
+            self.events.queue.close()
             self._release()
 
     def _release(self) -> None:

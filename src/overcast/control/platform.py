@@ -39,6 +39,7 @@ from overcast.control.alarm_book import AlarmBook
 from overcast.control.alarm_watch import AlarmWatch
 from overcast.control.api_key_store import FileApiKeyStore
 from overcast.control.app_loading import secret_lookup
+from overcast.control.async_settings import settings_lookup
 from overcast.control.code_store import CodeStore
 from overcast.control.dashboard_source import (
     PlatformDashboardSource,
@@ -73,6 +74,8 @@ from overcast.durable_files import atomic_write
 from overcast.edge.cache import ResponseCache
 from overcast.edge.hosts import HostTable
 from overcast.errors import OvercastError
+from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
+from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
@@ -306,8 +309,24 @@ class Platform:
         access = AccessControl(self.keys, options.account_id, function_keys=self.function_keys)
         self.invoker = PlatformInvoker(self.stages)
         access.stack_of = self.invoker.stack_of
+        #: Event invocations: queued durably in the state folder, run with retries
+        self.events = Dispatcher(
+            AsyncQueue(state / EVENTS_FILE),
+            self.invoker,
+            settings_lookup(
+                self.invoker.functions,
+                region=options.region,
+                account_id=options.account_id,
+                default_concurrency=options.node_concurrency,
+            ),
+            grace_s=options.graceful_timeout_s,
+            backoff_scale=backoff_scale_from_environ(os.environ),
+        )
         self.lambda_api = LambdaApi(
-            self.invoker, self.invoker, LambdaApiSettings(options.region, options.account_id)
+            self.invoker,
+            self.invoker,
+            LambdaApiSettings(options.region, options.account_id),
+            events=self.events,
         )
         self.admin = AdminApp(
             self.lambda_api,
@@ -425,9 +444,13 @@ class Platform:
                 if self.notifier is not None:
                     background.append(group.create_task(self.notifier.run()))
                 background.append(group.create_task(self._renew_credentials()))
+                # Events queued before a restart (or in flight at a crash) run now.
+                group.create_task(self.events.run())
                 await self._stop.wait()
                 for task in background:
                     task.cancel()
+                # Stop claiming events; attempts in flight finish (bounded) or recover.
+                self.events.stop()
                 for server, _sock in servers:
                     server.should_exit = True
             await asyncio.gather(*(server.shutdown() for server, _sock in servers))
@@ -445,6 +468,7 @@ class Platform:
                 # After every deployment retired: their last invocations are counted.
                 await self.metrics.aclose()
             self.store.close()
+            self.events.queue.close()
             self._release()
 
     def _current_models(self) -> dict[str, tuple[str, list[AppModel]] | None]:

@@ -601,7 +601,7 @@ class Runtime:
         if isinstance(outcome, Ready):
             instance.apply(Event.CLAIM)
             return await self._start(pool, instance, request, outcome.init_duration_ms)
-        request_id = new_request_id()
+        request_id = request.request_id or new_request_id()
         record = InvocationLog(request_id, config.version, request.want_log_tail)
         log = instance.log
         if log is not None:
@@ -667,7 +667,7 @@ class Runtime:
     ) -> asyncio.Future[InvokeResult]:
         """Send the invocation; the future gets its result once the instance is settled."""
         config = pool.config
-        request_id = new_request_id()
+        request_id = request.request_id or new_request_id()
         record = InvocationLog(request_id, config.version, request.want_log_tail)
         log = instance.log
         if log is not None:

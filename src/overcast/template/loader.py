@@ -398,6 +398,7 @@ class _Loader:
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
         self._check_authorizer_functions(apis, functions)
+        self._check_destination_functions(functions)
         apis = self._share_usage_plans(apis)
         routes = self._routes(events, apis)
         self._warn_unused_throttle_rules(apis, routes)
@@ -729,6 +730,22 @@ class _Loader:
                         location=spec.location,
                         hint="declare the authorizer function in the template and use "
                         "FunctionArn: !GetAtt MyAuthorizer.Arn",
+                    )
+
+    def _check_destination_functions(self, functions: Mapping[str, FunctionSpec]) -> None:
+        names = {spec.name for spec in functions.values()}
+        for spec in functions.values():
+            config = spec.event_invoke
+            targets = (config.on_success, config.on_failure) if config is not None else ()
+            for target in targets:
+                if target is not None and target.function not in (None, *names):
+                    raise UnsupportedFeatureError(
+                        f"Function '{spec.logical_id}' sends its asynchronous invocation "
+                        f"records to function '{target.function}', which is not a "
+                        "function of this template",
+                        location=target.location,
+                        hint="declare the destination function in the template and use "
+                        "Destination: !GetAtt OtherFunction.Arn",
                     )
 
     def _share_usage_plans(self, apis: dict[str, ApiSpec]) -> dict[str, ApiSpec]:

@@ -64,6 +64,41 @@ class FileSystemMount:
     local_mount_path: str  # "/mnt/..."
 
 
+DestinationType = Literal["Lambda", "SQS", "SNS", "EventBridge", "S3"]
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSpec:
+    """An ``OnSuccess``/``OnFailure`` destination of a function's asynchronous invocations.
+
+    ``function`` is the destination function's name when ``type`` is ``Lambda``.
+    """
+
+    type: DestinationType
+    arn: str
+    function: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventInvokeSpec:
+    """SAM ``EventInvokeConfig``: retries, maximum event age and destinations."""
+
+    maximum_retry_attempts: int = 2
+    maximum_event_age_s: int = 21_600
+    on_success: DestinationSpec | None = None
+    on_failure: DestinationSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterSpec:
+    """SAM ``DeadLetterQueue``: where discarded asynchronous events go (SQS or SNS)."""
+
+    type: Literal["SQS", "SNS"]
+    target_arn: str
+    location: Location | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
     """One ``AWS::Serverless::Function`` after Globals and intrinsics are applied."""
@@ -93,6 +128,10 @@ class FunctionSpec:
     network: tuple[str, ...] = ()
     #: ``FileSystemConfigs``: persistent folders mounted into the function
     file_systems: tuple[FileSystemMount, ...] = ()
+    #: ``EventInvokeConfig`` (None: Lambda's defaults, no destinations)
+    event_invoke: EventInvokeSpec | None = None
+    #: ``DeadLetterQueue``
+    dead_letter: DeadLetterSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)

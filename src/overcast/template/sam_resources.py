@@ -22,6 +22,7 @@ from typing import Any, Final
 from overcast.template.auth import ApiAuth, EventAuth, parse_api_auth, parse_event_auth
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import InvalidTemplateError, UnsupportedFeatureError
+from overcast.template.event_invoke import dead_letter_queue, event_invoke_config
 from overcast.template.intrinsics import scalar_text
 from overcast.template.isolation import ephemeral_storage_mb, file_systems
 from overcast.template.model import (
@@ -76,7 +77,7 @@ FUNCTION_PROPERTIES: Final = frozenset(
         "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "FunctionName",
         "Description", "Architectures", "Events", "PackageType", "Policies",
         "AutoPublishAlias", "DeploymentPreference", "EphemeralStorage", "VpcConfig",
-        "FileSystemConfigs",
+        "FileSystemConfigs", "EventInvokeConfig", "DeadLetterQueue",
     }
 )  # fmt: skip
 REST_API_PROPERTIES: Final = frozenset(
@@ -312,6 +313,8 @@ def build_function(
         ephemeral_storage_mb=ephemeral_storage_mb(owner, props),
         network=network,
         file_systems=file_systems(owner, props),
+        event_invoke=event_invoke_config(owner, props, log),
+        dead_letter=dead_letter_queue(owner, props, log),
     )
 
 

@@ -1,0 +1,34 @@
+"""Asynchronous invocation: Lambda's internal event queue, its retries and destinations.
+
+Owns: the pure retry decision (``retry_policy``), the durable SQLite queue in the
+state folder (``async_queue``), the asyncio adapter that drains it into an
+:class:`overcast.invoke.Invoker` within each function's concurrency (``dispatcher``)
+and the destination invocation record (``invocation_record``). Later: schedules,
+queues and event source mappings.
+
+May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
+``overcast.ids``, the standard library and orjson. Never the gateway, the edge or
+anything HTTP: callers (the Lambda API) hand it requests and get request ids back.
+"""
+
+from __future__ import annotations
+
+from overcast.events.async_queue import EVENTS_FILE, AsyncQueue, EventCounts, QueuedEvent
+from overcast.events.dispatcher import AsyncSettings, Destination, Dispatcher
+from overcast.events.errors import EventsError
+from overcast.events.retry_policy import GiveUp, Retry, RetryConfig, next_attempt
+
+__all__ = [
+    "EVENTS_FILE",
+    "AsyncQueue",
+    "AsyncSettings",
+    "Destination",
+    "Dispatcher",
+    "EventCounts",
+    "EventsError",
+    "GiveUp",
+    "QueuedEvent",
+    "Retry",
+    "RetryConfig",
+    "next_attempt",
+]
