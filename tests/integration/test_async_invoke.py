@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,10 @@ def app(module_running_app: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def lam(app: Any) -> Any:
-    return app.lambda_client(read_timeout=30)
+def lam(app: Any) -> Iterator[Any]:
+    client = app.lambda_client(read_timeout=30)
+    yield client
+    client.close()  # its pooled socket would otherwise be collected during a later test
 
 
 def _logged(app: Any, function: str) -> str:
@@ -51,6 +53,8 @@ def _invoke_event(lam: Any, function: str, payload: dict[str, Any]) -> str:
         FunctionName=function, InvocationType="Event", Payload=json.dumps(payload)
     )
     assert response["StatusCode"] == 202
+    # an Event invocation answers no payload; reading it frees the connection
+    assert response["Payload"].read() == b""
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     assert isinstance(request_id, str)
     return request_id

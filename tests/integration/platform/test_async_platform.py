@@ -35,6 +35,8 @@ def test_an_event_invocation_of_a_stage_is_queued_durably_and_delivered(
         FunctionName="Echo", Payload=b"{}", InvocationType="Event", Qualifier="dev"
     )
     assert answer["StatusCode"] == 202
+    # an Event invocation answers no payload; reading it frees the connection
+    assert answer["Payload"].read() == b""
     request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     queue = AsyncQueue(overcast_platform.state_dir / EVENTS_FILE, recover=False)
     try:
@@ -45,3 +47,4 @@ def test_an_event_invocation_of_a_stage_is_queued_durably_and_delivered(
         assert queue.counts("Echo", "dev").delivered == 1
     finally:
         queue.close()
+        client.close()
