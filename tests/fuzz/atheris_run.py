@@ -26,7 +26,7 @@ ROOT = HERE.parents[1]
 
 
 def _names() -> tuple[str, ...]:
-    """The targets' names; only the parent imports them here, the child imports them instrumented."""
+    """The targets' names (the parent imports them here; the child, instrumented)."""
     sys.path.insert(0, str(HERE))
     return tuple(importlib.import_module("parser_targets").TARGETS)
 
