@@ -247,6 +247,16 @@ def _syntax_hint(problem: str) -> str:
     return "fix the YAML syntax at this position"
 
 
+def _codepoint(character: object) -> str:
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
+
+
+def _offset_location(text: str, filename: str, offset: int) -> Location:
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return Location(filename, line, offset - (before.rfind("\n") + 1) + 1)
+
+
 def parse_yaml(text: str, filename: str) -> Any:
     """Parse CloudFormation YAML (or JSON) text into plain data with located mappings.
 
@@ -256,7 +266,16 @@ def parse_yaml(text: str, filename: str) -> Any:
         # JSON may indent with tabs, which YAML forbids; JSON strings cannot hold a
         # raw tab, so swapping each for one space keeps every column where it was.
         text = text.replace("\t", " ")
-    loader = _CfnLoader(text, filename)
+    try:
+        loader = _CfnLoader(text, filename)
+    except yaml.reader.ReaderError as exc:
+        # Raised while the reader checks the whole text, before any parsing starts.
+        raise TemplateSyntaxError(
+            f"control character {_codepoint(exc.character)} is not allowed in a template",
+            location=_offset_location(text, filename, exc.position),
+            hint="templates are printable text; remove the control character or write it "
+            "as an escape (\\x..) inside a double-quoted string",
+        ) from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:

@@ -116,3 +116,20 @@ def test_unclosed_flow_sequence_reports_position() -> None:
         parse("a: [1, 2\n")
     assert info.value.location is not None
     assert info.value.location.file == "template.yaml"
+
+
+@pytest.mark.parametrize(
+    ("data", "location"),
+    [
+        (b"\x05", Location("template.yaml", 1, 1)),  # found by atheris
+        (b"Resources:\n  A: x\x00y\n", Location("template.yaml", 2, 7)),
+        (b'{"a":\n\t"\x1b"}', Location("template.yaml", 2, 3)),
+    ],
+)
+def test_a_control_character_is_a_syntax_error_at_its_position(
+    data: bytes, location: Location
+) -> None:
+    with pytest.raises(TemplateSyntaxError, match="control character U\\+00") as info:
+        parse(data.decode())
+    assert info.value.location == location
+    assert "printable" in info.value.hint
