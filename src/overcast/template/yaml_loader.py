@@ -10,6 +10,7 @@ Short forms: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,6 +89,7 @@ _SHORT_FORMS: dict[str, str] = {
 }
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _children(node: Node) -> Iterator[Node]:
@@ -118,6 +120,8 @@ class _CfnLoader(yaml.SafeLoader):
         if node is None:
             return None
         if alias_mark is None:
+            if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
+                node.value = self._paired(node)
             self._tree_sizes[id(node)] = 1 + sum(
                 self._tree_sizes[id(child)] for child in _children(node)
             )
@@ -140,6 +144,19 @@ class _CfnLoader(yaml.SafeLoader):
                 "or reuse it fewer times",
             )
         return node
+
+    def _paired(self, node: ScalarNode) -> str:
+        # PyYAML turns each \u escape into one code point, so JSON's (and json.dumps')
+        # spelling of a character beyond U+FFFF, "\ud83d\ude00", arrives as two
+        # surrogates: join each pair; a lone half is no character at all.
+        try:
+            return str(node.value.encode("utf-16", "surrogatepass").decode("utf-16"))
+        except UnicodeDecodeError:
+            raise TemplateSyntaxError(
+                "a \\u escape is half of a UTF-16 surrogate pair",
+                location=self._location(node),
+                hint="write the character itself, or both halves of the pair (e.g. \\ud83d\\ude00)",
+            ) from None
 
     def _location(self, node: Node) -> Location:
         mark = node.start_mark
