@@ -27,7 +27,7 @@ from overcast.template.yaml_loader import parse_yaml
 def load(text: str) -> None:
     error: TemplateError | None = None
     try:
-        with no_hang(f"loading {len(text)} characters of template"):
+        with no_hang(f"loading {len(text)} characters of template", cpu=True):
             load_template(text, filename="template.yaml", base_dir="/nonexistent")
     except TemplateError as raised:
         error = raised
@@ -38,7 +38,7 @@ def load(text: str) -> None:
 def parse(text: str) -> None:
     error: TemplateError | None = None
     try:
-        with no_hang(f"parsing {len(text)} characters of YAML"):
+        with no_hang(f"parsing {len(text)} characters of YAML", cpu=True):
             parse_yaml(text, "template.yaml")
     except TemplateError as raised:
         error = raised
