@@ -29,3 +29,8 @@ async def serve_lifespan(
                 await on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def status_has_body(status: int) -> bool:
+    """Whether a response of ``status`` may carry content (RFC 9110 §6.4.1: not 1xx, 204, 304)."""
+    return status >= 200 and status not in (204, 304)

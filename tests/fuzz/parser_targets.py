@@ -7,6 +7,8 @@ through; anything else escaping is a crash.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
@@ -27,11 +29,14 @@ from overcast.control.sigv4 import (
 )
 from overcast.edge.config import parse_edge_config
 from overcast.edge.errors import EdgeConfigError
+from overcast.gateway import HttpRequest, RouteMatch, RouteTable, map_function_response
+from overcast.gateway.events import build_event, dump_event
 from overcast.secrets.errors import PolicyParseError
 from overcast.secrets.policy import Acl, parse_policy
 from overcast.secrets.request_path import resolve
 from overcast.template.errors import TemplateError
 from overcast.template.loader import load_template
+from overcast.template.model import ApiKind, ApiSpec, PayloadFormat, RouteSpec
 from overcast.template.yaml_loader import parse_yaml
 
 Target = Callable[[bytes], None]
@@ -107,6 +112,79 @@ def lambda_path(data: bytes) -> None:
     qualified(ref, parse_qs(query))
 
 
+_REST = ApiSpec(logical_id="Rest", kind="rest", api_id="abcde12345", stage_name="Prod")
+_HTTP = ApiSpec(logical_id="Http", kind="http", api_id="fghij67890", stage_name="$default")
+
+
+def _routes(api: ApiSpec, payload_format: PayloadFormat) -> RouteTable:
+    specs = tuple(
+        RouteSpec(api=api.logical_id, method=method, path=path, function="Fn",
+                  event_name=f"E{i}", payload_format=payload_format)
+        for i, (method, path) in enumerate([("GET", "/items/{id}"), ("ANY", "/{proxy+}")])
+    )  # fmt: skip
+    return RouteTable.build(specs, {api.logical_id: api})
+
+
+#: (API kind, payload format) → a table with a path parameter and a greedy catch-all
+_TABLES: dict[tuple[ApiKind, PayloadFormat], RouteTable] = {
+    ("rest", "1.0"): _routes(_REST, "1.0"),
+    ("http", "1.0"): _routes(_HTTP, "1.0"),
+    ("http", "2.0"): _routes(_HTTP, "2.0"),
+}
+_SHAPES = tuple(_TABLES)
+
+
+def gateway_event(data: bytes) -> None:
+    """Bytes as a request: ``METHOD target`` line, ``name: value`` lines, blank, body.
+
+    The first byte picks the API kind and payload format. Missing every route is the
+    gateway's documented answer; an event must be JSON a handler can decode.
+    """
+    if not data:
+        return
+    shape = _SHAPES[data[0] % len(_SHAPES)]
+    head, _, body = data[1:].partition(b"\n\n")
+    first, *lines = head.decode("latin-1").split("\n")
+    method, _, target = first.partition(" ")
+    path, _, query = target.partition("?")
+    headers = tuple(
+        (name.strip().lower(), value.strip())
+        for name, _, value in (line.partition(":") for line in lines)
+    )
+    host = next((value for name, value in headers if name == "host"), "") or "localhost"
+    request = HttpRequest(
+        method=method, raw_path=path, query_string=query, headers=headers, body=body, host=host
+    )
+    resolved = _TABLES[shape].resolve(method, path)
+    if isinstance(resolved, RouteMatch):
+        event = build_event(request, resolved, account_id="123456789012")
+        json.loads(dump_event(event))
+
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def gateway_response(data: bytes) -> None:
+    """Bytes as a handler's result (the first byte picks the API kind and format).
+
+    Never raises: the response is one well-formed HTTP response or the API's error.
+    """
+    if not data:
+        return
+    kind, payload_format = _SHAPES[data[0] % len(_SHAPES)]
+    response = map_function_response(
+        data[1:], kind=kind, payload_format=payload_format, request_id="rid", extended_id="x"
+    )
+    if not 200 <= response.status <= 599:
+        raise ValueError(f"status {response.status} is not a final response")
+    for name, value in response.headers:
+        if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+            raise ValueError(f"header {name!r}: {value!r} breaks the response head")
+    if response.status in (204, 304) and response.body:
+        raise ValueError(f"{response.status} with a body")
+
+
 TARGETS: dict[str, Target] = {
     "template": template,
     "vault-policy": vault_policy,
@@ -117,4 +195,6 @@ TARGETS: dict[str, Target] = {
     "sigv4-payload-hash": sigv4_payload_hash,
     "lambda-invoke": lambda_invoke,
     "lambda-path": lambda_path,
+    "gateway-event": gateway_event,
+    "gateway-response": gateway_response,
 }

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from overcast.asgi import serve_lifespan
+from overcast.asgi import serve_lifespan, status_has_body
 from overcast.edge.behaviors import BehaviorTable
 from overcast.edge.cache import CachedResponse, ResponseCache
 from overcast.edge.cache_policy import (
@@ -485,8 +485,9 @@ def _error(status: int, text: bytes) -> _Response:
 
 async def _send(send: Send, response: _Response, method: str, *, with_length: bool = True) -> None:
     headers = [(k, v) for k, v in response.headers if k not in _DROPPED]
-    if with_length:
+    has_body = status_has_body(response.status)
+    if with_length and has_body:
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    body = b"" if method == "HEAD" or response.status == 304 else response.body
+    body = response.body if has_body and method != "HEAD" else b""
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from overcast.asgi import Receive, Scope, Send, serve_lifespan
+from overcast.asgi import Receive, Scope, Send, serve_lifespan, status_has_body
 from overcast.gateway.api_keys import ApiKeyStore
 from overcast.gateway.authorizers import Authorizers
 from overcast.gateway.client_limit import ClientLimit, ClientLimiter
@@ -203,18 +203,16 @@ class GatewayApp:
             recorder.record_request(
                 api, route, response.status, (time.perf_counter() - started) * 1000.0
             )
+        framing = list(response.headers)
+        has_body = status_has_body(response.status)
+        if has_body:
+            framing.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": framing})
         await send(
             {
-                "type": "http.response.start",
-                "status": response.status,
-                "headers": [
-                    *response.headers,
-                    (b"content-length", str(len(response.body)).encode()),
-                ],
+                "type": "http.response.body",
+                "body": response.body if has_body and method != "HEAD" else b"",
             }
-        )
-        await send(
-            {"type": "http.response.body", "body": b"" if method == "HEAD" else response.body}
         )
 
     async def _respond(

@@ -10,22 +10,35 @@ string. With payload 2.0, API Gateway infers a response when the function return
 anything but an object with ``statusCode``: status 200, content-type
 application/json, and the function's output as body (a JSON string is sent
 unquoted). Anything else invalid becomes the API's integration error, never a 200.
+
+Nothing a function returns may frame a second response on the connection: a 1xx
+status (never a final response), a header name that is not an RFC 9110 token or a
+value holding a control character (CR, LF, NUL...) makes the result malformed, and a
+204 or 304 loses its body (RFC 9110 §6.4.1: they carry no content).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any, Final
 
 import orjson
 
+from overcast.asgi import status_has_body
 from overcast.gateway.error_responses import Fault, error_response, gateway_headers
 from overcast.gateway.messages import HttpResponse
 from overcast.template.model import ApiKind, PayloadFormat
 
 # Framing is the gateway's business: a function cannot set these.
 _DROPPED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+#: RFC 9110 §5.6.2 token: what a field name may be made of.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Control characters but HTAB (RFC 9110 §5.5): CR and LF would end the header line.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class _Invalid(Exception):
@@ -64,7 +77,9 @@ def _multi_headers(raw: Any) -> list[tuple[str, list[str]]]:
 
 
 def _status(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 100 <= raw <= 599:
+    # A 1xx is an interim answer: as a proxy result it would pass for the final one
+    # while the connection goes on to something else (101: another protocol).
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 200 <= raw <= 599:
         raise _Invalid
     return raw
 
@@ -85,6 +100,9 @@ def _body(raw: Any, is_base64: Any) -> bytes:
 
 
 def _encode(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    for name, value in pairs:
+        if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+            raise _Invalid
     return [
         (name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
         for name, value in pairs
@@ -142,8 +160,8 @@ def map_function_response(
             status, pairs, body = _v2(payload, result)
         else:
             status, pairs, body = _v1(result, kind)
+        headers = _encode(pairs)
     except (orjson.JSONDecodeError, _Invalid):
         return error_response(Fault.INTEGRATION_ERROR, kind, request_id, extended_id)
-    headers = _encode(pairs)
     headers.extend(gateway_headers(kind, request_id, extended_id))
-    return HttpResponse(status, tuple(headers), body)
+    return HttpResponse(status, tuple(headers), body if status_has_body(status) else b"")

@@ -10,16 +10,25 @@ Short forms: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from overcast.template.errors import TemplateSyntaxError
 from overcast.template.model import Location
 
-__all__ = ["LocatedDict", "key_location", "location_of", "parse_yaml"]
+__all__ = ["MAX_ALIAS_NODES", "LocatedDict", "key_location", "location_of", "parse_yaml"]
+
+#: How many nodes YAML aliases may add to a template once expanded. An alias is one
+#: shared node to PyYAML, but every later stage walks the template as a tree, so aliases
+#: nested inside aliases ("billion laughs") turn a few hundred bytes into millions of
+#: nodes to walk. cfn-lint refuses more than 250,000 expanded nodes for the same reason
+#: (aws-cloudformation/cfn-lint#4670); real templates reuse a few hundred at most.
+MAX_ALIAS_NODES = 250_000
 
 
 class LocatedDict(dict[str, Any]):
@@ -80,12 +89,74 @@ _SHORT_FORMS: dict[str, str] = {
 }
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _children(node: Node) -> Iterator[Node]:
+    if isinstance(node, SequenceNode):
+        yield from node.value
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
 
 
 class _CfnLoader(yaml.SafeLoader):
     """SafeLoader with CloudFormation tags, located mappings and no duplicate keys."""
 
-    filename: str = "template.yaml"
+    def __init__(self, stream: str, filename: str = "template.yaml") -> None:
+        super().__init__(stream)
+        self.filename = filename
+        # The size of each composed node as a tree (aliases expanded), by node identity:
+        # computed bottom-up as nodes are composed, so an alias costs one lookup.
+        self._tree_sizes: dict[int, int] = {}
+        self._alias_nodes = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        alias_mark = None
+        if self.check_event(AliasEvent):
+            alias_mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in stubs
+        node = super().compose_node(parent, index)
+        if node is None:
+            return None
+        if alias_mark is None:
+            if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
+                node.value = self._paired(node)
+            self._tree_sizes[id(node)] = 1 + sum(
+                self._tree_sizes[id(child)] for child in _children(node)
+            )
+            return node
+        size = self._tree_sizes.get(id(node))
+        location = Location(self.filename, alias_mark.line + 1, alias_mark.column + 1)
+        if size is None:
+            # Its anchor's node is still being composed: the alias is inside it.
+            raise TemplateSyntaxError(
+                "a YAML alias refers to the collection it is written in",
+                location=location,
+                hint="a template cannot contain itself; write the value out",
+            )
+        self._alias_nodes += size
+        if self._alias_nodes > MAX_ALIAS_NODES:
+            raise TemplateSyntaxError(
+                f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                location=location,
+                hint="aliases nested inside aliases multiply; write the repeated part out, "
+                "or reuse it fewer times",
+            )
+        return node
+
+    def _paired(self, node: ScalarNode) -> str:
+        # PyYAML turns each \u escape into one code point, so JSON's (and json.dumps')
+        # spelling of a character beyond U+FFFF, "\ud83d\ude00", arrives as two
+        # surrogates: join each pair; a lone half is no character at all.
+        try:
+            return str(node.value.encode("utf-16", "surrogatepass").decode("utf-16"))
+        except UnicodeDecodeError:
+            raise TemplateSyntaxError(
+                "a \\u escape is half of a UTF-16 surrogate pair",
+                location=self._location(node),
+                hint="write the character itself, or both halves of the pair (e.g. \\ud83d\\ude00)",
+            ) from None
 
     def _location(self, node: Node) -> Location:
         mark = node.start_mark
@@ -193,6 +264,16 @@ def _syntax_hint(problem: str) -> str:
     return "fix the YAML syntax at this position"
 
 
+def _codepoint(character: object) -> str:
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
+
+
+def _offset_location(text: str, filename: str, offset: int) -> Location:
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return Location(filename, line, offset - (before.rfind("\n") + 1) + 1)
+
+
 def parse_yaml(text: str, filename: str) -> Any:
     """Parse CloudFormation YAML (or JSON) text into plain data with located mappings.
 
@@ -202,8 +283,16 @@ def parse_yaml(text: str, filename: str) -> Any:
         # JSON may indent with tabs, which YAML forbids; JSON strings cannot hold a
         # raw tab, so swapping each for one space keeps every column where it was.
         text = text.replace("\t", " ")
-    loader = _CfnLoader(text)
-    loader.filename = filename
+    try:
+        loader = _CfnLoader(text, filename)
+    except yaml.reader.ReaderError as exc:
+        # Raised while the reader checks the whole text, before any parsing starts.
+        raise TemplateSyntaxError(
+            f"control character {_codepoint(exc.character)} is not allowed in a template",
+            location=_offset_location(text, filename, exc.position),
+            hint="templates are printable text; remove the control character or write it "
+            "as an escape (\\x..) inside a double-quoted string",
+        ) from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:

@@ -1,4 +1,5 @@
 import base64
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -97,6 +98,13 @@ def test_function_cannot_set_framing_headers() -> None:
         {"statusCode": 200, "multiValueHeaders": {"X": "not-a-list"}},
         {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
         {"statusCode": 200, "body": "x", "isBase64Encoded": "yes"},
+        {"statusCode": 100, "body": "x"},
+        {"statusCode": 101, "headers": {"Upgrade": "websocket"}},
+        {"statusCode": 200, "headers": {"X-A": "a\r\nX-B: b"}},
+        {"statusCode": 200, "headers": {"X-A": "a\u0000"}},
+        {"statusCode": 200, "headers": {"X-A\n": "a"}},
+        {"statusCode": 200, "headers": {"": "a"}},
+        {"statusCode": 200, "multiValueHeaders": {"X-A": ["ok", "a\rb"]}},
         "a bare string",
         [1, 2],
     ],
@@ -159,6 +167,10 @@ def test_v2_inference_keeps_the_function_json_text() -> None:
         {"statusCode": "x"},
         {"statusCode": 200, "body": 5},
         {"statusCode": 200, "cookies": "a=1"},
+        {"statusCode": 103, "headers": {"Link": "</a.css>"}},
+        {"statusCode": 200, "cookies": ["a=1\r\nX-B: b"]},
+        {"statusCode": 200, "headers": {"X A": "1"}},
+        {"statusCode": 200, "headers": {"X-A": "\u007f"}},
     ],
 )
 def test_invalid_v2_results_become_500(result: object) -> None:
@@ -199,3 +211,17 @@ def test_every_fault_has_a_shape_for_both_api_types() -> None:
     for fault in Fault:
         for kind in ("rest", "http"):
             assert error_response(fault, kind, "r").status >= 400  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [204, 304])
+@pytest.mark.parametrize("mapper", [_rest, _v2, _http_v1])
+def test_204_and_304_lose_the_body_the_function_gave_them(
+    mapper: Callable[[object], HttpResponse], status: int
+) -> None:
+    response = mapper({"statusCode": status, "body": "HTTP/1.1 200 OK\r\n\r\n"})
+    assert response.status == status
+    assert response.body == b""
+
+
+def test_a_tab_in_a_header_value_is_allowed() -> None:
+    assert _v2({"statusCode": 200, "headers": {"X-A": "a\tb"}}).header(b"x-a") == b"a\tb"

@@ -116,3 +116,33 @@ def test_unclosed_flow_sequence_reports_position() -> None:
         parse("a: [1, 2\n")
     assert info.value.location is not None
     assert info.value.location.file == "template.yaml"
+
+
+@pytest.mark.parametrize(
+    ("data", "location"),
+    [
+        (b"\x05", Location("template.yaml", 1, 1)),  # found by atheris
+        (b"Resources:\n  A: x\x00y\n", Location("template.yaml", 2, 7)),
+        (b'{"a":\n\t"\x1b"}', Location("template.yaml", 2, 3)),
+    ],
+)
+def test_a_control_character_is_a_syntax_error_at_its_position(
+    data: bytes, location: Location
+) -> None:
+    with pytest.raises(TemplateSyntaxError, match="control character U\\+00") as info:
+        parse(data.decode())
+    assert info.value.location == location
+    assert "printable" in info.value.hint
+
+
+def test_a_json_surrogate_pair_is_the_character_it_spells() -> None:
+    # json.dumps writes 😀 as "\ud83d\ude00"; PyYAML reads each escape on its own
+    assert parse('{"a\\ud83d\\ude00": "\\ud83d\\ude00"}') == {"a😀": "😀"}
+
+
+@pytest.mark.parametrize("text", ['a: "\\ud83d"', '"\\udc00": 1', 'a: !Sub "x\\ud800"'])
+def test_half_a_surrogate_pair_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(TemplateSyntaxError, match="half of a UTF-16 surrogate pair") as info:
+        parse(text)
+    assert info.value.location is not None
+    assert info.value.location.line == 1
