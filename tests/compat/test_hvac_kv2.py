@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,64 +9,22 @@ import httpx
 import hvac
 import hvac.exceptions
 import pytest
-import uvicorn
 
-from overcast.secrets import SecretsService, open_secrets
+from overcast.secrets import open_secrets
 from overcast.secrets.errors import PermissionDeniedError, SecretNotFoundError
 from overcast.secrets.external import external_from_env, lookup_for
 from overcast.secrets.references import resolve_references
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class _Served:
-    def __init__(self, service: SecretsService) -> None:
-        self.service = service
-        self.port = _free_port()
-        # h11 accepts hvac's LIST verb; httptools refuses unknown methods.
-        config = uvicorn.Config(
-            service.api,
-            host="127.0.0.1",
-            port=self.port,
-            http="h11",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Served:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+from vault_server import ServedVault
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[_Served]:
-    with _Served(open_secrets(tmp_path / "state", environ={})) as srv:
+def served(tmp_path: Path) -> Iterator[ServedVault]:
+    with ServedVault(open_secrets(tmp_path / "state", environ={})) as srv:
         yield srv
 
 
 @pytest.fixture
-def root(served: _Served) -> hvac.Client:
+def root(served: ServedVault) -> hvac.Client:
     token = served.service.initial_root_token
     assert token is not None
     client = hvac.Client(url=served.url, token=token)
@@ -77,7 +32,7 @@ def root(served: _Served) -> hvac.Client:
     return client
 
 
-def test_health_reports_initialized_and_unsealed(served: _Served) -> None:
+def test_health_reports_initialized_and_unsealed(served: ServedVault) -> None:
     client = hvac.Client(url=served.url)
     health = client.sys.read_health_status(method="GET")
     assert health["initialized"] is True
@@ -172,7 +127,7 @@ def test_patch_merges_into_a_new_version(root: hvac.Client) -> None:
     assert got["metadata"]["version"] == 2
 
 
-def test_http_merge_patch_removes_null_keys(served: _Served, root: hvac.Client) -> None:
+def test_http_merge_patch_removes_null_keys(served: ServedVault, root: hvac.Client) -> None:
     root.secrets.kv.v2.create_or_update_secret(path="mp", secret={"a": "1", "b": "2"})
     response = root.adapter.request(
         "PATCH",
@@ -207,7 +162,7 @@ def test_metadata_delete_removes_every_version(root: hvac.Client) -> None:
         kv.read_secret_metadata(path="gone")
 
 
-def test_limited_token_is_denied_outside_its_policy(served: _Served, root: hvac.Client) -> None:
+def test_limited_token_is_denied_outside_its_policy(served: ServedVault, root: hvac.Client) -> None:
     root.sys.create_or_update_policy(
         name="auth-read",
         policy='path "secret/data/auth/*" { capabilities = ["read"] }\n'
@@ -237,7 +192,7 @@ def test_limited_token_is_denied_outside_its_policy(served: _Served, root: hvac.
     assert info.value.errors == ["permission denied"]
 
 
-def test_bearer_header_is_accepted(served: _Served) -> None:
+def test_bearer_header_is_accepted(served: ServedVault) -> None:
     token = served.service.initial_root_token
     response = httpx.get(
         f"{served.url}/v1/auth/token/lookup-self", headers={"Authorization": f"Bearer {token}"}
@@ -246,7 +201,7 @@ def test_bearer_header_is_accepted(served: _Served) -> None:
     assert response.json()["data"]["policies"] == ["root"]
 
 
-def test_unsupported_method_is_405(served: _Served) -> None:
+def test_unsupported_method_is_405(served: ServedVault) -> None:
     token = served.service.initial_root_token or ""
     response = httpx.request(
         "PATCH", f"{served.url}/v1/secret/metadata/x", headers={"X-Vault-Token": token}
@@ -255,7 +210,7 @@ def test_unsupported_method_is_405(served: _Served) -> None:
     assert "errors" in response.json()
 
 
-def test_token_create_lookup_renew_and_revoke(served: _Served, root: hvac.Client) -> None:
+def test_token_create_lookup_renew_and_revoke(served: ServedVault, root: hvac.Client) -> None:
     created = root.auth.token.create(
         policies=["default"], ttl="30m", renewable=True, num_uses=0, display_name="fn"
     )["auth"]
@@ -277,7 +232,7 @@ def test_token_create_lookup_renew_and_revoke(served: _Served, root: hvac.Client
         root.auth.token.lookup(other)
 
 
-def test_num_uses_expires_a_token_after_its_uses(served: _Served, root: hvac.Client) -> None:
+def test_num_uses_expires_a_token_after_its_uses(served: ServedVault, root: hvac.Client) -> None:
     token = root.auth.token.create(policies=["default"], num_uses=2)["auth"]["client_token"]
     client = hvac.Client(url=served.url, token=token)
     assert client.is_authenticated()
@@ -301,7 +256,7 @@ def test_policies_crud_in_both_api_forms(root: hvac.Client) -> None:
         root.sys.create_or_update_policy(name="bad", policy='path "x" { capabilities = ["fly"] }')
 
 
-def test_external_backend_reads_through_hvac(served: _Served, root: hvac.Client) -> None:
+def test_external_backend_reads_through_hvac(served: ServedVault, root: hvac.Client) -> None:
     root.secrets.kv.v2.create_or_update_secret(path="auth", secret={"jwt": "k1"})
     backend = external_from_env(
         {"OVERCAST_VAULT_ADDR": served.url, "OVERCAST_VAULT_TOKEN": root.token}

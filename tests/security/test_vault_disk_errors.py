@@ -23,7 +23,7 @@ import pytest
 
 from overcast import durable_files
 from overcast.secrets import open_secrets
-from security.vault_server import ServedVault
+from vault_server import ServedVault
 
 
 class FailingOs(SimpleNamespace):

@@ -20,7 +20,7 @@ import hvac.exceptions
 import pytest
 
 from overcast.secrets import open_secrets
-from security.vault_server import RawReply, ServedVault
+from vault_server import RawReply, ServedVault
 
 TOP_SECRET = "admin-password-0451"
 CAPITAL_SECRET = "capital-admin-value"

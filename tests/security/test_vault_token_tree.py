@@ -22,7 +22,7 @@ import hvac.exceptions
 import pytest
 
 from overcast.secrets import open_secrets
-from security.vault_server import ServedVault
+from vault_server import ServedVault
 
 SYSTEM_MAX_TTL_S = 768 * 3600
 POLICY = """
