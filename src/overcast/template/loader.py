@@ -34,6 +34,7 @@ from overcast.template.model import (
     LambdaAuthorizerSpec,
     Location,
     RouteSpec,
+    ScheduleSpec,
 )
 from overcast.template.parameters import (
     ParameterValue,
@@ -61,6 +62,7 @@ from overcast.template.sam_resources import (
     unsupported_properties,
     warn_unsupported,
 )
+from overcast.template.schedule_events import is_schedule, parse_schedule_event
 from overcast.template.throttling import (
     check_plan_conflicts,
     route_throttle,
@@ -378,6 +380,11 @@ class _Loader:
             if resource.type == FUNCTION_TYPE:
                 functions[resource.logical_id] = self._function(resource, table)
                 events.extend((resource.logical_id, e) for e in self._events(resource))
+                schedules = self._schedules(resource)
+                if schedules:
+                    functions[resource.logical_id] = dataclasses.replace(
+                        functions[resource.logical_id], schedules=schedules
+                    )
             elif resource.type in _API_TYPES:
                 apis[resource.logical_id] = self._api(resource)
             elif resource.type == ALARM_TYPE:
@@ -613,6 +620,8 @@ class _Loader:
                     hint="add Type: HttpApi (or Api) and Properties: {Path: /x, Method: get}",
                 )
             kind = _EVENT_KINDS.get(event["Type"])
+            if is_schedule(event["Type"]):
+                continue  # self._schedules reads them
             if kind is None:
                 self.log.warn(
                     f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
@@ -641,6 +650,30 @@ class _Loader:
                 )
             )
         return specs
+
+    def _schedules(self, resource: _Resource) -> tuple[ScheduleSpec, ...]:
+        """The function's ``Schedule``/``ScheduleV2`` events (``_events`` checked the shape)."""
+        owner = f"Function '{resource.logical_id}'"
+        events = resource.properties.get("Events")
+        if not isinstance(events, LocatedDict):
+            return ()
+        specs = []
+        for name, event in events.items():
+            if not isinstance(event, LocatedDict) or not is_schedule(event.get("Type")):
+                continue
+            loc = events.key_location(name)
+            props = event.get("Properties")
+            if not isinstance(props, LocatedDict):
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Properties must be a mapping", location=loc,
+                    hint="write Properties: {Schedule: rate(5 minutes)}",
+                )  # fmt: skip
+            specs.append(
+                parse_schedule_event(
+                    owner, name, event["Type"], self._resolved(props), location=loc, log=self.log
+                )
+            )
+        return tuple(specs)
 
     def _event_api(self, owner: str, event: str, props: LocatedDict, key: str) -> str | None:
         # SAM reads the API's logical ID from the Ref itself (Api.get_rest_api_id_string),
