@@ -9,7 +9,8 @@ the store and queues it (``scheduler``). Later: queues and event source mappings
 
 May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
 ``overcast.ids``, ``overcast.schedule_expression``, the standard library and orjson.
-Never the gateway, the edge or anything HTTP: callers (the Lambda API) hand it requests and get request ids back.
+Never the gateway, the edge or anything HTTP: callers (the Lambda API) hand it
+requests and get request ids back.
 """
 
 from __future__ import annotations
