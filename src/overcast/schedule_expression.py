@@ -186,6 +186,9 @@ def _parse_at(text: str) -> At:
         )
     try:
         y, mo, d, h, mi, sec = (int(g) for g in match.groups())
+        if not MIN_YEAR <= y <= MAX_YEAR:
+            # cron's own year bounds: also keeps every time zone's UTC in range
+            raise ValueError(f"year must be in {MIN_YEAR}..{MAX_YEAR}")
         when = datetime(y, mo, d, h, mi, sec)
     except ValueError as exc:
         raise ScheduleExpressionError(
@@ -347,7 +350,13 @@ def next_fire(
     return _next_cron(expression, after, tz)
 
 
-def _next_rate(rate: Rate, after: datetime, anchor: datetime | None, scale: float) -> datetime:
+#: past the last year a cron may name, nothing fires (and datetimes end soon after)
+_END = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _next_rate(
+    rate: Rate, after: datetime, anchor: datetime | None, scale: float
+) -> datetime | None:
     start = (anchor or datetime(1970, 1, 1, tzinfo=UTC)).timestamp()
     period = rate.seconds * scale
     now = after.timestamp()
@@ -359,6 +368,8 @@ def _next_rate(rate: Rate, after: datetime, anchor: datetime | None, scale: floa
     while fire <= now:
         ticks += 1
         fire = start + ticks * period
+    if fire >= _END:
+        return None  # rate(10000000 days): no tick in any year AWS schedules
     return datetime.fromtimestamp(fire, UTC)
 
 
@@ -377,8 +388,15 @@ def _next_cron(cron: Cron, after: datetime, tz: tzinfo) -> datetime | None:
             day = _first_of_next_month(day)
             continue
         if cron.days.matches(day):
+            # On the first day, wall times before ``after``'s are earlier instants too
+            # (only first occurrences fire): skip them without converting each.
+            first = (local.hour, local.minute) if day == local.date() else (-1, -1)
             for hour in cron.hours:
+                if hour < first[0]:
+                    continue
                 for minute in cron.minutes:
+                    if (hour, minute) < first:
+                        continue
                     wall = datetime(day.year, day.month, day.day, hour, minute)
                     fire = _local(wall, tz)
                     if fire is not None and fire > after:

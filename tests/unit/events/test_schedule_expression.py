@@ -11,6 +11,7 @@ repeated when they go back fires once.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -165,6 +166,8 @@ def test_time_repeated_by_fall_back_fires_once() -> None:
         "cron(0 0 * FOO ? *)",
         "at(2026-02-30T00:00:00)",
         "at(2026-02-01 00:00:00)",
+        "at(0001-01-01T00:00:00)",  # outside 1970-2199, as cron's years
+        "at(9999-12-31T23:59:59)",
         "every 5 minutes",
         "",
     ],
@@ -248,6 +251,41 @@ def test_rate_ticks_are_whole_periods_after_the_epoch(
     assert isinstance(expression, Rate)
     after = start.replace(tzinfo=UTC)
     fire = next_fire(expression, after)
-    assert fire is not None
+    if fire is None:  # the next tick would be past 2199
+        assert after + timedelta(seconds=expression.seconds) >= datetime(2200, 1, 1, tzinfo=UTC)
+        return
     assert after < fire <= after + timedelta(seconds=expression.seconds)
     assert fire.timestamp() % expression.seconds == 0
+
+
+_PIECES = st.sampled_from(
+    ["*", "?", "L", "W", "LW", "#", "/", "-", ",", "0", "1", "5", "7", "31", "60", "2199",
+     "MON", "jan", "6L", "15W", "3#2", "0/15", "x", ""]
+)  # fmt: skip
+_FIELD = st.lists(_PIECES, max_size=4).map("".join)
+
+
+@given(
+    text=st.text(max_size=60)
+    | st.lists(_FIELD, min_size=5, max_size=7).map(lambda f: f"cron({' '.join(f)})")
+    | st.builds(
+        "rate({} {})".format,
+        st.integers(-2, 10**30),
+        st.sampled_from(["minute", "minutes", "hours", "day", "days"]) | st.text(max_size=8),
+    )
+    | st.datetimes().map(lambda d: f"at({d:%Y-%m-%dT%H:%M:%S})")
+)
+def test_any_text_parses_or_is_refused_with_the_documented_error(text: str) -> None:
+    with contextlib.suppress(ScheduleExpressionError):
+        expression = parse(text)
+        # whatever parses has a computable next time (or none)
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "America/New_York"):
+            next_fire(expression, utc(2026, 1, 1), ZoneInfo(zone))
+
+
+def test_the_repeated_hour_after_its_first_pass_fires_the_next_day() -> None:
+    """After 01:30 EDT has fired, the second 01:30 (EST) an hour later does not."""
+    expression = parse("cron(30 1 * * ? *)")
+    assert next_fire(expression, utc(2026, 11, 1, 5, 30), NEW_YORK) == utc(2026, 11, 2, 6, 30)
+    # from inside the repeated hour, second pass (01:10 EST): next is the next day too
+    assert next_fire(expression, utc(2026, 11, 1, 6, 10), NEW_YORK) == utc(2026, 11, 2, 6, 30)
