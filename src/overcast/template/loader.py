@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from overcast.template.auth import ApiAuth, parse_api_auth, route_auth
+from overcast.template.auth import ApiAuth, function_name_from_arn, parse_api_auth, route_auth
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import (
     InvalidTemplateError,
@@ -62,7 +62,13 @@ from overcast.template.sam_resources import (
     unsupported_properties,
     warn_unsupported,
 )
-from overcast.template.schedule_events import is_schedule, parse_schedule_event
+from overcast.template.schedule_events import (
+    RULE_TYPE,
+    SCHEDULE_TYPE,
+    is_schedule,
+    parse_schedule_event,
+    parse_schedule_resource,
+)
 from overcast.template.throttling import (
     check_plan_conflicts,
     route_throttle,
@@ -374,6 +380,7 @@ class _Loader:
         alarms: dict[str, Mapping[str, Any]] = {}
         budgets: dict[str, Mapping[str, Any]] = {}
         buckets: list[str] = []
+        scheduled: list[_Resource] = []
         for resource in self.resources.values():
             if resource.dropped_by is not None:
                 continue
@@ -395,6 +402,8 @@ class _Loader:
                 buckets.append(resource.logical_id)
             elif resource.type in _EFS_TYPES:
                 continue  # folders of the stage, made when a function mounts one
+            elif resource.type in (RULE_TYPE, SCHEDULE_TYPE):
+                scheduled.append(resource)
             else:
                 self.log.warn(
                     f"Resource '{resource.logical_id}' ({resource.type}) is not run by "
@@ -404,6 +413,7 @@ class _Loader:
         for logical_id, kind in self.implicit_apis.items():
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
+        functions = self._attach_scheduled_resources(scheduled, functions)
         self._check_authorizer_functions(apis, functions)
         self._check_destination_functions(functions)
         apis = self._share_usage_plans(apis)
@@ -674,6 +684,35 @@ class _Loader:
                 )
             )
         return tuple(specs)
+
+    def _attach_scheduled_resources(
+        self, scheduled: list[_Resource], functions: dict[str, FunctionSpec]
+    ) -> dict[str, FunctionSpec]:
+        """``AWS::Events::Rule`` / ``AWS::Scheduler::Schedule`` resources that invoke a
+        function of the template, added to that function's schedules."""
+        by_name = {spec.name: logical_id for logical_id, spec in functions.items()}
+
+        def function_name(arn: str) -> str | None:
+            name = function_name_from_arn(arn)
+            return name if name in by_name else None
+
+        for resource in scheduled:
+            found = parse_schedule_resource(
+                resource.logical_id,
+                resource.type,
+                self._resolved(resource.properties),
+                stack_name=self.stack_name,
+                location=resource.location,
+                log=self.log,
+                function_name=function_name,
+            )
+            for name, spec in found:
+                logical_id = by_name[name]
+                owner = functions[logical_id]
+                functions[logical_id] = dataclasses.replace(
+                    owner, schedules=(*owner.schedules, spec)
+                )
+        return functions
 
     def _event_api(self, owner: str, event: str, props: LocatedDict, key: str) -> str | None:
         # SAM reads the API's logical ID from the Ref itself (Api.get_rest_api_id_string),

@@ -19,8 +19,10 @@ The expression grammar is :mod:`overcast.schedule_expression` (a neutral module)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from overcast.schedule_expression import At, ScheduleExpressionError, parse
@@ -275,3 +277,152 @@ def parse_schedule_event(
 def is_schedule(kind: Any) -> bool:
     """Whether an event ``Type`` is one this module parses."""
     return kind in SCHEDULE_KINDS
+
+
+# -- AWS::Events::Rule and AWS::Scheduler::Schedule resources --------------------------
+
+RULE_TYPE: Final = "AWS::Events::Rule"
+SCHEDULE_TYPE: Final = "AWS::Scheduler::Schedule"
+_RULE_PROPERTIES: Final = frozenset(
+    {"ScheduleExpression", "State", "Name", "Description", "Targets", "EventBusName"}
+)
+_RULE_TARGET_PROPERTIES: Final = frozenset({"Arn", "Id", "Input", "RetryPolicy"})
+_SCHEDULE_PROPERTIES: Final = frozenset(
+    {
+        "ScheduleExpression", "ScheduleExpressionTimezone", "State", "FlexibleTimeWindow",
+        "StartDate", "EndDate", "Target", "Name", "Description", "GroupName",
+    }
+)  # fmt: skip
+_SCHEDULE_TARGET_PROPERTIES: Final = frozenset({"Arn", "Input", "RetryPolicy", "RoleArn"})
+
+
+def _warn_unused(
+    props: LocatedDict, supported: frozenset[str], what: str, loc: Location | None,
+    log: WarningLog,
+) -> None:  # fmt: skip
+    for key in props:
+        if key not in supported:
+            log.warn(f"{what} property '{key}' is not used by overcast; it is ignored",
+                     key_location(props, key, loc))  # fmt: skip
+
+
+def _target_function(
+    target: LocatedDict, what: str, loc: Location | None, log: WarningLog,
+    function_name: Callable[[str], str | None],
+) -> str | None:  # fmt: skip
+    """The name of the template's function a target's ``Arn`` names (else warned, None)."""
+    arn = scalar_text(target.get("Arn"))
+    name = function_name(arn) if arn else None
+    if name is None:
+        log.warn(f"{what} target {arn or target.get('Arn')!r} is not a function of this "
+                 "template; overcast does not deliver to it", loc)  # fmt: skip
+    return name
+
+
+def parse_schedule_resource(
+    logical_id: str,
+    resource_type: str,
+    props: LocatedDict,
+    *,
+    stack_name: str,
+    location: Location | None,
+    log: WarningLog,
+    function_name: Callable[[str], str | None],
+) -> list[tuple[str, ScheduleSpec]]:
+    """A scheduled rule's or schedule's resolved Properties → (function name, spec) pairs.
+
+    ``function_name`` maps a target ARN to a function of the template (None: not one).
+    A rule without ``ScheduleExpression`` (an event-pattern rule) is warned about.
+    """
+    what = f"Resource '{logical_id}' ({resource_type})"
+    if props.get("ScheduleExpression") is None:
+        log.warn(f"{what} has no ScheduleExpression; event-pattern rules are not run by "
+                 "overcast", location)  # fmt: skip
+        return []
+    is_rule = resource_type == RULE_TYPE
+    _warn_unused(props, _RULE_PROPERTIES if is_rule else _SCHEDULE_PROPERTIES, what, location, log)
+    expression = cast(str, _text(props, "ScheduleExpression", what, location))
+    expr_loc = key_location(props, "ScheduleExpression", location)
+    try:
+        parsed = parse(expression)
+    except ScheduleExpressionError as exc:
+        raise InvalidTemplateError(exc.message, location=expr_loc, hint=exc.hint) from None
+    if is_rule and isinstance(parsed, At):
+        raise InvalidTemplateError(
+            f"{what}: an EventBridge rule takes rate() or cron(), not at()", location=expr_loc
+        )
+    kind: ScheduleKind = "Schedule" if is_rule else "ScheduleV2"
+    name = _text(props, "Name", what, location) or f"{stack_name}-{logical_id}"
+    base = ScheduleSpec(
+        event_name=logical_id,
+        kind=kind,
+        expression=expression,
+        timezone="UTC" if is_rule else _timezone(props, what, location),
+        enabled=_enabled("Schedule" if is_rule else "ScheduleV2", props, what, location),
+        name=name,
+        description=_text(props, "Description", what, location) or "",
+        flexible_window_minutes=None if is_rule else _window(props, what, location),
+        start_at=None if is_rule else _date(props, "StartDate", what, location),
+        end_at=None if is_rule else _date(props, "EndDate", what, location),
+        location=location,
+    )
+    if is_rule:
+        raw_targets = props.get("Targets") or []
+        if not isinstance(raw_targets, list):
+            raise InvalidTemplateError(
+                f"{what} Targets must be a list", location=key_location(props, "Targets", location)
+            )
+        targets = raw_targets
+    else:
+        targets = [props.get("Target")] if props.get("Target") is not None else []
+    out: list[tuple[str, ScheduleSpec]] = []
+    for index, target in enumerate(targets):
+        if not isinstance(target, LocatedDict):
+            raise InvalidTemplateError(f"{what} target {index} must be a mapping",
+                                       location=location)  # fmt: skip
+        tloc = target.location or location
+        _warn_unused(
+            target, _RULE_TARGET_PROPERTIES if is_rule else _SCHEDULE_TARGET_PROPERTIES,
+            f"{what} target", tloc, log,
+        )  # fmt: skip
+        function = _target_function(target, what, tloc, log, function_name)
+        if function is None:
+            continue
+        retry = _mapping(target, "RetryPolicy", what, tloc)
+        retry_loc = key_location(target, "RetryPolicy", tloc)
+        target_id = scalar_text(target.get("Id")) if is_rule else None
+        out.append(
+            (
+                function,
+                replace(
+                    base,
+                    # two targets of one rule are two schedules (each claims its ticks)
+                    event_name=f"{logical_id}.{target_id}" if target_id else logical_id,
+                    input=_input(target, what, tloc),
+                    maximum_event_age_s=(
+                        _whole(
+                            retry,
+                            "MaximumEventAgeInSeconds",
+                            f"{what} RetryPolicy",
+                            EVENT_AGE_BOUNDS,
+                            retry_loc,
+                        )
+                        if retry is not None
+                        else None
+                    ),
+                    maximum_retry_attempts=(
+                        _whole(
+                            retry,
+                            "MaximumRetryAttempts",
+                            f"{what} RetryPolicy",
+                            RETRY_BOUNDS,
+                            retry_loc,
+                        )
+                        if retry is not None
+                        else None
+                    ),
+                    location=tloc,
+                ),
+            )
+        )
+    return out

@@ -142,3 +142,67 @@ def test_unused_schedule_properties_warn() -> None:
     assert messages(model) == [
         "Function 'Hello' event 'E' property 'KmsKeyArn' is not used by overcast; it is ignored"
     ]
+
+
+RESOURCES = """
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: cron(0 3 * * ? *)
+      State: ENABLED
+      Targets:
+        - Id: purge
+          Arn: !GetAtt Hello.Arn
+          Input: '{"job": "purge"}'
+        - Id: elsewhere
+          Arn: arn:aws:sqs:us-east-1:123456789012:queue
+  Later:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: at(2030-01-01T09:00:00)
+      ScheduleExpressionTimezone: Europe/Paris
+      FlexibleTimeWindow:
+        Mode: "OFF"
+      State: DISABLED
+      Target:
+        Arn: !GetAtt Hello.Arn
+        RoleArn: arn:aws:iam::123456789012:role/scheduler
+        RetryPolicy:
+          MaximumEventAgeInSeconds: 300
+  Pattern:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [my.app]}
+      Targets:
+        - Id: x
+          Arn: !GetAtt Hello.Arn
+"""
+
+
+def test_scheduled_rule_and_scheduler_resources_targeting_a_function_become_its_schedules() -> None:
+    model = load_resources(function() + RESOURCES)
+    rule, later = model.functions["Hello"].schedules
+    assert (rule.kind, rule.event_name, rule.expression) == (
+        "Schedule", "Rule.purge", "cron(0 3 * * ? *)",
+    )  # fmt: skip
+    assert (rule.input, rule.enabled, rule.name) == ('{"job": "purge"}', True, "overcast-Rule")
+    assert (later.kind, later.timezone, later.enabled) == ("ScheduleV2", "Europe/Paris", False)
+    assert later.maximum_event_age_s == 300
+    assert messages(model) == [
+        "Resource 'Rule' (AWS::Events::Rule) target 'arn:aws:sqs:us-east-1:123456789012:queue' "
+        "is not a function of this template; overcast does not deliver to it",
+        "Resource 'Pattern' (AWS::Events::Rule) has no ScheduleExpression; event-pattern rules "
+        "are not run by overcast",
+    ]
+
+
+def test_a_malformed_rule_expression_is_refused_with_its_line() -> None:
+    text = function() + (
+        "  Rule:\n    Type: AWS::Events::Rule\n    Properties:\n"
+        "      ScheduleExpression: rate(2 hour)\n"
+        "      Targets: [{Id: a, Arn: !GetAtt Hello.Arn}]\n"
+    )
+    with pytest.raises(InvalidTemplateError, match="ScheduleExpression is not valid") as info:
+        load_resources(text)
+    assert info.value.location is not None
+    assert info.value.location.line == 11
