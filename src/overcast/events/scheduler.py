@@ -130,18 +130,28 @@ class Scheduler:
             del self._cursor[gone]
         delay = self._refresh_s
         for target in targets.values():
-            if target.schedule_id not in self._cursor:
-                last = await asyncio.to_thread(self._dispatcher.queue.last_tick, target.schedule_id)
-                # Never fired: from now. Fired before: catch up from its last tick.
-                self._cursor[target.schedule_id] = now if last is None else last
-            tick = self._latest_due(target, now)
-            if tick is not None:
-                await self._fire(target, tick)
-            self._cursor[target.schedule_id] = max(self._cursor[target.schedule_id], now)
-            upcoming = self._next(target, now)
+            try:
+                upcoming = await self._step_target(target, now)
+            except (ValueError, OverflowError, ArithmeticError):
+                # One schedule's bad date math must not stop the others (nor the node).
+                logger.exception("schedule %s skipped this round", target.schedule_id)
+                self._cursor[target.schedule_id] = now
+                continue
             if upcoming is not None:
                 delay = min(delay, max(0.0, upcoming - now))
         return delay
+
+    async def _step_target(self, target: ScheduleTarget, now: float) -> float | None:
+        """Fire ``target``'s due tick, if any; its next tick after ``now``."""
+        if target.schedule_id not in self._cursor:
+            last = await asyncio.to_thread(self._dispatcher.queue.last_tick, target.schedule_id)
+            # Never fired: from now. Fired before: catch up from its last tick.
+            self._cursor[target.schedule_id] = now if last is None else last
+        tick = self._latest_due(target, now)
+        if tick is not None:
+            await self._fire(target, tick)
+        self._cursor[target.schedule_id] = max(self._cursor[target.schedule_id], now)
+        return self._next(target, now)
 
     def _next(self, target: ScheduleTarget, after: float) -> float | None:
         """The target's first tick after ``after`` within its dates (None: no more)."""

@@ -221,3 +221,15 @@ def test_clock_scale_comes_from_the_environment_within_bounds() -> None:
     assert clock_scale_from_environ({"OVERCAST_SCHEDULE_CLOCK_SCALE": "0.01"}) == 0.01
     assert clock_scale_from_environ({"OVERCAST_SCHEDULE_CLOCK_SCALE": "5"}) == 1.0
     assert clock_scale_from_environ({"OVERCAST_SCHEDULE_CLOCK_SCALE": "x"}) == 1.0
+
+
+@in_loop
+async def test_a_schedule_whose_date_math_fails_does_not_stop_the_others(tmp_path: Path) -> None:
+    clock = Clock()
+    clock.now = T0 + 1
+    broken = target(schedule_id="broken", timezone="UTC", start_at=float("nan"))
+    scheduler, invoker = setup(tmp_path, [broken, target()], clock)
+    await tick(scheduler)
+    clock.now = T0 + 60
+    await tick(scheduler)
+    assert len(invoker.calls) == 1
