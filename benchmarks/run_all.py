@@ -15,6 +15,7 @@ SCRIPTS = (
     "bench_memory.py",
     "bench_edge_static.py",
     "bench_edge_api.py",
+    "bench_async.py",
 )
 
 for script in SCRIPTS:
