@@ -1,0 +1,210 @@
+"""The SQS queues' store: visibility, receipts, redrive and SQS's checks, on a fake clock."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+
+import pytest
+
+from overcast.events.sqs_rules import MessageAttribute, SqsError, md5_of_message_attributes
+from overcast.events.sqs_store import NewMessage, SqsStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> SqsStore:
+    return SqsStore(tmp_path / "queues.sqlite3", clock=clock)
+
+
+def test_create_is_idempotent_with_the_same_attributes_only(store: SqsStore) -> None:
+    store.create_queue("q", {"VisibilityTimeout": "10"})
+    store.create_queue("q", {"VisibilityTimeout": "10"})
+    store.create_queue("q")  # defaults are not compared against
+    with pytest.raises(SqsError) as info:
+        store.create_queue("q", {"VisibilityTimeout": "11"})
+    assert info.value.code == "QueueNameExists"
+    assert info.value.query_code == "QueueAlreadyExists"
+
+
+def test_invalid_queue_names_and_attributes_are_refused(store: SqsStore) -> None:
+    for name in ("", "a b", "x" * 81, "q.fifo"):
+        with pytest.raises(SqsError) as info:
+            store.create_queue(name)
+        assert info.value.code == "InvalidParameterValue"
+    with pytest.raises(SqsError) as info:
+        store.create_queue("q", {"VisibilityTimeout": "43201"})
+    assert info.value.code == "InvalidAttributeValue"
+    with pytest.raises(SqsError) as info:
+        store.create_queue("q", {"Colour": "blue"})
+    assert info.value.code == "InvalidAttributeName"
+
+
+def test_a_received_message_is_hidden_then_comes_back_counted(
+    store: SqsStore, clock: Clock
+) -> None:
+    store.create_queue("q", {"VisibilityTimeout": "30"})
+    sent = store.send("q", NewMessage("hello"))
+    assert sent.md5_of_body == hashlib.md5(b"hello").hexdigest()
+    [first] = store.receive("q")
+    assert (first.message_id, first.body, first.receives) == (sent.message_id, "hello", 1)
+    assert store.receive("q") == []
+    assert store.get_attributes("q")["ApproximateNumberOfMessagesNotVisible"] == "1"
+    clock.now += 30
+    [again] = store.receive("q")
+    assert again.receives == 2
+    assert again.first_receive == first.first_receive
+    assert again.receipt_handle != first.receipt_handle
+
+
+def test_only_the_latest_receipt_handle_deletes(store: SqsStore, clock: Clock) -> None:
+    store.create_queue("q", {"VisibilityTimeout": "5"})
+    store.send("q", NewMessage("m"))
+    [old] = store.receive("q")
+    clock.now += 5
+    [new] = store.receive("q")
+    store.delete("q", old.receipt_handle)  # succeeds, deletes nothing (SQS's rule)
+    assert store.get_attributes("q")["ApproximateNumberOfMessagesNotVisible"] == "1"
+    store.delete("q", new.receipt_handle)
+    store.delete("q", new.receipt_handle)  # deleting again is not an error
+    assert store.get_attributes("q")["ApproximateNumberOfMessagesNotVisible"] == "0"
+    with pytest.raises(SqsError) as info:
+        store.delete("q", "not-a-handle")
+    assert info.value.code == "ReceiptHandleIsInvalid"
+
+
+def test_delay_and_visibility_change(store: SqsStore, clock: Clock) -> None:
+    store.create_queue("q")
+    store.send("q", NewMessage("later", delay_s=10))
+    assert store.get_attributes("q")["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert store.receive("q") == []
+    assert store.next_visible("q") == clock.now + 10
+    clock.now += 10
+    [message] = store.receive("q", visibility_timeout=100)
+    store.change_visibility("q", message.receipt_handle, 0)
+    [again] = store.receive("q")
+    assert again.receives == 2
+    with pytest.raises(SqsError) as info:
+        store.change_visibility("q", message.receipt_handle, 10)  # stale handle
+    assert info.value.code == "InvalidParameterValue"
+
+
+def test_redrive_moves_a_message_after_max_receives(store: SqsStore, clock: Clock) -> None:
+    store.create_queue("dlq")
+    policy = f'{{"deadLetterTargetArn": "{store.arn("dlq")}", "maxReceiveCount": "2"}}'
+    store.create_queue("q", {"VisibilityTimeout": "1", "RedrivePolicy": policy})
+    sent = store.send("q", NewMessage("poison"))
+    for _ in range(2):
+        assert len(store.receive("q")) == 1
+        clock.now += 1
+    assert store.receive("q") == []
+    [dead] = store.receive("dlq")
+    assert (dead.message_id, dead.body, dead.receives) == (sent.message_id, "poison", 1)
+
+
+def test_retention_drops_old_messages(store: SqsStore, clock: Clock) -> None:
+    store.create_queue("q", {"MessageRetentionPeriod": "60"})
+    store.send("q", NewMessage("old"))
+    clock.now += 61
+    assert store.receive("q") == []
+
+
+def test_send_checks_body_and_size(store: SqsStore) -> None:
+    store.create_queue("q", {"MaximumMessageSize": "1024"})
+    with pytest.raises(SqsError) as info:
+        store.send("q", NewMessage("x" * 1025))
+    assert "Message must be shorter than 1024 bytes" in info.value.message
+    with pytest.raises(SqsError) as info:
+        store.send("q", NewMessage("bad \x00 char"))
+    assert info.value.code == "InvalidMessageContents"
+    with pytest.raises(SqsError) as info:
+        store.send("missing", NewMessage("m"))
+    assert info.value.code == "QueueDoesNotExist"
+
+
+def test_batch_send_reports_each_invalid_entry(store: SqsStore) -> None:
+    store.create_queue("q")
+    results = store.send_batch("q", [NewMessage("ok"), NewMessage("")])
+    assert not isinstance(results[0], SqsError)
+    assert isinstance(results[1], SqsError)
+    assert results[1].code == "MissingParameter"
+
+
+def test_purge_empties_the_queue_once_a_minute(store: SqsStore, clock: Clock) -> None:
+    store.create_queue("q")
+    store.send("q", NewMessage("m"))
+    store.purge("q")
+    assert store.get_attributes("q", ["ApproximateNumberOfMessages"]) == {
+        "ApproximateNumberOfMessages": "0"
+    }
+    with pytest.raises(SqsError) as info:
+        store.purge("q")
+    assert info.value.code == "PurgeQueueInProgress"
+    clock.now += 60
+    store.purge("q")
+
+
+def test_messages_survive_reopening(tmp_path: Path, clock: Clock) -> None:
+    first = SqsStore(tmp_path / "queues.sqlite3", clock=clock)
+    first.create_queue("q")
+    attributes = {"k": MessageAttribute("Binary", binary_value=b"\x00\xff")}
+    first.send("q", NewMessage("durable", attributes))
+    first.close()
+    [message] = SqsStore(tmp_path / "queues.sqlite3", clock=clock).receive("q")
+    assert message.body == "durable"
+    assert message.attributes == attributes
+
+
+def test_list_delete_and_attributes(store: SqsStore) -> None:
+    for name in ("alpha", "alps", "beta"):
+        store.create_queue(name)
+    assert store.list_queues("al") == ["alpha", "alps"]
+    store.delete_queue("alps")
+    assert store.list_queues() == ["alpha", "beta"]
+    with pytest.raises(SqsError):
+        store.delete_queue("alps")
+    store.set_attributes("alpha", {"DelaySeconds": "5"})
+    attributes = store.get_attributes("alpha")
+    assert attributes["DelaySeconds"] == "5"
+    assert attributes["QueueArn"] == "arn:aws:sqs:us-east-1:123456789012:alpha"
+    with pytest.raises(SqsError) as info:
+        store.get_attributes("alpha", ["Nope"])
+    assert info.value.code == "InvalidAttributeName"
+
+
+def _reference_md5(attributes: dict[str, tuple[str, bytes, int]]) -> str:
+    """The developer guide's algorithm, written out independently of the module."""
+    out = b""
+    for name in sorted(attributes):
+        data_type, value, transport = attributes[name]
+        out += struct.pack("!I", len(name)) + name.encode()
+        out += struct.pack("!I", len(data_type)) + data_type.encode()
+        out += bytes([transport]) + struct.pack("!I", len(value)) + value
+    return hashlib.md5(out).hexdigest()
+
+
+def test_md5_of_message_attributes_follows_the_developer_guide() -> None:
+    attributes = {
+        "b": MessageAttribute("String", "é"),
+        "a": MessageAttribute("Number.int", "7"),
+        "c": MessageAttribute("Binary", binary_value=b"\x01\x02"),
+    }
+    assert md5_of_message_attributes(attributes) == _reference_md5({
+        "a": ("Number.int", b"7", 1),
+        "b": ("String", "é".encode(), 1),
+        "c": ("Binary", b"\x01\x02", 2),
+    })  # fmt: skip
+    assert md5_of_message_attributes({}) is None
