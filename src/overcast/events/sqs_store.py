@@ -244,7 +244,7 @@ class SqsStore:
     def send(self, name: str, message: NewMessage, sender: str = "") -> Sent:
         """SendMessage: store the message durably; it is visible after its delay."""
         [result] = self.send_batch(name, [message], sender)
-        if isinstance(result, SqsError):  # a batch of one raises; this keeps mypy sure
+        if isinstance(result, SqsError):
             raise result
         return result
 
@@ -262,8 +262,6 @@ class SqsStore:
                     results.append(self._insert(db, name, message, attributes, max_size,
                                                 sender, now))  # fmt: skip
                 except SqsError as exc:
-                    if len(messages) == 1:
-                        raise
                     results.append(exc)
         return results
 
