@@ -41,8 +41,8 @@ def sqs(app) -> Any:
     return _client(app, creds.access_key_id, creds.secret_access_key)
 
 
-def _role_client(app: Any, role: str) -> Any:
-    done = app.cli("keys", "create", "--role", role, "--app", str(app.app_dir))
+def _role_client(app: Any, role: str, *more: str) -> Any:
+    done = app.cli("keys", "create", "--role", role, *more, "--app", str(app.app_dir))
     assert done.returncode == 0, done.stderr
     values = dict(
         line.split(" = ", 1) for line in done.stdout.decode().splitlines() if " = " in line
@@ -268,3 +268,16 @@ def test_a_deployer_moves_messages_but_does_not_delete_queues(sqs: Any, app) -> 
     with pytest.raises(ClientError) as info:
         deployer.delete_queue(QueueUrl=url)
     assert info.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_key_limited_to_a_stage_reaches_no_queue(sqs: Any, app) -> None:
+    url = _queue(sqs)
+    limited = _role_client(app, "deployer", "--stage", "dev")
+    with pytest.raises(ClientError) as info:
+        limited.purge_queue(QueueUrl=url)
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_fifo_queues_are_refused_clearly(sqs: Any) -> None:
+    with pytest.raises(sqs.exceptions.UnsupportedOperation):
+        sqs.create_queue(QueueName="jobs.fifo", Attributes={"FifoQueue": "true"})

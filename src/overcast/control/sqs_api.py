@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from overcast.control.access import AccessControl, Denied, content_length
+from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
 from overcast.events.sqs_rules import (
     MAX_BATCH_BYTES,
@@ -130,6 +131,8 @@ class SqsApi:
                 )
             resource = self._resource(operation, params)
             denied = self._access.authorize(who, ACTIONS[operation], resource)
+            if denied is None and who.role != "function" and (who.stages or who.stacks):
+                denied = _limited(who, ACTIONS[operation], resource, self.store.account_id)
             if denied is not None:
                 await _refused(send, denied)
                 return
@@ -360,6 +363,19 @@ class SqsApi:
                 continue
             successful.append({"Id": entry["Id"]})
         return {"Successful": successful, "Failed": failed}
+
+
+def _limited(key: AccessKey, action: str, resource: str, account_id: str) -> Denied:
+    """A key limited to stages or stacks reaches no queue: queues belong to no stage yet,
+    so one stage's key could otherwise purge another stage's queue."""
+    user = f"arn:aws:iam::{account_id}:user/{key.access_key_id}"
+    return Denied(
+        403,
+        "AccessDeniedException",
+        f"User: {user} is not authorized to perform: {action} on resource: {resource} "
+        "(the key is limited to stages or stacks; queues belong to none)",
+        message_field="Message",
+    )
 
 
 def _snake(operation: str) -> str:
