@@ -36,7 +36,7 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCata
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
-from overcast.control.sqs_api import SqsApi
+from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
@@ -198,6 +198,7 @@ class Node:
         self.sqs = self.admin.sqs_api = SqsApi.open(
             options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
         )
+        create_template_queues(self.sqs.store, model.queues.values())
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()

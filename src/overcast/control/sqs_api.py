@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ import orjson
 from overcast.control.access import AccessControl, Denied, content_length
 from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
+from overcast.errors import OvercastError
 from overcast.events.sqs_rules import (
     MAX_BATCH_BYTES,
     MAX_WAIT_S,
@@ -48,6 +49,7 @@ from overcast.events.sqs_rules import (
     wanted_attributes,
 )
 from overcast.events.sqs_store import QUEUES_FILE, NewMessage, Received, SqsStore
+from overcast.template.sqs_queues import QueueSpec
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,21 @@ ACTIONS: Mapping[str, str] = {
     "GetQueueAttributes": "sqs:GetQueueAttributes",
     "SetQueueAttributes": "sqs:SetQueueAttributes",
 }
+
+
+class TemplateQueueError(OvercastError):
+    """A template's queue cannot be created as its Properties say."""
+
+
+def create_template_queues(store: SqsStore, queues: Iterable[QueueSpec]) -> None:
+    """Create (or bring up to date) each ``AWS::SQS::Queue`` of a template."""
+    for queue in queues:
+        try:
+            store.ensure_queue(queue.name, queue.attributes)
+        except SqsError as exc:
+            raise TemplateQueueError(
+                f"Queue '{queue.logical_id}' ({queue.name}): {exc.message}"
+            ) from None
 
 
 class SqsApi:

@@ -164,6 +164,20 @@ class SqsStore:
                 (name, orjson.dumps(wanted).decode(), now, now),
             )
 
+    def ensure_queue(self, name: str, attributes: Mapping[str, str]) -> None:
+        """Create ``name``, or set its attributes to exactly these (over SQS's defaults):
+        what a template's queue gets at each start."""
+        check_queue_name(name)
+        wanted = queue_attributes(attributes, DEFAULT_ATTRIBUTES)
+        now = self._clock()
+        with immediate_transaction(self._db, self._lock) as db:
+            db.execute(
+                "INSERT INTO queues (name, attributes, created, modified) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET attributes=excluded.attributes, "
+                "modified=excluded.modified WHERE attributes != excluded.attributes",
+                (name, orjson.dumps(wanted).decode(), now, now),
+            )
+
     def exists(self, name: str) -> bool:
         with self._lock:
             row = self._db.execute("SELECT 1 FROM queues WHERE name=?", (name,)).fetchone()
