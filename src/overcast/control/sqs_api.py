@@ -170,7 +170,10 @@ class SqsApi:
     def _queue(self, params: Mapping[str, Any]) -> str:
         """The queue a QueueUrl names (``http://host/<account>/<name>``)."""
         url = _string(params, "QueueUrl")
-        parts = urlsplit(url).path.strip("/").split("/")
+        try:
+            parts = urlsplit(url).path.strip("/").split("/")
+        except ValueError:  # urlsplit refuses a malformed IPv6 host
+            raise queue_does_not_exist() from None
         if len(parts) != 2 or parts[0] != self.store.account_id or not parts[1]:
             raise queue_does_not_exist()
         return parts[1]
