@@ -242,7 +242,7 @@ class SqsApi:
 
     async def _send_message(self, p: Mapping[str, Any], _base: str, who: str) -> object:
         name = self._queue(p)
-        message = _new_message(p)
+        message = new_message(p)
         sent = await self._run(self.store.send, name, message, who)
         self._wake(name)
         result = {"MessageId": sent.message_id, "MD5OfMessageBody": sent.md5_of_body}
@@ -257,7 +257,7 @@ class SqsApi:
         total = 0
         for entry in entries:
             try:
-                parsed = _new_message(entry)
+                parsed = new_message(entry)
             except SqsError as exc:
                 messages.append(exc)
                 continue
@@ -465,7 +465,8 @@ def _entries(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _new_message(params: Mapping[str, Any]) -> NewMessage:
+def new_message(params: Mapping[str, Any]) -> NewMessage:
+    """SendMessage's (or a batch entry's) parameters as a message for the store."""
     body = _string(params, "MessageBody")
     raw = params.get("MessageAttributes") or {}
     if not isinstance(raw, dict):

@@ -153,7 +153,7 @@ def queue_attributes(given: Mapping[str, str], base: Mapping[str, str]) -> dict[
             raise invalid_parameter(f"Invalid value for the parameter {name}.")
         if name in _BOUNDS:
             low, high = _BOUNDS[name]
-            if not (value.isdigit() and low <= int(value) <= high):
+            if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
                 raise SqsError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
             result[name] = str(int(value))
         elif name == "RedrivePolicy":

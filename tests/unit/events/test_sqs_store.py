@@ -45,9 +45,10 @@ def test_invalid_queue_names_and_attributes_are_refused(store: SqsStore) -> None
         with pytest.raises(SqsError) as info:
             store.create_queue(name)
         assert info.value.code == "InvalidParameterValue"
-    with pytest.raises(SqsError) as info:
-        store.create_queue("q", {"VisibilityTimeout": "43201"})
-    assert info.value.code == "InvalidAttributeValue"
+    for value in ("43201", "-1", "\u0663", "1.5", ""):
+        with pytest.raises(SqsError) as info:
+            store.create_queue("q", {"VisibilityTimeout": value})
+        assert info.value.code == "InvalidAttributeValue"
     with pytest.raises(SqsError) as info:
         store.create_queue("q", {"Colour": "blue"})
     assert info.value.code == "InvalidAttributeName"
