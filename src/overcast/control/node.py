@@ -244,6 +244,7 @@ class Node:
                 renewer.cancel()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                self.sqs.stop()
                 if flusher is not None:
                     flusher.cancel()
                 for server, _sock in servers:

@@ -456,6 +456,7 @@ class Platform:
                     task.cancel()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                self.sqs.stop()
                 for server, _sock in servers:
                     server.should_exit = True
             await asyncio.gather(*(server.shutdown() for server, _sock in servers))

@@ -103,6 +103,7 @@ class SqsApi:
         self._clock = clock
         #: per queue: set (and replaced) by each send, to wake its long polls
         self._arrivals: dict[str, asyncio.Event] = {}
+        self._stopping = False
 
     @classmethod
     def open(
@@ -110,6 +111,14 @@ class SqsApi:
     ) -> SqsApi:
         """The API over the store in ``state_dir`` (``queues.sqlite3``)."""
         return cls(SqsStore(state_dir / QUEUES_FILE, region=region, account_id=account_id), access)
+
+    def stop(self) -> None:
+        """End every long poll now (each answers with what it has): the node is stopping,
+        and a poll's 20 s should not hold its shutdown."""
+        self._stopping = True
+        for arrival in self._arrivals.values():
+            arrival.set()
+        self._arrivals.clear()
 
     @staticmethod
     def handles(scope: Scope) -> bool:
@@ -252,7 +261,7 @@ class SqsApi:
 
     async def _send_message_batch(self, p: Mapping[str, Any], _base: str, who: str) -> object:
         name = self._queue(p)
-        entries = _entries(p)
+        entries = _entries(p, "SendMessageBatchRequestEntry")
         messages: list[NewMessage | SqsError] = []
         total = 0
         for entry in entries:
@@ -317,7 +326,7 @@ class SqsApi:
             arrival = self._arrivals.setdefault(name, asyncio.Event())
             received: list[Received] = await self._run(self.store.receive, name, count, visibility)
             now = self._clock()
-            if received or now >= deadline:
+            if received or now >= deadline or self._stopping:
                 break
             due = await self._run(self.store.next_visible, name)
             until = deadline if due is None else min(deadline, max(due, now + 0.01))
@@ -340,7 +349,7 @@ class SqsApi:
         name = self._queue(p)
         successful: list[dict[str, str]] = []
         failed: list[dict[str, object]] = []
-        for entry in _entries(p):
+        for entry in _entries(p, "DeleteMessageBatchRequestEntry"):
             try:
                 await self._run(self.store.delete, name, _string(entry, "ReceiptHandle"))
             except SqsError as exc:
@@ -368,7 +377,7 @@ class SqsApi:
         name = self._queue(p)
         successful: list[dict[str, str]] = []
         failed: list[dict[str, object]] = []
-        for entry in _entries(p):
+        for entry in _entries(p, "ChangeMessageVisibilityBatchRequestEntry"):
             try:
                 timeout = _int(entry, "VisibilityTimeout", None, None, None)
                 if timeout is None:
@@ -451,7 +460,7 @@ def _string_map(params: Mapping[str, Any], name: str) -> dict[str, str]:
     return value
 
 
-def _entries(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _entries(params: Mapping[str, Any], entry: str) -> list[dict[str, Any]]:
     entries = params.get("Entries")
     if not isinstance(entries, list) or not all(
         isinstance(e, dict) and isinstance(e.get("Id"), str) for e in entries
@@ -461,7 +470,7 @@ def _entries(params: Mapping[str, Any]) -> list[dict[str, Any]]:
             if entries is None
             else invalid_parameter("Value for parameter Entries is invalid.")
         )
-    check_batch_ids([e["Id"] for e in entries])
+    check_batch_ids([e["Id"] for e in entries], entry)
     return entries
 
 

@@ -101,12 +101,12 @@ def check_queue_name(name: str) -> None:
         )
 
 
-def check_batch_ids(ids: list[str]) -> None:
+def check_batch_ids(ids: list[str], entry: str = "SendMessageBatchRequestEntry") -> None:
     """A batch's entry ids: 1 to 10 of them, distinct, each well formed (SQS's checks)."""
     if not ids:
         raise SqsError(
             "EmptyBatchRequest",
-            "There should be at least one SendMessageBatchRequestEntry in the request.",
+            f"There should be at least one {entry} in the request.",
             "AWS.SimpleQueueService.EmptyBatchRequest",
         )
     if len(ids) > MAX_BATCH_ENTRIES:

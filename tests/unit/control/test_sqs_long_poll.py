@@ -96,3 +96,18 @@ def test_a_send_wakes_a_waiting_poll(tmp_path: Path) -> None:
     result = asyncio.run(scenario())
     assert [m["Body"] for m in result["Messages"]] == ["now"]
     assert store.receives == 2
+
+
+def test_stopping_ends_a_waiting_poll_empty(tmp_path: Path) -> None:
+    api, store = _api(tmp_path)
+
+    async def scenario() -> Any:
+        poll = asyncio.create_task(
+            _call(api, "ReceiveMessage", {"QueueUrl": URL, "WaitTimeSeconds": 20})
+        )
+        while store.receives == 0:
+            await asyncio.sleep(0.01)
+        api.stop()
+        return await poll
+
+    assert asyncio.run(scenario()) == {}
