@@ -6,7 +6,8 @@ port listens on loopback unless told otherwise (docs/metrics.md says how to guar
 ``/v1/`` belongs to the secrets API, which authenticates Vault tokens itself, so it is
 passed through untouched; every Lambda API request must be signed by an overcast key
 whose role allows the operation. So must every edge invalidation
-(``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge).
+(``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge), and
+every SQS request (``POST /`` with an ``AmazonSQS.*`` target: control/sqs_api.py).
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
