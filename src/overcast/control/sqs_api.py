@@ -307,10 +307,12 @@ class SqsApi:
         count = _int(p, "MaxNumberOfMessages", 1, None, None)
         visibility = _int(p, "VisibilityTimeout", None, None, None)
         wait = _int(p, "WaitTimeSeconds", None, None, None)
+        # Also proves the queue exists before a wake-up event is kept for it: a caller
+        # naming queues that do not exist must not grow that table.
+        attributes = await self._run(
+            self.store.get_attributes, name, ["ReceiveMessageWaitTimeSeconds"]
+        )
         if wait is None:
-            attributes = await self._run(
-                self.store.get_attributes, name, ["ReceiveMessageWaitTimeSeconds"]
-            )
             wait = int(attributes["ReceiveMessageWaitTimeSeconds"])
         if not 0 <= wait <= MAX_WAIT_S:
             raise invalid_parameter(

@@ -111,3 +111,32 @@ def test_stopping_ends_a_waiting_poll_empty(tmp_path: Path) -> None:
         return await poll
 
     assert asyncio.run(scenario()) == {}
+
+
+def test_polls_of_missing_queues_leave_no_wake_up_event_behind(tmp_path: Path) -> None:
+    api, _store = _api(tmp_path)
+
+    async def scenario() -> list[int]:
+        statuses = []
+        for n in range(50):
+            sent: list[dict[str, Any]] = []
+            scope = {
+                "type": "http", "method": "POST", "path": "/", "query_string": b"",
+                "headers": [(b"x-amz-target", b"AmazonSQS.ReceiveMessage")],
+            }  # fmt: skip
+            body = orjson.dumps(
+                {"QueueUrl": f"http://a/123456789012/missing-{n}", "WaitTimeSeconds": 0}
+            )
+
+            async def receive(body: bytes = body) -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: dict[str, Any], sent: list[Any] = sent) -> None:
+                sent.append(message)
+
+            await api(scope, receive, send)
+            statuses.append(sent[0]["status"])
+        return statuses
+
+    assert set(asyncio.run(scenario())) == {400}
+    assert api._arrivals == {}
