@@ -278,6 +278,37 @@ def test_a_key_limited_to_a_stage_reaches_no_queue(sqs: Any, app) -> None:
     assert info.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
-def test_fifo_queues_are_refused_clearly(sqs: Any) -> None:
-    with pytest.raises(sqs.exceptions.UnsupportedOperation):
-        sqs.create_queue(QueueName="jobs.fifo", Attributes={"FifoQueue": "true"})
+def test_a_fifo_queue_keeps_group_order_and_deduplicates(sqs: Any) -> None:
+    name = "orders-" + uuid.uuid4().hex[:8] + ".fifo"
+    url = sqs.create_queue(
+        QueueName=name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    first = sqs.send_message(QueueUrl=url, MessageBody="a1", MessageGroupId="a")
+    again = sqs.send_message(QueueUrl=url, MessageBody="a1", MessageGroupId="a")
+    assert again["MessageId"] == first["MessageId"]  # deduplicated by content
+    sqs.send_message(QueueUrl=url, MessageBody="a2", MessageGroupId="a")
+    sqs.send_message(
+        QueueUrl=url, MessageBody="b1", MessageGroupId="b", MessageDeduplicationId="b-1"
+    )
+    assert int(first["SequenceNumber"]) > 0
+    [a1] = sqs.receive_message(
+        QueueUrl=url, MessageSystemAttributeNames=["MessageGroupId", "SequenceNumber"]
+    )["Messages"]
+    assert (a1["Body"], a1["Attributes"]["MessageGroupId"]) == ("a1", "a")
+    # Group a has a message in flight: only group b is served until it is deleted.
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)[
+        "Messages"]] == ["b1"]  # fmt: skip
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=a1["ReceiptHandle"])
+    [a2] = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert a2["Body"] == "a2"
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="no group")
+    assert info.value.response["Error"]["Code"] == "MissingParameter"
+
+
+def test_fifo_names_and_attributes_must_agree(sqs: Any) -> None:
+    with pytest.raises(ClientError) as info:
+        sqs.create_queue(QueueName="jobs.fifo")  # a FIFO name needs FifoQueue=true
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError):
+        sqs.create_queue(QueueName="jobs", Attributes={"FifoQueue": "true"})

@@ -196,12 +196,6 @@ class SqsApi:
     async def _create_queue(self, p: Mapping[str, Any], base: str, _who: str) -> object:
         name = _string(p, "QueueName")
         attributes = _string_map(p, "Attributes")
-        if "FifoQueue" in attributes or name.endswith(".fifo"):
-            raise SqsError(
-                "UnsupportedOperation",
-                "FIFO queues are not supported by overcast yet.",
-                "AWS.SimpleQueueService.UnsupportedOperation",
-            )
         await self._run(self.store.create_queue, name, attributes)
         return {"QueueUrl": base + name}
 
@@ -257,6 +251,8 @@ class SqsApi:
         result = {"MessageId": sent.message_id, "MD5OfMessageBody": sent.md5_of_body}
         if sent.md5_of_attributes is not None:
             result["MD5OfMessageAttributes"] = sent.md5_of_attributes
+        if sent.sequence_number is not None:
+            result["SequenceNumber"] = sent.sequence_number
         return result
 
     async def _send_message_batch(self, p: Mapping[str, Any], _base: str, who: str) -> object:
@@ -297,6 +293,8 @@ class SqsApi:
             }
             if outcome.md5_of_attributes is not None:
                 success["MD5OfMessageAttributes"] = outcome.md5_of_attributes
+            if outcome.sequence_number is not None:
+                success["SequenceNumber"] = outcome.sequence_number
             successful.append(success)
         if successful:
             self._wake(name)
@@ -500,7 +498,15 @@ def new_message(params: Mapping[str, Any]) -> NewMessage:
             value["DataType"], string if isinstance(string, str) else None, decoded
         )
     delay = _int(params, "DelaySeconds", None, None, None)
-    return NewMessage(body, attributes, delay)
+    group = params.get("MessageGroupId")
+    dedup = params.get("MessageDeduplicationId")
+    return NewMessage(
+        body,
+        attributes,
+        delay,
+        group_id=_string(params, "MessageGroupId") if group is not None else None,
+        dedup_id=_string(params, "MessageDeduplicationId") if dedup is not None else None,
+    )
 
 
 def _message(message: Received, system: set[str], names: list[str]) -> dict[str, object]:
@@ -510,6 +516,10 @@ def _message(message: Received, system: set[str], names: list[str]) -> dict[str,
         "ApproximateReceiveCount": str(message.receives),
         "ApproximateFirstReceiveTimestamp": str(int(message.first_receive * 1000)),
     }
+    if message.sequence_number is not None:  # a FIFO queue's
+        everything["MessageGroupId"] = message.group_id or ""
+        everything["MessageDeduplicationId"] = message.dedup_id or ""
+        everything["SequenceNumber"] = message.sequence_number
     result: dict[str, object] = {
         "MessageId": message.message_id,
         "ReceiptHandle": message.receipt_handle,

@@ -39,7 +39,15 @@ _BOUNDS: Mapping[str, tuple[int, int]] = {
 #: attributes a caller may set and read back verbatim
 _VERBATIM = frozenset({"Policy", "RedriveAllowPolicy", "KmsMasterKeyId",
                        "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"})  # fmt: skip
-SETTABLE = frozenset(_BOUNDS) | _VERBATIM | {"RedrivePolicy"}
+#: FIFO queues' own attributes and the values each may take (the first is the default)
+FIFO_CHOICES: Mapping[str, tuple[str, ...]] = {
+    "ContentBasedDeduplication": ("false", "true"),
+    "DeduplicationScope": ("queue", "messageGroup"),
+    "FifoThroughputLimit": ("perQueue", "perMessageGroupId"),
+}
+SETTABLE = frozenset(_BOUNDS) | _VERBATIM | {"RedrivePolicy", "FifoQueue"} | set(FIFO_CHOICES)
+#: how long a FIFO queue remembers a deduplication id (SendMessage's reference)
+DEDUPLICATION_S = 300.0
 #: attributes computed for GetQueueAttributes
 COMPUTED = frozenset({
     "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
@@ -53,10 +61,13 @@ MAX_WAIT_S = 20
 #: the message system attributes ReceiveMessage can return (standard queues)
 MESSAGE_SYSTEM_ATTRIBUTES = frozenset({
     "SenderId", "SentTimestamp", "ApproximateReceiveCount",
-    "ApproximateFirstReceiveTimestamp",
+    "ApproximateFirstReceiveTimestamp", "MessageGroupId", "MessageDeduplicationId",
+    "SequenceNumber",
 })  # fmt: skip
 
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_FIFO_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}\.fifo$")
+_GROUP_ID = re.compile(r"^[!-~]{1,128}$")  # alphanumerics and punctuation
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _ATTRIBUTE_NAME = re.compile(r"^(?!aws\.|amazon\.)(?!\.)(?!.*\.\.)[A-Za-z0-9_.-]{1,256}(?<!\.)$",
                              re.IGNORECASE)  # fmt: skip
@@ -94,7 +105,14 @@ def missing_parameter(name: str) -> SqsError:
     return SqsError("MissingParameter", f"The request must contain the parameter {name}.")
 
 
-def check_queue_name(name: str) -> None:
+def check_queue_name(name: str, *, fifo: bool = False) -> None:
+    if fifo:
+        if not _FIFO_NAME.match(name):
+            raise invalid_parameter(
+                "The name of a FIFO queue can only include alphanumeric characters, "
+                "hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."
+            )
+        return
     if not _QUEUE_NAME.match(name):
         raise invalid_parameter(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
@@ -151,6 +169,23 @@ def queue_attributes(given: Mapping[str, str], base: Mapping[str, str]) -> dict[
             raise SqsError("InvalidAttributeName", f"Unknown Attribute {name}.")
         if not isinstance(value, str):
             raise invalid_parameter(f"Invalid value for the parameter {name}.")
+        if name == "FifoQueue":
+            if value not in ("true", "false"):
+                raise SqsError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
+            if value != result.get("FifoQueue", "false"):
+                raise SqsError(
+                    "InvalidAttributeValue",
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue "
+                    "type is not supported.",
+                )
+            continue
+        if name in FIFO_CHOICES:
+            if result.get("FifoQueue") != "true":
+                raise SqsError("InvalidAttributeName", f"Unknown Attribute {name}.")
+            if value not in FIFO_CHOICES[name]:
+                raise SqsError("InvalidAttributeValue", f"Invalid value for the parameter {name}.")
+            result[name] = value
+            continue
         if name in _BOUNDS:
             low, high = _BOUNDS[name]
             if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
@@ -280,6 +315,14 @@ def check_body(body: str, attributes: Mapping[str, MessageAttribute], max_size: 
             f"Reason: Message must be shorter than {max_size} bytes."
         )
     return size
+
+
+def check_group_id(value: str, what: str = "MessageGroupId") -> None:
+    if not _GROUP_ID.match(value):
+        raise invalid_parameter(
+            f"Value {value} for parameter {what} is invalid. Reason: {what} can only "
+            "include alphanumeric and punctuation characters. 1 to 128 in length."
+        )
 
 
 def md5_of_body(body: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 import sqlite3
 import threading
@@ -36,15 +37,20 @@ import orjson
 
 from overcast.events.sqs_rules import (
     COMPUTED,
+    DEDUPLICATION_S,
     DEFAULT_ATTRIBUTES,
+    FIFO_CHOICES,
+    SETTABLE,
     MessageAttribute,
     SqsError,
     check_body,
+    check_group_id,
     check_message_attributes,
     check_queue_name,
     invalid_parameter,
     md5_of_body,
     md5_of_message_attributes,
+    missing_parameter,
     queue_attributes,
     queue_does_not_exist,
     redrive_policy,
@@ -75,9 +81,20 @@ CREATE TABLE IF NOT EXISTS messages (
     visible_at      REAL NOT NULL,
     receives        INTEGER NOT NULL DEFAULT 0,
     first_receive   REAL,
-    receipt         TEXT
+    receipt         TEXT,
+    group_id        TEXT,
+    dedup_id        TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at, seq);
+CREATE TABLE IF NOT EXISTS deduplication (
+    queue       TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    dedup_id    TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    expires_at  REAL NOT NULL,
+    PRIMARY KEY (queue, scope, dedup_id)
+);
 """
 
 
@@ -89,6 +106,10 @@ class NewMessage:
     attributes: Mapping[str, MessageAttribute] = field(default_factory=dict)
     #: None: the queue's DelaySeconds
     delay_s: int | None = None
+    #: FIFO queues: the message group, and the deduplication id (None: from the body
+    #: when the queue has ContentBasedDeduplication)
+    group_id: str | None = None
+    dedup_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +117,8 @@ class Sent:
     message_id: str
     md5_of_body: str
     md5_of_attributes: str | None
+    #: FIFO queues: the message's place in its queue (SQS's 20-digit SequenceNumber)
+    sequence_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +134,9 @@ class Received:
     sent_at: float
     receives: int
     first_receive: float
+    group_id: str | None = None
+    dedup_id: str | None = None
+    sequence_number: str | None = None
 
 
 class SqsStore:
@@ -143,8 +169,7 @@ class SqsStore:
     def create_queue(self, name: str, attributes: Mapping[str, str] | None = None) -> None:
         """Create ``name``; again is a no-op when every attribute given matches the
         queue's, else QueueNameExists (CreateQueue's reference)."""
-        check_queue_name(name)
-        wanted = queue_attributes(attributes or {}, DEFAULT_ATTRIBUTES)
+        wanted = _new_queue_attributes(name, attributes or {})
         now = self._clock()
         with immediate_transaction(self._db, self._lock) as db:
             row = db.execute("SELECT attributes FROM queues WHERE name=?", (name,)).fetchone()
@@ -167,8 +192,7 @@ class SqsStore:
     def ensure_queue(self, name: str, attributes: Mapping[str, str]) -> None:
         """Create ``name``, or set its attributes to exactly these (over SQS's defaults):
         what a template's queue gets at each start."""
-        check_queue_name(name)
-        wanted = queue_attributes(attributes, DEFAULT_ATTRIBUTES)
+        wanted = _new_queue_attributes(name, attributes)
         now = self._clock()
         with immediate_transaction(self._db, self._lock) as db:
             db.execute(
@@ -193,6 +217,7 @@ class SqsStore:
             if db.execute("DELETE FROM queues WHERE name=?", (name,)).rowcount == 0:
                 raise queue_does_not_exist()
             db.execute("DELETE FROM messages WHERE queue=?", (name,))
+            db.execute("DELETE FROM deduplication WHERE queue=?", (name,))
 
     def set_attributes(self, name: str, attributes: Mapping[str, str]) -> None:
         with immediate_transaction(self._db, self._lock) as db:
@@ -230,8 +255,7 @@ class SqsStore:
         }
         if "All" in names:
             return everything
-        known = COMPUTED | set(DEFAULT_ATTRIBUTES) | {"RedrivePolicy", "Policy",
-                                                      "RedriveAllowPolicy"}  # fmt: skip
+        known = COMPUTED | SETTABLE
         for wanted in names:
             if wanted not in known and wanted not in everything:
                 raise SqsError("InvalidAttributeName", f"Unknown Attribute {wanted}.")
@@ -291,6 +315,14 @@ class SqsStore:
     ) -> Sent:
         check_message_attributes(message.attributes)
         check_body(message.body, message.attributes, max_size)
+        fifo = attributes.get("FifoQueue") == "true"
+        if fifo:
+            return self._insert_fifo(db, name, message, attributes, sender, now)
+        if message.dedup_id is not None:
+            raise invalid_parameter(
+                f"Value {message.dedup_id} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request includes a parameter that is not valid for this queue type."
+            )
         delay = int(attributes["DelaySeconds"]) if message.delay_s is None else message.delay_s
         if not 0 <= delay <= 900:
             raise invalid_parameter(
@@ -309,6 +341,56 @@ class SqsStore:
             md5_of_body(message.body),
             md5_of_message_attributes(message.attributes),
         )
+
+    def _insert_fifo(  # noqa: PLR0917 - _insert's, split out
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        message: NewMessage,
+        attributes: Mapping[str, str],
+        sender: str,
+        now: float,
+    ) -> Sent:
+        """A FIFO queue's send: a group, no per-message delay, one copy per dedup id."""
+        if message.group_id is None:
+            raise missing_parameter("MessageGroupId")
+        check_group_id(message.group_id)
+        if message.delay_s is not None and message.delay_s != 0:
+            raise invalid_parameter(
+                f"Value {message.delay_s} for parameter DelaySeconds is invalid. Reason: "
+                "The request include parameter that is not valid for this queue type."
+            )
+        dedup_id = message.dedup_id
+        if dedup_id is None:
+            if attributes.get("ContentBasedDeduplication") != "true":
+                raise invalid_parameter(
+                    "The queue should either have ContentBasedDeduplication enabled or "
+                    "MessageDeduplicationId provided explicitly"
+                )
+            dedup_id = hashlib.sha256(message.body.encode()).hexdigest()
+        check_group_id(dedup_id, "MessageDeduplicationId")
+        scope = message.group_id if attributes.get("DeduplicationScope") == "messageGroup" else ""
+        db.execute("DELETE FROM deduplication WHERE queue=? AND expires_at <= ?", (name, now))
+        seen = db.execute(
+            "SELECT message_id, seq FROM deduplication WHERE queue=? AND scope=? AND dedup_id=?",
+            (name, scope, dedup_id),
+        ).fetchone()
+        digest = md5_of_message_attributes(message.attributes)
+        if seen is not None:  # accepted, not delivered twice (SQS's exactly-once send)
+            return Sent(str(seen[0]), md5_of_body(message.body), digest, _sequence(seen[1]))
+        message_id = str(uuid.uuid4())
+        cursor = db.execute(
+            "INSERT INTO messages (id, queue, body, attributes, sender, sent_at, visible_at, "
+            "group_id, dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, name, message.body, _dump(message.attributes), sender, now,
+             now + int(attributes["DelaySeconds"]), message.group_id, dedup_id),
+        )  # fmt: skip
+        seq = cursor.lastrowid or 0
+        db.execute(
+            "INSERT INTO deduplication VALUES (?, ?, ?, ?, ?, ?)",
+            (name, scope, dedup_id, message_id, seq, now + DEDUPLICATION_S),
+        )
+        return Sent(message_id, md5_of_body(message.body), digest, _sequence(seq))
 
     def receive(
         self, name: str, max_messages: int = 1, visibility_timeout: int | None = None
@@ -337,13 +419,33 @@ class SqsStore:
                 if visibility_timeout is None
                 else visibility_timeout
             )
-            rows = db.execute(
-                "SELECT seq, id, body, attributes, sender, sent_at, receives, first_receive "
-                "FROM messages WHERE queue=? AND visible_at <= ? ORDER BY seq LIMIT ?",
-                (name, now, max_messages),
-            ).fetchall()
+            sql = (
+                "SELECT seq, id, body, attributes, sender, sent_at, receives, first_receive, "
+                "group_id, dedup_id FROM messages WHERE queue=? AND visible_at <= ?"
+            )
+            params: list[object] = [name, now]
+            fifo = attributes.get("FifoQueue") == "true"
+            if fifo:
+                # A group with a message in flight waits: its order is kept.
+                sql += (
+                    " AND group_id NOT IN (SELECT group_id FROM messages WHERE queue=? "
+                    "AND visible_at > ? AND receives > 0)"
+                )
+                params += [name, now]
+            rows = db.execute(sql + " ORDER BY seq LIMIT ?", [*params, max_messages]).fetchall()
             received: list[Received] = []
-            for seq, message_id, body, attrs, sender, sent_at, receives, first in rows:
+            for (
+                seq,
+                message_id,
+                body,
+                attrs,
+                sender,
+                sent_at,
+                receives,
+                first,
+                group,
+                dedup,
+            ) in rows:
                 token = secrets.token_urlsafe(12)
                 first_receive = now if first is None else float(first)
                 db.execute(
@@ -362,6 +464,9 @@ class SqsStore:
                         sent_at=float(sent_at),
                         receives=int(receives) + 1,
                         first_receive=first_receive,
+                        group_id=group if fifo else None,
+                        dedup_id=dedup if fifo else None,
+                        sequence_number=_sequence(seq) if fifo else None,
                     )
                 )
         return received
@@ -424,6 +529,21 @@ class SqsStore:
                 f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: "
                 "Message does not exist or is not available for visibility timeout change."
             )
+
+
+def _new_queue_attributes(name: str, given: Mapping[str, str]) -> dict[str, str]:
+    """A new queue's attributes: SQS's defaults (a FIFO queue's too), then ``given``."""
+    fifo = given.get("FifoQueue") == "true"
+    check_queue_name(name, fifo=fifo)
+    base = dict(DEFAULT_ATTRIBUTES)
+    if fifo:
+        base["FifoQueue"] = "true"
+        base.update({key: choices[0] for key, choices in FIFO_CHOICES.items()})
+    return queue_attributes(given, base)
+
+
+def _sequence(seq: object) -> str:
+    return str(seq).zfill(20)
 
 
 def _attributes(db: sqlite3.Connection, name: str) -> dict[str, str]:

@@ -38,6 +38,10 @@ KNOWN_PROPERTIES = frozenset(
         "KmsMasterKeyId",
         "KmsDataKeyReusePeriodSeconds",
         "SqsManagedSseEnabled",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "DeduplicationScope",
+        "FifoThroughputLimit",
     }
 )
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -78,6 +82,13 @@ def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
     for name in _ATTRIBUTE_PROPERTIES:
         if name in properties:
             attributes[name] = str(properties[name])
+    for name in ("DeduplicationScope", "FifoThroughputLimit"):
+        if name in properties:
+            attributes[name] = str(properties[name])
+    for name in ("FifoQueue", "ContentBasedDeduplication"):
+        if name in properties:
+            value = properties[name]
+            attributes[name] = str(value).lower() if isinstance(value, bool | str) else "?"
     for name in ("RedrivePolicy", "RedriveAllowPolicy"):
         value = properties.get(name)
         if isinstance(value, Mapping):

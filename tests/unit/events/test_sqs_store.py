@@ -209,3 +209,65 @@ def test_md5_of_message_attributes_follows_the_developer_guide() -> None:
         "c": ("Binary", b"\x01\x02", 2),
     })  # fmt: skip
     assert md5_of_message_attributes({}) is None
+
+
+def _fifo(store: SqsStore, name: str = "q.fifo", **attributes: str) -> None:
+    store.create_queue(name, {"FifoQueue": "true", **attributes})
+
+
+def test_a_fifo_queue_serves_a_group_in_order_one_batch_at_a_time(store: SqsStore) -> None:
+    _fifo(store)
+    for body, group in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a")):
+        store.send("q.fifo", NewMessage(body, group_id=group, dedup_id=body))
+    first = store.receive("q.fifo", max_messages=2)
+    assert [m.body for m in first] == ["a1", "a2"]
+    assert [m.body for m in store.receive("q.fifo", max_messages=10)] == ["b1"]
+    for message in first:
+        store.delete("q.fifo", message.receipt_handle)
+    [a3] = store.receive("q.fifo")
+    assert (a3.body, a3.group_id) == ("a3", "a")
+    assert a3.sequence_number is not None
+    assert a3.sequence_number > first[1].sequence_number  # type: ignore[operator]
+
+
+def test_a_fifo_queue_deduplicates_for_five_minutes(store: SqsStore, clock: Clock) -> None:
+    _fifo(store, ContentBasedDeduplication="true")
+    sent = store.send("q.fifo", NewMessage("same", group_id="g"))
+    assert store.send("q.fifo", NewMessage("same", group_id="g")) == sent
+    assert store.get_attributes("q.fifo")["ApproximateNumberOfMessages"] == "1"
+    clock.now += 300
+    assert store.send("q.fifo", NewMessage("same", group_id="g")) != sent
+    assert store.get_attributes("q.fifo")["ApproximateNumberOfMessages"] == "2"
+
+
+def test_fifo_sends_need_a_group_and_a_deduplication_id(store: SqsStore) -> None:
+    _fifo(store)
+    for message, code in (
+        (NewMessage("m", dedup_id="d"), "MissingParameter"),
+        (NewMessage("m", group_id="g"), "InvalidParameterValue"),  # no content dedup
+        (NewMessage("m", group_id="g", dedup_id="d", delay_s=5), "InvalidParameterValue"),
+        (NewMessage("m", group_id="g h", dedup_id="d"), "InvalidParameterValue"),
+    ):
+        with pytest.raises(SqsError) as info:
+            store.send("q.fifo", message)
+        assert info.value.code == code
+
+
+def test_fifo_names_attributes_and_type_changes(store: SqsStore) -> None:
+    _fifo(store)
+    attributes = store.get_attributes("q.fifo")
+    assert attributes["FifoQueue"] == "true"
+    assert attributes["ContentBasedDeduplication"] == "false"
+    with pytest.raises(SqsError):
+        store.create_queue("plain", {"FifoQueue": "true"})
+    with pytest.raises(SqsError) as info:
+        store.set_attributes("q.fifo", {"FifoQueue": "false"})
+    assert info.value.code == "InvalidAttributeValue"
+    store.create_queue("plain")
+    assert "FifoQueue" not in store.get_attributes("plain")
+    with pytest.raises(SqsError) as info:
+        store.set_attributes("plain", {"ContentBasedDeduplication": "true"})
+    assert info.value.code == "InvalidAttributeName"
+    with pytest.raises(SqsError) as info:
+        store.send("plain", NewMessage("m", dedup_id="d"))
+    assert info.value.code == "InvalidParameterValue"

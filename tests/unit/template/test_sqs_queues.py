@@ -18,7 +18,7 @@ QUEUES = """\
       RedrivePolicy:
         deadLetterTargetArn: !GetAtt Dead.Arn
         maxReceiveCount: 3
-      FifoThroughputLimit: perQueue
+      ReceiveMessageWaitTime: 5
 """
 
 ENV = """\
@@ -54,7 +54,7 @@ def test_ref_is_the_url_and_get_att_the_arn() -> None:
 
 def test_unsupported_properties_are_warned_about() -> None:
     model = load_resources(function() + QUEUES, stack_name="shop")
-    assert any("FifoThroughputLimit" in m for m in messages(model))
+    assert any("ReceiveMessageWaitTime " in m for m in messages(model))
 
 
 def test_generated_names_are_stable_and_valid() -> None:
