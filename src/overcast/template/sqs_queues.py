@@ -11,11 +11,10 @@ logical ID, so the name (and the queue's messages) survive restarts.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 QUEUE_TYPE = "AWS::SQS::Queue"
 
@@ -92,7 +91,7 @@ def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
     for name in ("RedrivePolicy", "RedriveAllowPolicy"):
         value = properties.get(name)
         if isinstance(value, Mapping):
-            attributes[name] = orjson.dumps(dict(value)).decode()
+            attributes[name] = json.dumps(dict(value), separators=(",", ":"))
         elif isinstance(value, str):
             attributes[name] = value
     return attributes
