@@ -349,15 +349,20 @@ class SqsApi:
         name = self._queue(p)
         successful: list[dict[str, str]] = []
         failed: list[dict[str, object]] = []
-        for entry in _entries(p, "DeleteMessageBatchRequestEntry"):
+        entries = _entries(p, "DeleteMessageBatchRequestEntry")
+        handles: list[str] = []
+        for entry in entries:
             try:
-                await self._run(self.store.delete, name, _string(entry, "ReceiptHandle"))
+                handles.append(_string(entry, "ReceiptHandle"))
             except SqsError as exc:
-                if exc.code == "QueueDoesNotExist":
-                    raise
                 failed.append(_failure(entry["Id"], exc))
-                continue
-            successful.append({"Id": entry["Id"]})
+        wanted = [e for e in entries if isinstance(e.get("ReceiptHandle"), str)]
+        outcomes = await self._run(self.store.delete_batch, name, handles)
+        for entry, outcome in zip(wanted, outcomes, strict=True):
+            if outcome is None:
+                successful.append({"Id": entry["Id"]})
+            else:
+                failed.append(_failure(entry["Id"], outcome))
         return {"Successful": successful, "Failed": failed}
 
     async def _change_message_visibility(

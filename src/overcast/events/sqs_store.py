@@ -500,13 +500,27 @@ class SqsStore:
     def delete(self, name: str, receipt_handle: str) -> None:
         """DeleteMessage: only the latest receive's handle deletes; an older one, or one
         of a message already gone, succeeds doing nothing (as SQS)."""
-        message_id, token = _parse_handle(name, receipt_handle)
+        [outcome] = self.delete_batch(name, [receipt_handle])
+        if outcome is not None:
+            raise outcome
+
+    def delete_batch(self, name: str, receipt_handles: Sequence[str]) -> list[SqsError | None]:
+        """DeleteMessageBatch in one transaction: per handle, None or why it was refused."""
+        outcomes: list[SqsError | None] = []
+        parsed: list[tuple[str, str]] = []
+        for handle in receipt_handles:
+            try:
+                parsed.append(_parse_handle(name, handle))
+                outcomes.append(None)
+            except SqsError as exc:
+                outcomes.append(exc)
         with immediate_transaction(self._db, self._lock) as db:
             _attributes(db, name)
-            db.execute(
+            db.executemany(
                 "DELETE FROM messages WHERE queue=? AND id=? AND receipt=?",
-                (name, message_id, token),
+                [(name, message_id, token) for message_id, token in parsed],
             )
+        return outcomes
 
     def change_visibility(self, name: str, receipt_handle: str, timeout: int) -> None:
         """ChangeMessageVisibility: hide the message ``timeout`` seconds from now."""

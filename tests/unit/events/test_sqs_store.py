@@ -271,3 +271,15 @@ def test_fifo_names_attributes_and_type_changes(store: SqsStore) -> None:
     with pytest.raises(SqsError) as info:
         store.send("plain", NewMessage("m", dedup_id="d"))
     assert info.value.code == "InvalidParameterValue"
+
+
+def test_delete_batch_deletes_in_one_go_and_reports_bad_handles(store: SqsStore) -> None:
+    store.create_queue("q")
+    for n in range(3):
+        store.send("q", NewMessage(f"m{n}"))
+    handles = [m.receipt_handle for m in store.receive("q", max_messages=3)]
+    outcomes = store.delete_batch("q", [*handles, "garbage"])
+    assert outcomes[:3] == [None, None, None]
+    assert isinstance(outcomes[3], SqsError)
+    assert outcomes[3].code == "ReceiptHandleIsInvalid"
+    assert store.get_attributes("q")["ApproximateNumberOfMessagesNotVisible"] == "0"
