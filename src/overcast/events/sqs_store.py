@@ -481,12 +481,20 @@ class SqsStore:
         target = redrive.target_arn.rsplit(":", 1)[1]
         if target == name or redrive.target_arn != self.arn(target):
             return
-        if db.execute("SELECT 1 FROM queues WHERE name=?", (target,)).fetchone() is None:
+        row = db.execute("SELECT attributes FROM queues WHERE name=?", (target,)).fetchone()
+        if row is None:
             return  # SQS keeps them where they are while the target is missing
+        fifo = attributes.get("FifoQueue") == "true"
+        if (orjson.loads(row[0]).get("FifoQueue") == "true") != fifo:
+            return  # a dead-letter queue must be of its source's type
+        # A standard queue's message keeps its enqueue time (its retention runs on); a
+        # FIFO queue's restarts in the dead-letter queue (SQS developer guide,
+        # "Setting-up dead-letter queue retention").
         db.execute(
             "UPDATE messages SET queue=?, receives=0, first_receive=NULL, receipt=NULL, "
-            "visible_at=? WHERE queue=? AND visible_at <= ? AND receives >= ?",
-            (target, now, name, now, redrive.max_receives),
+            "visible_at=?, sent_at=CASE WHEN ? THEN ? ELSE sent_at END "
+            "WHERE queue=? AND visible_at <= ? AND receives >= ?",
+            (target, now, fifo, now, name, now, redrive.max_receives),
         )
 
     def next_visible(self, name: str) -> float | None:

@@ -283,3 +283,26 @@ def test_delete_batch_deletes_in_one_go_and_reports_bad_handles(store: SqsStore)
     assert isinstance(outcomes[3], SqsError)
     assert outcomes[3].code == "ReceiptHandleIsInvalid"
     assert store.get_attributes("q")["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_fifo_message_restarts_its_retention_in_the_dead_letter_queue(
+    store: SqsStore, clock: Clock
+) -> None:
+    _fifo(store, "dlq.fifo")
+    store.create_queue("plain-dlq")
+    policy = f'{{"deadLetterTargetArn": "{store.arn("dlq.fifo")}", "maxReceiveCount": 1}}'
+    _fifo(store, "q.fifo", VisibilityTimeout="1", RedrivePolicy=policy)
+    store.send("q.fifo", NewMessage("m", group_id="g", dedup_id="d"))
+    sent_at = clock.now
+    store.receive("q.fifo")
+    clock.now += 5
+    assert store.receive("q.fifo") == []
+    [dead] = store.receive("dlq.fifo")
+    assert dead.sent_at == sent_at + 5
+    # A dead-letter queue of the other type receives nothing.
+    mismatched = f'{{"deadLetterTargetArn": "{store.arn("plain-dlq")}", "maxReceiveCount": 1}}'
+    store.set_attributes("q.fifo", {"RedrivePolicy": mismatched})
+    store.send("q.fifo", NewMessage("n", group_id="g", dedup_id="e"))
+    store.receive("q.fifo")
+    clock.now += 5
+    assert [m.body for m in store.receive("q.fifo")] == ["n"]
