@@ -237,15 +237,18 @@ class SqsStore:
             ).fetchone()
             if row is None:
                 raise queue_does_not_exist()
+            settings = orjson.loads(row[0])
+            # Expired messages are deleted by the next receive; they count no more.
+            oldest = now - int(settings["MessageRetentionPeriod"])
             visible, hidden, delayed = self._db.execute(
                 "SELECT COALESCE(SUM(visible_at <= ?), 0), "
                 "COALESCE(SUM(visible_at > ? AND receives > 0), 0), "
                 "COALESCE(SUM(visible_at > ? AND receives = 0), 0) "
-                "FROM messages WHERE queue=?",
-                (now, now, now, name),
+                "FROM messages WHERE queue=? AND sent_at >= ?",
+                (now, now, now, name, oldest),
             ).fetchone()
         everything: dict[str, str] = {
-            **orjson.loads(row[0]),
+            **settings,
             "ApproximateNumberOfMessages": str(visible),
             "ApproximateNumberOfMessagesNotVisible": str(hidden),
             "ApproximateNumberOfMessagesDelayed": str(delayed),

@@ -120,6 +120,7 @@ def test_retention_drops_old_messages(store: SqsStore, clock: Clock) -> None:
     store.create_queue("q", {"MessageRetentionPeriod": "60"})
     store.send("q", NewMessage("old"))
     clock.now += 61
+    assert store.get_attributes("q")["ApproximateNumberOfMessages"] == "0"
     assert store.receive("q") == []
 
 
