@@ -36,11 +36,13 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCata
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
+from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
 from overcast.events.dispatcher import backoff_scale_from_environ
+from overcast.events.scheduler import Scheduler, clock_scale_from_environ
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
 from overcast.observe.service import MetricsService
@@ -175,6 +177,11 @@ class Node:
             grace_s=options.graceful_timeout_s,
             backoff_scale=backoff_scale_from_environ(os.environ),
         )
+        #: the app's Schedule/ScheduleV2 events, fired through the queue above
+        targets = schedule_targets(model, scope=LOCAL_STAGE, qualifier="$LATEST")
+        self.scheduler = Scheduler(
+            self.events, lambda: targets, rate_scale=clock_scale_from_environ(os.environ)
+        )
         self.lambda_api = LambdaApi(
             self.runtime,
             catalog,
@@ -237,11 +244,13 @@ class Node:
                 renewer = group.create_task(self._renew_credentials())
                 # Events queued before a restart (or in flight at a crash) run now.
                 group.create_task(self.events.run())
+                group.create_task(self.scheduler.run())
                 flusher = (
                     group.create_task(self.metrics.run()) if self.metrics is not None else None
                 )
                 await self._stop.wait()
                 renewer.cancel()
+                self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
                 self.sqs.stop()

@@ -68,6 +68,7 @@ from overcast.control.sandbox_choice import (
     choose_sandbox,
     platform_ports,
 )
+from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi
 from overcast.control.stage import STACK_HOST, Stage
 from overcast.dashboard import DashboardApp
@@ -77,6 +78,7 @@ from overcast.edge.hosts import HostTable
 from overcast.errors import OvercastError
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
 from overcast.events.dispatcher import backoff_scale_from_environ
+from overcast.events.scheduler import Scheduler, ScheduleTarget, clock_scale_from_environ
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
@@ -323,6 +325,10 @@ class Platform:
             grace_s=options.graceful_timeout_s,
             backoff_scale=backoff_scale_from_environ(os.environ),
         )
+        #: each stage's current deployments' schedules, fired through the queue above
+        self.scheduler = Scheduler(
+            self.events, self._schedule_targets, rate_scale=clock_scale_from_environ(os.environ)
+        )
         self.lambda_api = LambdaApi(
             self.invoker,
             self.invoker,
@@ -451,9 +457,11 @@ class Platform:
                 background.append(group.create_task(self._renew_credentials()))
                 # Events queued before a restart (or in flight at a crash) run now.
                 group.create_task(self.events.run())
+                group.create_task(self.scheduler.run())
                 await self._stop.wait()
                 for task in background:
                     task.cancel()
+                self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
                 self.sqs.stop()
@@ -490,6 +498,16 @@ class Platform:
                 else None
             )
         return out
+
+    def _schedule_targets(self) -> list[ScheduleTarget]:
+        """What fires now: the schedules of each stage's current deployments (a deploy or
+        a rollback changes them; the scheduler reads them again every second)."""
+        targets: list[ScheduleTarget] = []
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                scope = f"{name}/{live.record.stack}"
+                targets += schedule_targets(live.model, scope=scope, qualifier=name)
+        return targets
 
     def _busy(self) -> dict[tuple[str, str], int]:
         """Instances running an invocation now, per (stage, function)."""

@@ -3,12 +3,14 @@
 Owns: the pure retry decision (``retry_policy``), the durable SQLite queue in the
 state folder (``async_queue``), the asyncio adapter that drains it into an
 :class:`overcast.invoke.Invoker` within each function's concurrency (``dispatcher``)
-and the destination invocation record (``invocation_record``). Later: schedules,
-queues and event source mappings.
+the destination invocation record (``invocation_record``), and schedules: the
+payload a tick sends (``scheduled_event``) and the loop that claims each tick in
+the store and queues it (``scheduler``). Later: queues and event source mappings.
 
 May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
-``overcast.ids``, the standard library and orjson. Never the gateway, the edge or
-anything HTTP: callers (the Lambda API) hand it requests and get request ids back.
+``overcast.ids``, ``overcast.schedule_expression``, the standard library and orjson.
+Never the gateway, the edge or anything HTTP: callers (the Lambda API) hand it
+requests and get request ids back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from overcast.events.async_queue import EVENTS_FILE, AsyncQueue, EventCounts, Qu
 from overcast.events.dispatcher import AsyncSettings, Destination, Dispatcher
 from overcast.events.errors import EventsError
 from overcast.events.retry_policy import GiveUp, Retry, RetryConfig, next_attempt
+from overcast.events.scheduler import Scheduler, ScheduleTarget
 
 __all__ = [
     "EVENTS_FILE",
@@ -30,5 +33,7 @@ __all__ = [
     "QueuedEvent",
     "Retry",
     "RetryConfig",
+    "ScheduleTarget",
+    "Scheduler",
     "next_attempt",
 ]

@@ -17,6 +17,12 @@ run again on the next open (at least once, as Lambda's own queue). A destination
 event (the invocation record for an OnSuccess/OnFailure function) is inserted in
 the same transaction that settles the event it reports on.
 
+A schedule's tick is claimed in ``schedule_ticks`` (keyed by schedule and tick
+time, ``INSERT OR IGNORE``) in the same transaction that enqueues its event: the
+first scheduler to claim a tick runs it, any other (another node on the same file,
+a restart) finds it taken; a claimed tick is never lost to a crash before its event
+is stored, nor stored twice.
+
 Settled rows keep their counters (for ``overcast events``) but drop their payload;
 :meth:`AsyncQueue.prune` deletes them after a week.
 """
@@ -60,6 +66,13 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_due ON events (state, due_at);
 CREATE INDEX IF NOT EXISTS events_by_function ON events (function, qualifier, state);
+CREATE TABLE IF NOT EXISTS schedule_ticks (
+    schedule_id TEXT NOT NULL,
+    tick        REAL NOT NULL,
+    request_id  TEXT NOT NULL,
+    claimed_at  REAL NOT NULL,
+    PRIMARY KEY (schedule_id, tick)
+);
 """
 
 _COLUMNS = (
@@ -200,6 +213,27 @@ class AsyncQueue:
             if follow_up is not None:
                 _insert(db, follow_up)
 
+    def enqueue_tick(self, schedule_id: str, tick: float, event: QueuedEvent) -> bool:
+        """Claim ``schedule_id``'s ``tick`` and store its event; False if it was claimed."""
+        with immediate_transaction(self._db, self._lock) as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO schedule_ticks (schedule_id, tick, request_id, claimed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (schedule_id, tick, event.request_id, event.enqueued_at),
+            )
+            if cursor.rowcount == 0:
+                return False
+            _insert(db, event)
+            return True
+
+    def last_tick(self, schedule_id: str) -> float | None:
+        """The latest tick of ``schedule_id`` claimed so far (None: it never fired)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MAX(tick) FROM schedule_ticks WHERE schedule_id=?", (schedule_id,)
+            ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def next_due(self) -> float | None:
         """When the earliest queued event falls due (None: nothing is queued)."""
         with self._lock:
@@ -241,6 +275,13 @@ class AsyncQueue:
         with immediate_transaction(self._db, self._lock) as db:
             cursor = db.execute(
                 "DELETE FROM events WHERE state IN ('succeeded', 'failed') AND settled_at < ?",
+                (now - keep_s,),
+            )
+            # Each schedule keeps its latest tick: what a restart catches up from.
+            db.execute(
+                "DELETE FROM schedule_ticks WHERE claimed_at < ? AND tick < "
+                "(SELECT MAX(t.tick) FROM schedule_ticks t "
+                "WHERE t.schedule_id = schedule_ticks.schedule_id)",
                 (now - keep_s,),
             )
             return cursor.rowcount

@@ -127,6 +127,30 @@ class Dispatcher:
         self._wake.set()
         return rid
 
+    async def submit_tick(
+        self, request: InvokeRequest, schedule_id: str, tick: float
+    ) -> str | None:
+        """Claim a schedule's tick and queue its invocation in one transaction.
+
+        The request id, or None when the tick was claimed already (by another
+        scheduler on the same store, or before a restart).
+        """
+        rid = request.request_id or new_request_id()
+        now = self._clock()
+        event = QueuedEvent(
+            request_id=rid,
+            function=request.function_name,
+            qualifier=request.qualifier or "$LATEST",
+            payload=request.payload,
+            enqueued_at=now,
+            due_at=now,
+        )
+        claimed = await asyncio.to_thread(self.queue.enqueue_tick, schedule_id, tick, event)
+        if not claimed:
+            return None
+        self._wake.set()
+        return rid
+
     async def run(self) -> None:
         """Drain due events until :meth:`stop`; the owner of every attempt task."""
         try:

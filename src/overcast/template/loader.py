@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from overcast.template.auth import ApiAuth, parse_api_auth, route_auth
+from overcast.template.auth import ApiAuth, function_name_from_arn, parse_api_auth, route_auth
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import (
     InvalidTemplateError,
@@ -34,6 +34,7 @@ from overcast.template.model import (
     LambdaAuthorizerSpec,
     Location,
     RouteSpec,
+    ScheduleSpec,
 )
 from overcast.template.parameters import (
     ParameterValue,
@@ -60,6 +61,13 @@ from overcast.template.sam_resources import (
     plain,
     unsupported_properties,
     warn_unsupported,
+)
+from overcast.template.schedule_events import (
+    RULE_TYPE,
+    SCHEDULE_TYPE,
+    is_schedule,
+    parse_schedule_event,
+    parse_schedule_resource,
 )
 from overcast.template.sqs_queues import (
     KNOWN_PROPERTIES,
@@ -411,12 +419,18 @@ class _Loader:
         budgets: dict[str, Mapping[str, Any]] = {}
         buckets: list[str] = []
         queues: dict[str, QueueSpec] = {}
+        scheduled: list[_Resource] = []
         for resource in self.resources.values():
             if resource.dropped_by is not None:
                 continue
             if resource.type == FUNCTION_TYPE:
                 functions[resource.logical_id] = self._function(resource, table)
                 events.extend((resource.logical_id, e) for e in self._events(resource))
+                schedules = self._schedules(resource)
+                if schedules:
+                    functions[resource.logical_id] = dataclasses.replace(
+                        functions[resource.logical_id], schedules=schedules
+                    )
             elif resource.type in _API_TYPES:
                 apis[resource.logical_id] = self._api(resource)
             elif resource.type == ALARM_TYPE:
@@ -429,6 +443,8 @@ class _Loader:
                 queues[resource.logical_id] = self._queue(resource, table)
             elif resource.type in _EFS_TYPES:
                 continue  # folders of the stage, made when a function mounts one
+            elif resource.type in (RULE_TYPE, SCHEDULE_TYPE):
+                scheduled.append(resource)
             else:
                 self.log.warn(
                     f"Resource '{resource.logical_id}' ({resource.type}) is not run by "
@@ -438,6 +454,7 @@ class _Loader:
         for logical_id, kind in self.implicit_apis.items():
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
+        functions = self._attach_scheduled_resources(scheduled, functions)
         self._check_authorizer_functions(apis, functions)
         self._check_destination_functions(functions)
         apis = self._share_usage_plans(apis)
@@ -668,6 +685,8 @@ class _Loader:
                     hint="add Type: HttpApi (or Api) and Properties: {Path: /x, Method: get}",
                 )
             kind = _EVENT_KINDS.get(event["Type"])
+            if is_schedule(event["Type"]):
+                continue  # self._schedules reads them
             if kind is None:
                 self.log.warn(
                     f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
@@ -696,6 +715,59 @@ class _Loader:
                 )
             )
         return specs
+
+    def _schedules(self, resource: _Resource) -> tuple[ScheduleSpec, ...]:
+        """The function's ``Schedule``/``ScheduleV2`` events (``_events`` checked the shape)."""
+        owner = f"Function '{resource.logical_id}'"
+        events = resource.properties.get("Events")
+        if not isinstance(events, LocatedDict):
+            return ()
+        specs = []
+        for name, event in events.items():
+            if not isinstance(event, LocatedDict) or not is_schedule(event.get("Type")):
+                continue
+            loc = events.key_location(name)
+            props = event.get("Properties")
+            if not isinstance(props, LocatedDict):
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Properties must be a mapping", location=loc,
+                    hint="write Properties: {Schedule: rate(5 minutes)}",
+                )  # fmt: skip
+            specs.append(
+                parse_schedule_event(
+                    owner, name, event["Type"], self._resolved(props), location=loc, log=self.log
+                )
+            )
+        return tuple(specs)
+
+    def _attach_scheduled_resources(
+        self, scheduled: list[_Resource], functions: dict[str, FunctionSpec]
+    ) -> dict[str, FunctionSpec]:
+        """``AWS::Events::Rule`` / ``AWS::Scheduler::Schedule`` resources that invoke a
+        function of the template, added to that function's schedules."""
+        by_name = {spec.name: logical_id for logical_id, spec in functions.items()}
+
+        def function_name(arn: str) -> str | None:
+            name = function_name_from_arn(arn)
+            return name if name in by_name else None
+
+        for resource in scheduled:
+            found = parse_schedule_resource(
+                resource.logical_id,
+                resource.type,
+                self._resolved(resource.properties),
+                stack_name=self.stack_name,
+                location=resource.location,
+                log=self.log,
+                function_name=function_name,
+            )
+            for name, spec in found:
+                logical_id = by_name[name]
+                owner = functions[logical_id]
+                functions[logical_id] = dataclasses.replace(
+                    owner, schedules=(*owner.schedules, spec)
+                )
+        return functions
 
     def _event_api(self, owner: str, event: str, props: LocatedDict, key: str) -> str | None:
         # SAM reads the API's logical ID from the Ref itself (Api.get_rest_api_id_string),

@@ -92,6 +92,36 @@ class EventInvokeSpec:
     on_failure: DestinationSpec | None = None
 
 
+ScheduleKind = Literal["Schedule", "ScheduleV2"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    """A ``Schedule`` (EventBridge rule) or ``ScheduleV2`` (EventBridge Scheduler) event.
+
+    ``expression`` is validated (``overcast.schedule_expression`` parses it); times
+    are Unix seconds; ``maximum_event_age_s`` is the RetryPolicy's, if it gives one.
+    """
+
+    event_name: str
+    kind: ScheduleKind
+    expression: str
+    timezone: str = "UTC"
+    #: the JSON text the function receives instead of the default event
+    input: str | None = None
+    enabled: bool = True
+    #: the rule's or schedule's ``Name`` (default: made up from the function and event)
+    name: str | None = None
+    description: str = ""
+    #: ``FlexibleTimeWindow`` ``MaximumWindowInMinutes`` (None: Mode OFF)
+    flexible_window_minutes: int | None = None
+    start_at: float | None = None
+    end_at: float | None = None
+    maximum_event_age_s: int | None = None
+    maximum_retry_attempts: int | None = None
+    location: Location | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetterSpec:
     """SAM ``DeadLetterQueue``: where discarded asynchronous events go (SQS or SNS)."""
@@ -134,6 +164,8 @@ class FunctionSpec:
     event_invoke: EventInvokeSpec | None = None
     #: ``DeadLetterQueue``
     dead_letter: DeadLetterSpec | None = None
+    #: ``Schedule`` and ``ScheduleV2`` events
+    schedules: tuple[ScheduleSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

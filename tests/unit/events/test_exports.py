@@ -16,6 +16,8 @@ EXPECTED = {
     "QueuedEvent",
     "Retry",
     "RetryConfig",
+    "ScheduleTarget",
+    "Scheduler",
     "next_attempt",
 }
 
