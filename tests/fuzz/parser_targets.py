@@ -27,8 +27,16 @@ from overcast.control.sigv4 import (
     declared_payload_hash,
     parse_authorization,
 )
+from overcast.control.sqs_api import new_message
 from overcast.edge.config import parse_edge_config
 from overcast.edge.errors import EdgeConfigError
+from overcast.events.sqs_rules import (
+    SqsError,
+    check_body,
+    check_message_attributes,
+    queue_attributes,
+    redrive_policy,
+)
 from overcast.gateway import HttpRequest, RouteMatch, RouteTable, map_function_response
 from overcast.gateway.events import build_event, dump_event
 from overcast.secrets.errors import PolicyParseError
@@ -185,6 +193,34 @@ def gateway_response(data: bytes) -> None:
         raise ValueError(f"{response.status} with a body")
 
 
+def sqs_message(data: bytes) -> None:
+    """A SendMessage body (JSON): its message and attributes checked as SQS checks them."""
+    try:
+        params = json.loads(data)
+    except (ValueError, RecursionError):
+        return
+    if not isinstance(params, dict):
+        return
+    with contextlib.suppress(SqsError):
+        message = new_message(params)
+        check_message_attributes(message.attributes)
+        check_body(message.body, message.attributes, 262_144)
+
+
+def sqs_attributes(data: bytes) -> None:
+    """Queue attributes as JSON (a RedrivePolicy as its own text when not an object)."""
+    text = _text(data)
+    with contextlib.suppress(SqsError):
+        redrive_policy(text)
+    try:
+        given = json.loads(data)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(given, dict):
+        with contextlib.suppress(SqsError):
+            queue_attributes(given, {})
+
+
 TARGETS: dict[str, Target] = {
     "template": template,
     "vault-policy": vault_policy,
@@ -197,4 +233,6 @@ TARGETS: dict[str, Target] = {
     "lambda-path": lambda_path,
     "gateway-event": gateway_event,
     "gateway-response": gateway_response,
+    "sqs-message": sqs_message,
+    "sqs-attributes": sqs_attributes,
 }

@@ -71,9 +71,10 @@ class AccessControl:
         self.keys = keys
         self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
-        # "cloudfront" signs the edge's invalidation endpoint, as boto3 would.
+        # "cloudfront" signs the edge's invalidation endpoint, as boto3 would; "sqs" the
+        # SQS API (control/sqs_api.py).
         self._verifier = verifier or Verifier(
-            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast"})
+            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast", "sqs"})
         )
 
     def _secret_for(self, access_key_id: str) -> str | None:

@@ -55,10 +55,24 @@ _DEPLOY_READ_ACTIONS = frozenset(
         "overcast:ListAlarms",
     }
 )
+# SQS: viewers look, deployers also move messages; creating, reconfiguring and
+# deleting queues is for admins (and for templates, through deploys).
+_QUEUE_READ_ACTIONS = frozenset({"sqs:ListQueues", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"})
+_QUEUE_MESSAGE_ACTIONS = frozenset(
+    {
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:PurgeQueue",
+    }
+)
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS,
+    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS,
     "deployer": _READ_ACTIONS
     | _DEPLOY_READ_ACTIONS
+    | _QUEUE_READ_ACTIONS
+    | _QUEUE_MESSAGE_ACTIONS
     | {
         "lambda:InvokeFunction",
         "cloudfront:CreateInvalidation",

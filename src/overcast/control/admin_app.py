@@ -6,7 +6,8 @@ port listens on loopback unless told otherwise (docs/metrics.md says how to guar
 ``/v1/`` belongs to the secrets API, which authenticates Vault tokens itself, so it is
 passed through untouched; every Lambda API request must be signed by an overcast key
 whose role allows the operation. So must every edge invalidation
-(``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge).
+(``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge), and
+every SQS request (``POST /`` with an ``AmazonSQS.*`` target: control/sqs_api.py).
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
@@ -38,6 +39,7 @@ from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STACKS, KEY_STAGES, LambdaApi
+from overcast.control.sqs_api import SqsApi
 from overcast.control.write_failures import is_write_failure, write_failure
 from overcast.dashboard import DashboardApp
 from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES
@@ -75,6 +77,8 @@ class AdminApp:
         #: the port of the listener sandboxed functions reach (see the module docstring)
         self.function_port: int | None = None
         self.ready = False
+        #: the SQS API (``POST /`` with an ``AmazonSQS.*`` target; it checks SigV4 itself)
+        self.sqs_api: SqsApi | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -109,6 +113,9 @@ class AdminApp:
         if self._lambda.handles(path):
             await _answering_failures(self._guarded_lambda, scope, receive, send)
             return
+        if self.sqs_api is not None and self.sqs_api.handles(scope):
+            await _answering_failures(self.sqs_api, scope, receive, send)
+            return
         if self.deploy_api is not None and self.deploy_api.handles(path):
             await _answering_failures(self.deploy_api, scope, receive, send)
             return
@@ -118,6 +125,10 @@ class AdminApp:
         await send_response(
             send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]
         )
+
+    @property
+    def access(self) -> AccessControl:
+        return self._access
 
     def _from_functions(self, scope: Scope) -> bool:
         """Whether the request came in on the listener sandboxed functions reach."""

@@ -37,6 +37,7 @@ from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
@@ -200,6 +201,11 @@ class Node:
             metrics=recorder.exposition if recorder is not None else None,
         )
         self.admin.function_port = self.functions_address[1]
+        #: the SQS-compatible queues the admin port serves
+        self.sqs = self.admin.sqs_api = SqsApi.open(
+            options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
+        )
+        create_template_queues(self.sqs.store, model.queues.values())
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
@@ -247,6 +253,7 @@ class Node:
                 self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                self.sqs.stop()
                 if flusher is not None:
                     flusher.cancel()
                 for server, _sock in servers:
@@ -269,6 +276,7 @@ class Node:
                 # After the runtime: invocations that ended while it drained are counted.
                 await self.metrics.aclose()
             self.events.queue.close()
+            self.sqs.store.close()
             self._release()
 
     def _release(self) -> None:

@@ -69,6 +69,7 @@ from overcast.control.sandbox_choice import (
     platform_ports,
 )
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sqs_api import SqsApi
 from overcast.control.stage import STACK_HOST, Stage
 from overcast.dashboard import DashboardApp
 from overcast.durable_files import atomic_write
@@ -367,6 +368,10 @@ class Platform:
                 identify=key_identifier(self.keys),
             ),
         )
+        #: the SQS-compatible queues the admin port serves
+        self.sqs = self.admin.sqs_api = SqsApi.open(
+            state, access, region=options.region, account_id=options.account_id
+        )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
@@ -459,6 +464,7 @@ class Platform:
                 self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                self.sqs.stop()
                 for server, _sock in servers:
                     server.should_exit = True
             await asyncio.gather(*(server.shutdown() for server, _sock in servers))
@@ -477,6 +483,7 @@ class Platform:
                 await self.metrics.aclose()
             self.store.close()
             self.events.queue.close()
+            self.sqs.store.close()
             self._release()
 
     def _current_models(self) -> dict[str, tuple[str, list[AppModel]] | None]:

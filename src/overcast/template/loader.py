@@ -69,6 +69,15 @@ from overcast.template.schedule_events import (
     parse_schedule_event,
     parse_schedule_resource,
 )
+from overcast.template.sqs_queues import (
+    KNOWN_PROPERTIES,
+    QUEUE_TYPE,
+    QueueSpec,
+    generated_name,
+    queue_arn,
+    queue_attributes,
+    queue_url,
+)
 from overcast.template.throttling import (
     check_plan_conflicts,
     route_throttle,
@@ -237,6 +246,26 @@ class _ResourceTable:
         self._names[logical_id] = name
         return name
 
+    def queue_name(self, resource: _Resource) -> str:
+        """QueueName if set (resolved), else CloudFormation's generated form."""
+        raw = resource.properties.get("QueueName")
+        if raw is None:
+            return generated_name(self._loader.stack_name, resource.logical_id)
+        if resource.logical_id in self._naming:
+            raise UnresolvedReferenceError(
+                f"Queue '{resource.logical_id}' QueueName refers to itself",
+                location=resource.properties.key_location("QueueName"),
+            )
+        self._naming.add(resource.logical_id)
+        try:
+            return self._loader.resolver.resolve_text(
+                raw,
+                f"Queue '{resource.logical_id}' QueueName",
+                resource.properties.key_location("QueueName"),
+            )
+        finally:
+            self._naming.discard(resource.logical_id)
+
     def _efs_id(self, resource: _Resource) -> str:
         """A stable EFS id (``fsap-…``/``fs-…``) from the stack and the logical ID."""
         digest = hashlib.sha256(
@@ -252,6 +281,9 @@ class _ResourceTable:
             return self.function_name(logical_id)
         if resource.type in _EFS_TYPES:
             return self._efs_id(resource)
+        if resource.type == QUEUE_TYPE:
+            loader = self._loader
+            return queue_url(loader.region, loader.account_id, self.queue_name(resource))
         self._loader.log.warn(
             f"Ref {logical_id}: '{logical_id}' ({resource.type}) is not run by overcast; "
             f"its Ref resolves to '{logical_id}'",
@@ -279,6 +311,12 @@ class _ResourceTable:
                 f"{kind_name}/{efs_id}"
             )
             known["AccessPointId" if kind_name == "access-point" else "FileSystemId"] = efs_id
+        elif resource is not None and resource.type == QUEUE_TYPE:
+            name = self.queue_name(resource)
+            partition = loader.pseudo["AWS::Partition"]
+            known["Arn"] = queue_arn(partition, loader.region, loader.account_id, name)
+            known["QueueName"] = name
+            known["QueueUrl"] = queue_url(loader.region, loader.account_id, name)
         elif kind == "rest":
             known["RootResourceId"] = api_id_for(loader.stack_name, f"{logical_id}/")
         elif kind == "http":
@@ -380,6 +418,7 @@ class _Loader:
         alarms: dict[str, Mapping[str, Any]] = {}
         budgets: dict[str, Mapping[str, Any]] = {}
         buckets: list[str] = []
+        queues: dict[str, QueueSpec] = {}
         scheduled: list[_Resource] = []
         for resource in self.resources.values():
             if resource.dropped_by is not None:
@@ -400,6 +439,8 @@ class _Loader:
                 budgets[resource.logical_id] = self._plain_properties(resource)
             elif resource.type == BUCKET_TYPE:
                 buckets.append(resource.logical_id)
+            elif resource.type == QUEUE_TYPE:
+                queues[resource.logical_id] = self._queue(resource, table)
             elif resource.type in _EFS_TYPES:
                 continue  # folders of the stage, made when a function mounts one
             elif resource.type in (RULE_TYPE, SCHEDULE_TYPE):
@@ -435,6 +476,7 @@ class _Loader:
             alarms=alarms,
             budgets=budgets,
             buckets=tuple(buckets),
+            queues=queues,
         )
 
     def _check_sections(self, doc: LocatedDict) -> None:
@@ -602,6 +644,19 @@ class _Loader:
             name=table.function_name(resource.logical_id),
             arn=ArnContext(self.pseudo["AWS::Partition"], self.region, self.account_id),
             network=self._network(resource, props),
+        )
+
+    def _queue(self, resource: _Resource, table: _ResourceTable) -> QueueSpec:
+        properties = self._plain_properties(resource)
+        for name in properties:
+            if name not in KNOWN_PROPERTIES:
+                self.log.warn(
+                    f"Queue '{resource.logical_id}' {name} is not supported by overcast's "
+                    "queues (standard queues only); it is ignored",
+                    resource.properties.key_location(name),
+                )
+        return QueueSpec(
+            resource.logical_id, table.queue_name(resource), queue_attributes(properties)
         )
 
     def _plain_properties(self, resource: _Resource) -> Mapping[str, Any]:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from overcast.template.sqs_queues import QueueSpec
+
 ApiKind = Literal["rest", "http"]
 PayloadFormat = Literal["1.0", "2.0"]
 LambdaPayloadType = Literal["TOKEN", "REQUEST"]
@@ -358,6 +360,8 @@ class AppModel:
     budgets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: logical IDs of ``AWS::S3::Bucket`` resources
     buckets: tuple[str, ...] = ()
+    #: ``AWS::SQS::Queue`` resources by logical ID (created when the app starts)
+    queues: Mapping[str, QueueSpec] = field(default_factory=dict)
 
     def function_by_name(self, name: str) -> FunctionSpec | None:
         """Look a function up by FunctionName or logical ID."""

@@ -105,8 +105,8 @@ Resources:
           Properties:
             ApiId: !Ref PublicApi
 
-  Queue:
-    Type: AWS::SQS::Queue
+  Table:
+    Type: AWS::DynamoDB::Table
 
 Outputs:
   Url:
@@ -147,10 +147,10 @@ def test_realistic_app_with_rest_and_http_api() -> None:
         ("PublicApi", "ANY", "$default"): ("Catalog", "2.0"),
     }
     assert messages(model) == [
-        "Resource 'Queue' (AWS::SQS::Queue) is not run by overcast; it is ignored"
+        "Resource 'Table' (AWS::DynamoDB::Table) is not run by overcast; it is ignored"
     ]
-    queue_line = SHOP.splitlines().index("  Queue:") + 1
-    assert model.warnings[0].location == Location("shop/template.yaml", queue_line, 3)
+    table_line = SHOP.splitlines().index("  Table:") + 1
+    assert model.warnings[0].location == Location("shop/template.yaml", table_line, 3)
 
 
 def test_realistic_app_in_prod() -> None:
