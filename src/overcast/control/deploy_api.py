@@ -284,14 +284,16 @@ class DeployApi:
                     upload.write(message.get("body", b""))
                     if not message.get("more_body", False):
                         break
-                if not hmac.compare_digest(upload.sha256, declared):
-                    await Denied(403, "InvalidSignatureException", PAYLOAD_MISMATCH_MESSAGE).send(
-                        send
-                    )
-                    return
-                # fsync and rename off the event loop: other requests go on meanwhile
-                await asyncio.to_thread(upload.commit)
+                matches = hmac.compare_digest(upload.sha256, declared)
+                if matches:
+                    # fsync and rename off the event loop: other requests go on meanwhile
+                    await asyncio.to_thread(upload.commit)
                 size = upload.size
+            if not matches:
+                # Answered only once the with block has dropped the staged bytes, so a
+                # client that reads the 403 never finds them.
+                await Denied(403, "InvalidSignatureException", PAYLOAD_MISMATCH_MESSAGE).send(send)
+                return
         except ArtifactTooLargeError:
             await _too_large(MAX_ARTIFACT_BYTES).send(send)
             return
