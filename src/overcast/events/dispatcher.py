@@ -112,20 +112,10 @@ class Dispatcher:
 
     async def submit(self, request: InvokeRequest) -> str:
         """Queue an Event invocation durably; its request id once it is stored."""
-        rid = request.request_id or new_request_id()
-        now = self._clock()
-        event = QueuedEvent(
-            request_id=rid,
-            function=request.function_name,
-            qualifier=request.qualifier or "$LATEST",
-            payload=request.payload,
-            enqueued_at=now,
-            due_at=now,
-            client_context=request.client_context,
-        )
+        event = self._queued(request)
         await asyncio.to_thread(self.queue.enqueue, event)
         self._wake.set()
-        return rid
+        return event.request_id
 
     async def submit_tick(
         self, request: InvokeRequest, schedule_id: str, tick: float
@@ -135,21 +125,26 @@ class Dispatcher:
         The request id, or None when the tick was claimed already (by another
         scheduler on the same store, or before a restart).
         """
-        rid = request.request_id or new_request_id()
-        now = self._clock()
-        event = QueuedEvent(
-            request_id=rid,
-            function=request.function_name,
-            qualifier=request.qualifier or "$LATEST",
-            payload=request.payload,
-            enqueued_at=now,
-            due_at=now,
-        )
+        event = self._queued(request)
+        rid = event.request_id
         claimed = await asyncio.to_thread(self.queue.enqueue_tick, schedule_id, tick, event)
         if not claimed:
             return None
         self._wake.set()
         return rid
+
+    def _queued(self, request: InvokeRequest) -> QueuedEvent:
+        """``request`` as an event due now (its own request id, or a new one)."""
+        now = self._clock()
+        return QueuedEvent(
+            request_id=request.request_id or new_request_id(),
+            function=request.function_name,
+            qualifier=request.qualifier or "$LATEST",
+            payload=request.payload,
+            enqueued_at=now,
+            due_at=now,
+            client_context=request.client_context,
+        )
 
     async def run(self) -> None:
         """Drain due events until :meth:`stop`; the owner of every attempt task."""

@@ -233,8 +233,7 @@ def parse_schedule_event(
             f"{what}: an EventBridge rule takes rate() or cron(), not at()", location=expr_loc,
             hint="use a ScheduleV2 event for a one-time schedule",
         )  # fmt: skip
-    retry = _mapping(props, "RetryPolicy", what, location)
-    retry_loc = key_location(props, "RetryPolicy", location)
+    max_age, max_retries = _retry_policy(props, what, location)
     start_at = _date(props, "StartDate", what, location)
     end_at = _date(props, "EndDate", what, location)
     if start_at is not None and end_at is not None and end_at <= start_at:
@@ -254,24 +253,23 @@ def parse_schedule_event(
         flexible_window_minutes=_window(props, what, location),
         start_at=start_at,
         end_at=end_at,
-        maximum_event_age_s=(
-            _whole(
-                retry,
-                "MaximumEventAgeInSeconds",
-                f"{what} RetryPolicy",
-                EVENT_AGE_BOUNDS,
-                retry_loc,
-            )
-            if retry is not None
-            else None
-        ),
-        maximum_retry_attempts=(
-            _whole(retry, "MaximumRetryAttempts", f"{what} RetryPolicy", RETRY_BOUNDS, retry_loc)
-            if retry is not None
-            else None
-        ),
+        maximum_event_age_s=max_age,
+        maximum_retry_attempts=max_retries,
         location=location,
     )
+
+
+def _retry_policy(
+    props: LocatedDict, what: str, location: Location | None
+) -> tuple[int | None, int | None]:
+    """``RetryPolicy``'s MaximumEventAgeInSeconds and MaximumRetryAttempts (None: unset)."""
+    retry = _mapping(props, "RetryPolicy", what, location)
+    if retry is None:
+        return None, None
+    where = key_location(props, "RetryPolicy", location)
+    age = _whole(retry, "MaximumEventAgeInSeconds", f"{what} RetryPolicy", EVENT_AGE_BOUNDS, where)
+    attempts = _whole(retry, "MaximumRetryAttempts", f"{what} RetryPolicy", RETRY_BOUNDS, where)
+    return age, attempts
 
 
 def is_schedule(kind: Any) -> bool:
@@ -388,8 +386,7 @@ def parse_schedule_resource(
         function = _target_function(target, what, tloc, log, function_name)
         if function is None:
             continue
-        retry = _mapping(target, "RetryPolicy", what, tloc)
-        retry_loc = key_location(target, "RetryPolicy", tloc)
+        max_age, max_retries = _retry_policy(target, what, tloc)
         target_id = scalar_text(target.get("Id")) if is_rule else None
         out.append(
             (
@@ -399,28 +396,8 @@ def parse_schedule_resource(
                     # two targets of one rule are two schedules (each claims its ticks)
                     event_name=f"{logical_id}.{target_id}" if target_id else logical_id,
                     input=_input(target, what, tloc),
-                    maximum_event_age_s=(
-                        _whole(
-                            retry,
-                            "MaximumEventAgeInSeconds",
-                            f"{what} RetryPolicy",
-                            EVENT_AGE_BOUNDS,
-                            retry_loc,
-                        )
-                        if retry is not None
-                        else None
-                    ),
-                    maximum_retry_attempts=(
-                        _whole(
-                            retry,
-                            "MaximumRetryAttempts",
-                            f"{what} RetryPolicy",
-                            RETRY_BOUNDS,
-                            retry_loc,
-                        )
-                        if retry is not None
-                        else None
-                    ),
+                    maximum_event_age_s=max_age,
+                    maximum_retry_attempts=max_retries,
                     location=tloc,
                 ),
             )
