@@ -74,14 +74,19 @@ STORE_RETRY_S = 1.0
 BACKOFF_SCALE_ENV = "OVERCAST_EVENTS_BACKOFF_SCALE"
 
 
-def backoff_scale_from_environ(environ: Mapping[str, str]) -> float:
-    """The retry-wait scale the environment asks for (1.0: Lambda's own waits)."""
-    raw = environ.get(BACKOFF_SCALE_ENV, "")
+def time_scale_from_environ(environ: Mapping[str, str], name: str) -> float:
+    """A time scale in (0, 1] from ``environ[name]``; 1.0 when unset or out of range."""
+    raw = environ.get(name, "")
     try:
         scale = float(raw) if raw else 1.0
     except ValueError:
         return 1.0
     return scale if 0.0 < scale <= 1.0 else 1.0
+
+
+def backoff_scale_from_environ(environ: Mapping[str, str]) -> float:
+    """The retry-wait scale the environment asks for (1.0: Lambda's own waits)."""
+    return time_scale_from_environ(environ, BACKOFF_SCALE_ENV)
 
 
 class Dispatcher:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from overcast.events.dispatcher import Dispatcher
+from overcast.events.dispatcher import Dispatcher, time_scale_from_environ
 from overcast.events.scheduled_event import ScheduleKind, scheduled_event_payload
 from overcast.ids import request_id as new_request_id
 from overcast.invoke import InvokeRequest
@@ -48,12 +48,7 @@ SCHEDULER_DEFAULT_EVENT_AGE_S = 86_400
 
 def clock_scale_from_environ(environ: Mapping[str, str]) -> float:
     """The rate-period scale the environment asks for (1.0: AWS's own periods)."""
-    raw = environ.get(CLOCK_SCALE_ENV, "")
-    try:
-        scale = float(raw) if raw else 1.0
-    except ValueError:
-        return 1.0
-    return scale if 0.0 < scale <= 1.0 else 1.0
+    return time_scale_from_environ(environ, CLOCK_SCALE_ENV)
 
 
 @dataclass(frozen=True, slots=True)
