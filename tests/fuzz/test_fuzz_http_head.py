@@ -13,51 +13,17 @@ import asyncio
 import re
 from typing import Any
 
-import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
-from uvicorn.server import ServerState
 
 from fuzz.hang_guard import no_hang
-from overcast.control.http_limits import ConnectionTally, HttpLimits
-from overcast.control.http_server import GuardedH11Protocol, GuardedHttpToolsProtocol
+from guarded_protocols import Recorder, guarded_protocol
+from overcast.control.http_limits import HttpLimits
 
 LIMITS = HttpLimits(header_timeout_s=2, body_timeout_s=2, max_header_bytes=1024)
 #: what the server itself may answer (400: a malformed head, the parser's own answer)
 OWN_STATUSES = {b"400", b"408", b"431", b"503"}
 STATUS = re.compile(rb"HTTP/1\.1 (\d{3}) ")
-
-
-class Recorder(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = b""
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("192.0.2.9", 5555), "sockname": ("127.0.0.1", 80)}.get(name, default)
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        assert not self.closed, "written after the close"
-        self.written += bytes(data)
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 class App:
@@ -109,18 +75,8 @@ def test_any_bytes_in_any_reads_get_a_clean_answer_or_a_close(
     loop = asyncio.new_event_loop()
     try:
         app = App()
-        config = uvicorn.Config(app, http=kind, lifespan="off", log_level="critical")
-        config.load()
-        cls = GuardedHttpToolsProtocol if kind == "httptools" else GuardedH11Protocol
-        protocol = cls(
-            config=config,
-            server_state=ServerState(),
-            app_state={},
-            limits=LIMITS,
-            tally=ConnectionTally(LIMITS),
-            _loop=loop,
-        )
-        transport = Recorder()
+        protocol = guarded_protocol(app, kind, LIMITS, loop, log_level="critical")
+        transport = Recorder(strict=True)
         with no_hang(f"{kind} fed {len(stream)} bytes"):
             protocol.connection_made(transport)
             for part in _reads(stream, cuts):

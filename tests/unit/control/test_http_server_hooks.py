@@ -11,53 +11,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from uvicorn.server import ServerState
 
+from guarded_protocols import GuardedProtocol, Recorder, guarded_protocol
 from overcast.control.http_limits import LINGER_S, ConnectionTally, HttpLimits, Phase
 from overcast.control.http_server import (
     UVICORN_CYCLE_STATE,
-    GuardedH11Protocol,
-    GuardedHttpToolsProtocol,
     check_uvicorn,
 )
 
 LIMITS = HttpLimits(header_timeout_s=2, body_timeout_s=3, max_header_bytes=1024)
 GET = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
-
-
-class Recorder(asyncio.Transport):
-    """A transport that keeps what is written and how it was closed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = b""
-        self.closed = False
-        self.eof = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("192.0.2.9", 5555), "sockname": ("127.0.0.1", 80)}.get(name, default)
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written += bytes(data)
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        self.eof = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:
@@ -84,18 +47,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 def _protocol(
     loop: asyncio.AbstractEventLoop, kind: str, tally: ConnectionTally | None = None
-) -> tuple[GuardedHttpToolsProtocol | GuardedH11Protocol, Recorder]:
-    config = uvicorn.Config(_app, http=kind, lifespan="off", log_level="warning")
-    config.load()
-    cls = GuardedHttpToolsProtocol if kind == "httptools" else GuardedH11Protocol
-    protocol = cls(
-        config=config,
-        server_state=ServerState(),
-        app_state={},
-        limits=LIMITS,
-        tally=tally or ConnectionTally(LIMITS),
-        _loop=loop,
-    )
+) -> tuple[GuardedProtocol, Recorder]:
+    protocol = guarded_protocol(_app, kind, LIMITS, loop, tally=tally)
     transport = Recorder()
     protocol.connection_made(transport)
     return protocol, transport
@@ -105,7 +58,7 @@ def _settle(loop: asyncio.AbstractEventLoop) -> None:
     loop.run_until_complete(asyncio.sleep(0.01))
 
 
-def _expire(protocol: GuardedHttpToolsProtocol | GuardedH11Protocol) -> None:
+def _expire(protocol: GuardedProtocol) -> None:
     """Pretend the deadline passed: move it into the past and fire the timer's callback."""
     assert protocol._clock.deadline is not None
     protocol._clock.deadline = protocol.loop.time() - 1
