@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from overcast.control.access_keys import KeyStore, read_credentials_file
 from overcast.events import EVENTS_FILE, AsyncQueue
@@ -23,14 +21,7 @@ def test_an_event_invocation_of_a_stage_is_queued_durably_and_delivered(
     key_id, secret = read_credentials_file(
         KeyStore(overcast_platform.state_dir).admin_credentials_path
     )
-    client = boto3.client(
-        "lambda",
-        endpoint_url=overcast_platform.admin_url,
-        region_name="us-east-1",
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 0}),
-    )
+    client = overcast_platform.lambda_client(key_id, secret)
     answer = client.invoke(
         FunctionName="Echo", Payload=b"{}", InvocationType="Event", Qualifier="dev"
     )

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import dns.message
 import dns.query
 import dns.rcode
 import pytest
-from botocore.config import Config
 from platform_helpers import set_code
 
 from overcast.cli.platform_cmd import PlatformClientError
@@ -163,14 +161,7 @@ def test_boto3_invokes_a_stage_alias_and_a_version(
     key_id, secret = read_credentials_file(
         KeyStore(overcast_platform.state_dir).admin_credentials_path
     )
-    client = boto3.client(
-        "lambda",
-        endpoint_url=overcast_platform.admin_url,
-        region_name="us-east-1",
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 0}),
-    )
+    client = overcast_platform.lambda_client(key_id, secret)
 
     def code(**qualifier: str) -> str:
         answer = client.invoke(FunctionName="Echo", Payload=b"{}", **qualifier)
