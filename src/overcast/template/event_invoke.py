@@ -52,8 +52,11 @@ def _bounded(
 ) -> int:  # fmt: skip
     if key not in config:
         return default
-    raw = config[key]
-    at = key_location(config, key, loc)
+    return whole_number(config[key], what, bounds, key_location(config, key, loc))
+
+
+def whole_number(raw: Any, what: str, bounds: tuple[int, int], at: Location | None) -> int:
+    """``raw`` as a whole number within ``bounds`` (inclusive), or a located error."""
     text = scalar_text(raw)
     if isinstance(raw, bool) or text is None or not text.strip().lstrip("-").isdigit():
         raise InvalidTemplateError(f"{what} must be a whole number, got {raw!r}", location=at)

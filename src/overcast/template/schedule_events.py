@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from overcast.schedule_expression import At, ScheduleExpressionError, parse
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import InvalidTemplateError
+from overcast.template.event_invoke import whole_number
 from overcast.template.intrinsics import scalar_text
 from overcast.template.model import Location, ScheduleKind, ScheduleSpec
 from overcast.template.yaml_loader import LocatedDict, key_location
@@ -69,18 +70,7 @@ def _whole(
 ) -> int | None:
     if config.get(key) is None:
         return None
-    raw = config[key]
-    at = key_location(config, key, loc)
-    text = scalar_text(raw)
-    if isinstance(raw, bool) or text is None or not text.strip().lstrip("-").isdigit():
-        raise InvalidTemplateError(f"{what} {key} must be a whole number, got {raw!r}", location=at)
-    value = int(text)
-    if not bounds[0] <= value <= bounds[1]:
-        raise InvalidTemplateError(
-            f"{what} {key} is {value}; it must be between {bounds[0]} and {bounds[1]}",
-            location=at,
-        )
-    return value
+    return whole_number(config[key], f"{what} {key}", bounds, key_location(config, key, loc))
 
 
 def _enabled(kind: ScheduleKind, props: LocatedDict, what: str, loc: Location | None) -> bool:
