@@ -133,6 +133,18 @@ class EgressProxy:
             headers = [(name, value) for name, value in event.headers]
             await self._forward(method, target, headers, reader, writer)
 
+    async def _open_or_answer(
+        self, host: str, port: int, writer: asyncio.StreamWriter
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """:meth:`_open`, or None once the client has its 403 (refused) or 502 (unreachable)."""
+        try:
+            return await self._open(host, port)
+        except EgressRefusedError as exc:
+            await _answer(writer, 403, f"Forbidden: {exc}")
+        except (ConnectionError, OSError, TimeoutError) as exc:
+            await _answer(writer, 502, f"Bad Gateway: {exc}")
+        return None
+
     async def _open(
         self, host: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -161,14 +173,10 @@ class EgressProxy:
         if not host or not port_text.isdigit():
             await _answer(writer, 400, f"Bad Request: CONNECT needs host:port, got {target!r}")
             return
-        try:
-            upstream_r, upstream_w = await self._open(host, int(port_text))
-        except EgressRefusedError as exc:
-            await _answer(writer, 403, f"Forbidden: {exc}")
+        upstream = await self._open_or_answer(host, int(port_text), writer)
+        if upstream is None:
             return
-        except (ConnectionError, OSError, TimeoutError) as exc:
-            await _answer(writer, 502, f"Bad Gateway: {exc}")
-            return
+        upstream_r, upstream_w = upstream
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
         try:
@@ -188,14 +196,10 @@ class EgressProxy:
         if url.scheme != "http" or not url.hostname:
             await _answer(writer, 400, "Bad Request: a proxy needs an absolute http:// URL")
             return
-        try:
-            upstream_r, upstream_w = await self._open(url.hostname, url.port or 80)
-        except EgressRefusedError as exc:
-            await _answer(writer, 403, f"Forbidden: {exc}")
+        upstream = await self._open_or_answer(url.hostname, url.port or 80, writer)
+        if upstream is None:
             return
-        except (ConnectionError, OSError, TimeoutError) as exc:
-            await _answer(writer, 502, f"Bad Gateway: {exc}")
-            return
+        upstream_r, upstream_w = upstream
         path = url.path or "/"
         if url.query:
             path += "?" + url.query
