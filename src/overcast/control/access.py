@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import orjson
 
 from overcast.control.access_keys import AccessKey, KeyStore, role_allows
-from overcast.control.asgi_types import Receive, Scope, Send, send_response
+from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
 from overcast.control.function_credentials import FunctionKeys
 from overcast.control.permissions import allows
 from overcast.control.sigv4 import (
@@ -100,6 +100,28 @@ class AccessControl:
         if self._key(claimed.access_key_id) is None:
             return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
         return None
+
+    async def read_signed(
+        self, scope: Scope, receive: Receive, limit: int, too_large: Denied
+    ) -> tuple[AccessKey, bytes] | Denied:
+        """The signer and the body of a request whose signature covers its body.
+
+        What the head settles is refused before any body byte is read; a body over
+        ``limit`` (announced by Content-Length, or as it arrives) is ``too_large``.
+        """
+        early = self.precheck(scope)
+        if early is not None:
+            return early
+        announced = content_length(scope)
+        body = None
+        if announced is None or announced <= limit:
+            body = await read_body(receive, limit)
+        if body is None:
+            return too_large
+        who = self.authenticate(scope, body)
+        if isinstance(who, Denied):
+            return who
+        return who, body
 
     def authenticate(self, scope: Scope, body: bytes) -> AccessKey | Denied:
         """The key that signed this request, or why it is refused."""

@@ -25,14 +25,13 @@ from collections.abc import Callable
 import orjson
 
 from overcast.asgi import serve_lifespan
-from overcast.control.access import AccessControl, Denied, content_length, replay_body
+from overcast.control.access import AccessControl, Denied, replay_body
 from overcast.control.asgi_types import (
     ASGIApp,
     Message,
     Receive,
     Scope,
     Send,
-    read_body,
     send_response,
 )
 from overcast.control.deploy_api import DeployApi
@@ -138,25 +137,20 @@ class AdminApp:
         # The signature covers the body, so it is read before anything is served;
         # the Lambda API then gets it replayed, and applies its per-operation limits.
         # What can be refused without the body is refused before reading it.
-        early = self._access.precheck(scope)
-        if early is not None:
-            await early.send(send)
-            return
-        announced = content_length(scope)
-        body = None
-        if announced is None or announced <= MAX_SYNC_PAYLOAD_BYTES:
-            body = await read_body(receive, MAX_SYNC_PAYLOAD_BYTES)
-        if body is None:
-            await Denied(
+        signed = await self._access.read_signed(
+            scope,
+            receive,
+            MAX_SYNC_PAYLOAD_BYTES,
+            Denied(
                 413,
                 "RequestTooLargeException",
                 f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes",
-            ).send(send)
+            ),
+        )
+        if isinstance(signed, Denied):
+            await signed.send(send)
             return
-        who = self._access.authenticate(scope, body)
-        if isinstance(who, Denied):
-            await who.send(send)
-            return
+        who, body = signed
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         action, resource = self._lambda.action(
             scope["method"],
@@ -175,21 +169,16 @@ class AdminApp:
     async def _guarded_invalidation(
         self, edge_admin: EdgeAdmin, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        early = self._access.precheck(scope)
-        if early is not None:
-            await early.send(send)
+        signed = await self._access.read_signed(
+            scope,
+            receive,
+            _MAX_INVALIDATION_BYTES,
+            Denied(413, "RequestTooLarge", "invalidation batch too large"),
+        )
+        if isinstance(signed, Denied):
+            await signed.send(send)
             return
-        announced = content_length(scope)
-        body = None
-        if announced is None or announced <= _MAX_INVALIDATION_BYTES:
-            body = await read_body(receive, _MAX_INVALIDATION_BYTES)
-        if body is None:
-            await Denied(413, "RequestTooLarge", "invalidation batch too large").send(send)
-            return
-        who = self._access.authenticate(scope, body)
-        if isinstance(who, Denied):
-            await who.send(send)
-            return
+        who, body = signed
         path: str = scope["path"]
         denied = self._access.authorize(who, INVALIDATE_ACTION, edge_admin.resource(path))
         if denied is not None:

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from overcast.control.access import AccessControl, Denied, content_length
+from overcast.control.access import AccessControl, Denied
 from overcast.control.access_keys import AccessKey
-from overcast.control.asgi_types import Receive, Scope, Send, read_body, send_response
+from overcast.control.asgi_types import Receive, Scope, Send, send_response
 from overcast.errors import OvercastError
 from overcast.events.sqs_rules import (
     MAX_BATCH_BYTES,
@@ -129,21 +129,16 @@ class SqsApi:
         return target.startswith(TARGET_PREFIX.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        early = self._access.precheck(scope)
-        if early is not None:
-            await _refused(send, early)
+        signed = await self._access.read_signed(
+            scope,
+            receive,
+            MAX_REQUEST_BYTES,
+            Denied(413, "RequestTooLarge", "the request is too large"),
+        )
+        if isinstance(signed, Denied):
+            await _refused(send, signed)
             return
-        announced = content_length(scope)
-        body = None
-        if announced is None or announced <= MAX_REQUEST_BYTES:
-            body = await read_body(receive, MAX_REQUEST_BYTES)
-        if body is None:
-            await _refused(send, Denied(413, "RequestTooLarge", "the request is too large"))
-            return
-        who = self._access.authenticate(scope, body)
-        if isinstance(who, Denied):
-            await _refused(send, who)
-            return
+        who, body = signed
         target = next(v for k, v in scope["headers"] if k == b"x-amz-target").decode("latin-1")
         operation = target[len(TARGET_PREFIX) :]
         host = next((v for k, v in scope["headers"] if k == b"host"), b"localhost")

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from overcast.control.access import AccessControl
 from overcast.control.access_keys import new_key
 from overcast.control.sqs_api import SqsApi
 from overcast.events.sqs_store import SqsStore
@@ -26,6 +27,9 @@ class _OpenDoor:
 
     def authorize(self, key: Any, action: str, resource: str) -> None:
         return None
+
+    # the real gate's body reading, over the open checks above
+    read_signed = AccessControl.read_signed
 
 
 class _CountingStore(SqsStore):
