@@ -48,7 +48,7 @@ from overcast.events.sqs_rules import (
     queue_does_not_exist,
     wanted_attributes,
 )
-from overcast.events.sqs_store import QUEUES_FILE, NewMessage, Received, SqsStore
+from overcast.events.sqs_store import QUEUES_FILE, NewMessage, Received, Sent, SqsStore
 from overcast.template.sqs_queues import QueueSpec
 
 logger = logging.getLogger(__name__)
@@ -241,8 +241,7 @@ class SqsApi:
     async def _send_message(self, p: Mapping[str, Any], _base: str, who: str) -> object:
         name = self._queue(p)
         message = new_message(p)
-        sent = await self._run(self.store.send, name, message, who)
-        self._wake(name)
+        sent = await self.deliver(name, message, who)
         result = {"MessageId": sent.message_id, "MD5OfMessageBody": sent.md5_of_body}
         if sent.md5_of_attributes is not None:
             result["MD5OfMessageAttributes"] = sent.md5_of_attributes
@@ -318,7 +317,7 @@ class SqsApi:
         names = _string_list(p, "MessageAttributeNames")
         deadline = self._clock() + wait
         while True:
-            arrival = self._arrivals.setdefault(name, asyncio.Event())
+            arrival = self.arrival(name)
             received: list[Received] = await self._run(self.store.receive, name, count, visibility)
             now = self._clock()
             if received or now >= deadline or self._stopping:
@@ -335,6 +334,18 @@ class SqsApi:
         arrival = self._arrivals.pop(name, None)
         if arrival is not None:
             arrival.set()
+
+    def arrival(self, name: str) -> asyncio.Event:
+        """An event set by the next send to queue ``name`` (or by :meth:`stop`): what a
+        long poll, or an event source mapping's poller, waits on between receives."""
+        return self._arrivals.setdefault(name, asyncio.Event())
+
+    async def deliver(self, name: str, message: NewMessage, sender: str = "") -> Sent:
+        """Send ``message`` to queue ``name`` from inside the platform (destinations,
+        topics, buckets' notifications) and wake whoever waits on that queue."""
+        sent: Sent = await self._run(self.store.send, name, message, sender)
+        self._wake(name)
+        return sent
 
     async def _delete_message(self, p: Mapping[str, Any], _base: str, _who: str) -> object:
         await self._run(self.store.delete, self._queue(p), _string(p, "ReceiptHandle"))
