@@ -125,8 +125,7 @@ class EventSourceMapping:
         in_flight: set[asyncio.Task[None]] = set()
         async with asyncio.TaskGroup() as group:
             try:
-                while not self._stopping:
-                    await slots.acquire()
+                while await self._take_slot(slots):
                     batch = await self._collect()
                     if not batch:
                         slots.release()
@@ -140,6 +139,30 @@ class EventSourceMapping:
                 # Abandoned batches are not deleted: their messages come back.
                 for task in in_flight:
                     task.cancel()
+
+    async def _take_slot(self, slots: asyncio.Semaphore) -> bool:
+        """A free batch slot (True), or False once stopping: a stop does not wait for a
+        batch to end (a function may run for fifteen minutes) before collecting ends."""
+        if self._stopping:
+            return False
+        if not slots.locked():
+            await slots.acquire()
+            return True
+        acquire = asyncio.ensure_future(slots.acquire())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not acquire.done():
+                acquire.cancel()
+            [taken, _] = await asyncio.gather(acquire, stopped, return_exceptions=True)
+        if taken is not True:
+            return False
+        if self._stopping:
+            slots.release()
+            return False
+        return True
 
     async def _collect(self) -> list[Received]:
         """A batch to invoke with, or [] when stopping (or after a failed receive)."""

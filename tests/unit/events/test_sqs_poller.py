@@ -271,3 +271,18 @@ async def test_the_poller_follows_the_target_set(tmp_path: Path) -> None:
     poller.stop()
     await task
     q.store.close()
+
+
+@in_loop
+async def test_stopping_does_not_wait_for_a_slot_to_free(tmp_path: Path) -> None:
+    q = queues(tmp_path)
+    q.send("jobs", *(str(i) for i in range(20)))
+    invoker = FakeInvoker(_ok)
+    invoker.gate = asyncio.Event()
+    mapping = EventSourceMapping(target(maximum_concurrency=1), q, invoker, grace_s=0.01)
+    task = await running(mapping)
+    await until(lambda: len(invoker.calls) == 1)
+    await stopped(mapping, task)
+    assert mapping.counts.deleted == 0
+    assert q.counts() == (10, 10)
+    q.store.close()
