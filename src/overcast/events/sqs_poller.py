@@ -9,8 +9,9 @@ collecting, so an idle mapping holds one slot and no messages).
 
 Collecting: receive (in a worker thread: each receive is one committed transaction
 that hides the messages for the queue's VisibilityTimeout) up to ten at a time until
-the batch holds ``batch_size`` messages, or, once it holds one, until the batching
-window has passed since the first arrived (at once with no window). With nothing to
+the batch holds ``batch_size`` messages, its event would pass Lambda's 6 MB payload
+(the messages past it are made visible again), or, once it holds one, until the
+batching window has passed since the first arrived (at once with no window). With nothing to
 take it waits on the queue's arrival event (set by the next send), the next hidden
 or delayed message's return, or :meth:`stop`: never a busy loop.
 
@@ -37,10 +38,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from overcast.events.sqs_event import failed_messages, sqs_event_payload
+import orjson
+
+from overcast.events.sqs_event import failed_messages, sqs_event_payload, sqs_record
 from overcast.events.sqs_rules import SqsError
 from overcast.events.sqs_store import Received, SqsStore
-from overcast.invoke import InvokeError, Invoker, InvokeRequest
+from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES, InvokeError, Invoker, InvokeRequest
 
 logger = logging.getLogger("overcast.events")
 
@@ -50,6 +53,8 @@ REFRESH_S = 1.0
 RECEIVE_RETRY_S = 1.0
 #: seconds before a FIFO queue whose visible messages wait for their group is polled again
 FIFO_RECHECK_S = 0.05
+#: the event with no record: what every batch's payload starts from
+EMPTY_EVENT = b'{"Records":[]}'
 #: ReceiveMessage's largest batch
 RECEIVE_MAX = 10
 
@@ -168,6 +173,7 @@ class EventSourceMapping:
         """A batch to invoke with, or [] when stopping (or after a failed receive)."""
         target = self.target
         batch: list[Received] = []
+        size = len(EMPTY_EVENT)
         deadline: float | None = None
         while not self._stopping:
             # Taken before the receive: a send between the two still wakes the wait.
@@ -187,7 +193,12 @@ class EventSourceMapping:
             now = self._clock()
             if got and deadline is None:
                 deadline = now + target.batching_window_s
-            batch += got
+            fits, over = self._fit(got, size)
+            batch += fits
+            size += sum(self._size(m) for m in fits)
+            if over:
+                await self._release(over)
+                return batch
             if len(batch) >= target.batch_size:
                 return batch
             if got and len(got) == want:
@@ -197,6 +208,28 @@ class EventSourceMapping:
             wait = await self._idle_wait(deadline, now)
             await self._sleep(arrival, wait)
         return batch
+
+    def _size(self, message: Received) -> int:
+        """The bytes ``message`` adds to the event (its record and a comma)."""
+        record = sqs_record(message, queue_arn=self.target.queue_arn, region=self.target.region)
+        return len(orjson.dumps(record)) + 1
+
+    def _fit(self, got: Sequence[Received], size: int) -> tuple[list[Received], list[Received]]:
+        """The messages that keep the event within Lambda's 6 MB payload, and the rest."""
+        for index, message in enumerate(got):
+            size += self._size(message)
+            if size > MAX_SYNC_PAYLOAD_BYTES:
+                return list(got[:index]), list(got[index:])
+        return list(got), []
+
+    async def _release(self, messages: Sequence[Received]) -> None:
+        """Make messages received past a full payload visible again for the next batch."""
+        for message in messages:
+            with contextlib.suppress(SqsError):
+                await asyncio.to_thread(
+                    self._queues.store.change_visibility,
+                    self.target.queue_name, message.receipt_handle, 0,
+                )  # fmt: skip
 
     async def _idle_wait(self, deadline: float | None, now: float) -> float | None:
         """How long to wait for a send: until the window ends or a hidden message

@@ -10,7 +10,7 @@ import orjson
 
 from overcast.events.sqs_poller import EventSourceMapping, MappingTarget, SqsPoller
 from overcast.events.sqs_store import NewMessage, SqsStore
-from overcast.invoke import InvokeRequest, InvokeResult, ThrottledError
+from overcast.invoke import MAX_SYNC_PAYLOAD_BYTES, InvokeRequest, InvokeResult, ThrottledError
 
 from .test_dispatcher import FakeInvoker, in_loop
 
@@ -285,4 +285,24 @@ async def test_stopping_does_not_wait_for_a_slot_to_free(tmp_path: Path) -> None
     await stopped(mapping, task)
     assert mapping.counts.deleted == 0
     assert q.counts() == (10, 10)
+    q.store.close()
+
+
+@in_loop
+async def test_a_batch_stops_at_lambdas_six_megabyte_payload(tmp_path: Path) -> None:
+    q = queues(tmp_path)
+    big = "x" * 250_000
+    q.send("jobs", *(f"{i:03}{big}" for i in range(30)))
+    invoker = FakeInvoker(_ok)
+    mapping = EventSourceMapping(
+        target(batch_size=1000, batching_window_s=0.2, maximum_concurrency=1), q, invoker
+    )
+    task = await running(mapping)
+    await until(lambda: mapping.counts.deleted == 30)
+    await stopped(mapping, task)
+    sizes = [len(bodies(c)) for c in invoker.calls]
+    assert sum(sizes) == 30
+    assert len(sizes) == 2
+    assert all(len(c.payload) <= MAX_SYNC_PAYLOAD_BYTES for c in invoker.calls)
+    assert sorted(b[:3] for c in invoker.calls for b in bodies(c)) == [f"{i:03}" for i in range(30)]
     q.store.close()
