@@ -37,6 +37,7 @@ def mapping_targets(
                     batching_window_s=float(spec.maximum_batching_window_s),
                     report_batch_item_failures=spec.report_batch_item_failures,
                     maximum_concurrency=concurrency,
+                    filter_patterns=spec.filter_patterns,
                 )
             )
     return targets

@@ -8,7 +8,8 @@ payload a tick sends (``scheduled_event``) and the loop that claims each tick in
 the store and queues it (``scheduler``). Later: queues and event source mappings.
 
 May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
-``overcast.ids``, ``overcast.schedule_expression``, the standard library and orjson.
+``overcast.ids``, ``overcast.schedule_expression``, ``overcast.event_filter``, the
+standard library and orjson.
 Never the gateway, the edge or anything HTTP: callers (the Lambda API) hand it
 requests and get request ids back.
 """

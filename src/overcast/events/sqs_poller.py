@@ -15,6 +15,9 @@ batching window has passed since the first arrived (at once with no window). Wit
 take it waits on the queue's arrival event (set by the next send), the next hidden
 or delayed message's return, or :meth:`stop`: never a busy loop.
 
+With ``FilterCriteria``, a received message that matches no pattern is deleted at
+once and never reaches the function (as Lambda discards it).
+
 Processing (as Lambda's event source mapping): one synchronous invocation with
 Lambda's SQS event. Success deletes the whole batch; with ReportBatchItemFailures
 only the messages the function did not report. A function error, a throttle or a
@@ -40,6 +43,7 @@ from typing import Protocol
 
 import orjson
 
+from overcast.event_filter import matches_any, parse_pattern
 from overcast.events.sqs_event import failed_messages, sqs_event_payload, sqs_record
 from overcast.events.sqs_rules import SqsError
 from overcast.events.sqs_store import Received, SqsStore
@@ -87,6 +91,8 @@ class MappingTarget:
     report_batch_item_failures: bool = False
     #: most batches in flight at once
     maximum_concurrency: int = 2
+    #: ``FilterCriteria`` patterns (JSON text); a message matching none is deleted unsent
+    filter_patterns: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -96,6 +102,8 @@ class MappingCounts:
     batches: int = 0
     deleted: int = 0
     failed: int = 0
+    #: messages FilterCriteria discarded (deleted without an invocation)
+    filtered: int = 0
 
 
 class EventSourceMapping:
@@ -117,6 +125,7 @@ class EventSourceMapping:
         self._grace_s = grace_s
         self._stopping = False
         self._stopped = asyncio.Event()
+        self._filters = tuple(parse_pattern(text) for text in target.filter_patterns)
         self.counts = MappingCounts()
 
     def stop(self) -> None:
@@ -193,6 +202,8 @@ class EventSourceMapping:
             now = self._clock()
             if got and deadline is None:
                 deadline = now + target.batching_window_s
+            if self._filters:
+                got = await self._filtered(got)
             fits, over = self._fit(got, size)
             batch += fits
             size += sum(self._size(m) for m in fits)
@@ -208,6 +219,22 @@ class EventSourceMapping:
             wait = await self._idle_wait(deadline, now)
             await self._sleep(arrival, wait)
         return batch
+
+    async def _filtered(self, got: Sequence[Received]) -> list[Received]:
+        """The messages that pass FilterCriteria; the others are deleted (as Lambda does)."""
+        target = self.target
+        keep: list[Received] = []
+        drop: list[str] = []
+        for message in got:
+            record = sqs_record(message, queue_arn=target.queue_arn, region=target.region)
+            if matches_any(self._filters, record):
+                keep.append(message)
+            else:
+                drop.append(message.receipt_handle)
+        if drop:
+            await asyncio.to_thread(self._queues.store.delete_batch, target.queue_name, drop)
+            self.counts.filtered += len(drop)
+        return keep
 
     def _size(self, message: Received) -> int:
         """The bytes ``message`` adds to the event (its record and a comma)."""

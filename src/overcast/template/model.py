@@ -140,6 +140,8 @@ class SqsSourceSpec:
     report_batch_item_failures: bool = False
     maximum_concurrency: int | None = None
     enabled: bool = True
+    #: ``FilterCriteria``: each filter's Pattern (JSON text, checked); none: no filtering
+    filter_patterns: tuple[str, ...] = ()
     location: Location | None = None
 
 

@@ -8,7 +8,8 @@ and Lambda's rules for it (CreateEventSourceMapping): ``Queue`` (the queue's ARN
 ``MaximumBatchingWindowInSeconds`` (0-300; not on FIFO queues),
 ``FunctionResponseTypes`` (``[ReportBatchItemFailures]``),
 ``ScalingConfig.MaximumConcurrency`` (2-1000), ``Enabled`` (default true) and
-``FilterCriteria`` (accepted, not applied: warned about).
+``FilterCriteria`` (``Filters: [{Pattern: <JSON>}]``, at most five, each pattern
+checked by :mod:`overcast.event_filter`).
 
 Pure: resolved properties and the template's queues in, an :class:`SqsSourceSpec`
 out, errors with the line. Where Lambda refuses a value with a message of its own,
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from overcast.event_filter import MAX_FILTERS, FilterPatternError, parse_pattern
 from overcast.template.diagnostics import WarningLog
 from overcast.template.errors import InvalidTemplateError
 from overcast.template.event_invoke import whole_number
@@ -41,7 +43,7 @@ REPORT_BATCH_ITEM_FAILURES: Final = "ReportBatchItemFailures"
 _SUPPORTED: Final = frozenset(
     {
         "Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes",
-        "ScalingConfig", "Enabled",
+        "ScalingConfig", "Enabled", "FilterCriteria",
     }
 )  # fmt: skip
 #: accepted by SAM, changing nothing a function observes here
@@ -120,6 +122,42 @@ def _maximum_concurrency(props: LocatedDict, what: str, loc: Location | None) ->
     )  # fmt: skip
 
 
+def _filters(props: LocatedDict, what: str, loc: Location | None) -> tuple[str, ...]:
+    """``FilterCriteria``'s patterns, each checked as Lambda checks it."""
+    criteria = props.get("FilterCriteria")
+    if criteria is None:
+        return ()
+    at = key_location(props, "FilterCriteria", loc)
+    filters = criteria.get("Filters") if isinstance(criteria, LocatedDict) else None
+    if not isinstance(filters, list):
+        raise InvalidTemplateError(
+            f"{what} FilterCriteria must be a mapping with a list of Filters", location=at,
+            hint="""write FilterCriteria: {Filters: [{Pattern: '{"body": {"a": [1]}}'}]}""",
+        )  # fmt: skip
+    if len(filters) > MAX_FILTERS:
+        raise InvalidTemplateError(
+            f"{what}: InvalidParameterValueException: The maximum number of filters "
+            f"({MAX_FILTERS}) is exceeded with {len(filters)} filters", location=at,
+        )  # fmt: skip
+    patterns: list[str] = []
+    for index, entry in enumerate(filters):
+        where = key_location(entry, "Pattern", at)
+        text = entry.get("Pattern") if isinstance(entry, LocatedDict) else None
+        if not isinstance(text, str):
+            raise InvalidTemplateError(
+                f"{what} FilterCriteria filter {index} needs a Pattern (a JSON string)",
+                location=where,
+            )
+        try:
+            parse_pattern(text)
+        except FilterPatternError as exc:
+            raise InvalidTemplateError(
+                f"{what}: InvalidParameterValueException: {exc.message}", location=where
+            ) from None
+        patterns.append(text)
+    return tuple(patterns)
+
+
 def parse_sqs_event(
     owner: str,
     event_name: str,
@@ -135,10 +173,7 @@ def parse_sqs_event(
     """
     what = f"{owner} event '{event_name}'"
     for key in props:
-        if key == "FilterCriteria":
-            log.warn(f"{what} FilterCriteria is not applied by overcast: every message "
-                     "reaches the function", key_location(props, key, location))  # fmt: skip
-        elif key not in _SUPPORTED and key not in _QUIET:
+        if key not in _SUPPORTED and key not in _QUIET:
             log.warn(f"{what} property '{key}' is not used by overcast; it is ignored",
                      key_location(props, key, location))  # fmt: skip
     arn, queue = _queue(props, what, location, queues)
@@ -177,5 +212,6 @@ def parse_sqs_event(
         report_batch_item_failures=_response_types(props, what, location),
         maximum_concurrency=_maximum_concurrency(props, what, location),
         enabled=_enabled(props, what, location),
+        filter_patterns=_filters(props, what, location),
         location=location,
     )

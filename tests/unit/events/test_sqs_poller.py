@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -305,4 +306,23 @@ async def test_a_batch_stops_at_lambdas_six_megabyte_payload(tmp_path: Path) -> 
     assert len(sizes) == 2
     assert all(len(c.payload) <= MAX_SYNC_PAYLOAD_BYTES for c in invoker.calls)
     assert sorted(b[:3] for c in invoker.calls for b in bodies(c)) == [f"{i:03}" for i in range(30)]
+    q.store.close()
+
+
+@in_loop
+async def test_filtered_out_messages_are_deleted_without_an_invocation(tmp_path: Path) -> None:
+    q = queues(tmp_path)
+    q.send("jobs", '{"kind": "order", "n": 1}', '{"kind": "noise"}', "plain text")
+    q.send("jobs", '{"kind": "order", "n": 2}')
+    invoker = FakeInvoker(_ok)
+    mapping = EventSourceMapping(
+        target(filter_patterns=('{"body": {"kind": ["order"]}}',), maximum_concurrency=1),
+        q,
+        invoker,
+    )
+    task = await running(mapping)
+    await until(lambda: mapping.counts.deleted == 2 and mapping.counts.filtered == 2)
+    await stopped(mapping, task)
+    assert [json.loads(b)["n"] for c in invoker.calls for b in bodies(c)] == [1, 2]
+    assert q.counts() == (0, 0)
     q.store.close()

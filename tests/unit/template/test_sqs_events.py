@@ -80,15 +80,23 @@ def test_the_sqs_event_no_longer_warns_as_unsupported() -> None:
     assert not any("is not run by overcast" in m for m in messages(model))
 
 
-def test_filter_criteria_is_warned_about_as_not_applied() -> None:
-    model = load_with(
-        "Q:\n  Type: SQS\n  Properties:\n    Queue: !GetAtt Jobs.Arn\n"
-        '    FilterCriteria: {Filters: [{Pattern: \'{"body": {"a": [1]}}\'}]}\n'
+def test_filter_criteria_patterns_are_kept_as_their_json() -> None:
+    (spec,) = sources(
+        """
+        Q:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"body": {"kind": ["order"]}}'
+                - Pattern: '{"body": [{"prefix": "urgent"}]}'
+        """
     )
-    assert messages(model) == [
-        "Function 'Hello' event 'Q' FilterCriteria is not applied by overcast: every message "
-        "reaches the function"
-    ]
+    assert spec.filter_patterns == (
+        '{"body": {"kind": ["order"]}}',
+        '{"body": [{"prefix": "urgent"}]}',
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,6 +119,18 @@ def test_filter_criteria_is_warned_about_as_not_applied() -> None:
         ("{Queue: !GetAtt Jobs.Arn, ScalingConfig: {MaximumConcurrency: 1}}",
          "between 2 and 1000"),
         ("{Queue: !GetAtt Jobs.Arn, Enabled: maybe}", "true or false"),
+        ("{Queue: !GetAtt Jobs.Arn, FilterCriteria: {Filters: [{Pattern: 'not json'}]}}",
+         "Invalid filter pattern"),
+        ("{Queue: !GetAtt Jobs.Arn, FilterCriteria: {Filters: [{Pattern: '{\"body\": 1}'}]}}",
+         "must be an object or a list"),
+        ("{Queue: !GetAtt Jobs.Arn, FilterCriteria: "
+         "{Filters: [{Pattern: '{\"a\": [{\"like\": 1}]}'}]}}",
+         "unknown operator"),
+        ("{Queue: !GetAtt Jobs.Arn, FilterCriteria: {Filters: "
+         "[{Pattern: '{\"a\": [1]}'}, {Pattern: '{\"a\": [1]}'}, {Pattern: '{\"a\": [1]}'}, "
+         "{Pattern: '{\"a\": [1]}'}, {Pattern: '{\"a\": [1]}'}, {Pattern: '{\"a\": [1]}'}]}}",
+         "maximum number of filters"),
+        ("{Queue: !GetAtt Jobs.Arn, FilterCriteria: {Filters: [{}]}}", "needs a Pattern"),
     ],
 )  # fmt: skip
 def test_invalid_sqs_events_are_refused_at_their_line(props: str, match: str) -> None:
