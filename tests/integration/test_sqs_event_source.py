@@ -156,3 +156,16 @@ def test_a_disabled_mapping_never_polls_its_queue(app: Any, sqs: Any) -> None:
     attributes = sqs.get_queue_attributes(QueueUrl=idle, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "1"
     assert _records(app, "IdleConsumer") == []
+
+
+def test_filter_criteria_lets_only_matching_messages_through(app: Any, sqs: Any) -> None:
+    url = sqs.get_queue_url(QueueName="esm-mixed")["QueueUrl"]
+    bodies = [{"kind": "order", "n": 1}, {"kind": "ping"}, {"kind": "order", "n": 2}]
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    sqs.send_message(QueueUrl=url, MessageBody="not even JSON")
+    # the others are deleted without reaching the function
+    _wait_for(lambda: _counts(sqs, "esm-mixed") == (0, 0), "the queue emptied", app)
+    _wait_for(lambda: len(_records(app, "OrdersOnly")) >= 2, "the orders logged", app)
+    seen = [json.loads(r["body"]) for r in _records(app, "OrdersOnly")]
+    assert sorted(b["n"] for b in seen) == [1, 2]
