@@ -126,6 +126,8 @@ class EventSourceMapping:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._filters = tuple(parse_pattern(text) for text in target.filter_patterns)
+        #: the last receive failed (its warning is logged once per outage)
+        self._failing = False
         self.counts = MappingCounts()
 
     def stop(self) -> None:
@@ -191,14 +193,18 @@ class EventSourceMapping:
             try:
                 got = await asyncio.to_thread(self._queues.store.receive, target.queue_name, want)
             except (SqsError, sqlite3.Error) as exc:
-                logger.warning(
+                # Once per outage (a queue not created yet is retried every second).
+                logger.log(
+                    logging.DEBUG if self._failing else logging.WARNING,
                     "event source mapping %s cannot receive from %s: %s",
                     target.mapping_id, target.queue_name, exc,
                 )  # fmt: skip
+                self._failing = True
                 if batch:
                     return batch
                 await self._sleep(arrival, RECEIVE_RETRY_S)
                 return []
+            self._failing = False
             now = self._clock()
             if got and deadline is None:
                 deadline = now + target.batching_window_s
