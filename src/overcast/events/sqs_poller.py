@@ -23,7 +23,9 @@ Lambda's SQS event. Success deletes the whole batch; with ReportBatchItemFailure
 only the messages the function did not report. A function error, a throttle or a
 refused invocation deletes nothing: the messages come back when their visibility
 timeout ends, and a queue's RedrivePolicy moves them to its dead-letter queue after
-maxReceiveCount receives (the store does that on receive).
+maxReceiveCount receives (the store does that on receive). After a refusal the
+batch's slot rests (one second, doubling up to thirty while refusals go on) rather
+than hide more messages only to have them refused.
 
 Shutdown: stop collecting, give in-flight batches a bounded time, then abandon them;
 their messages simply reappear. Nothing is kept in memory that a kill -9 could lose:
@@ -55,6 +57,9 @@ logger = logging.getLogger("overcast.events")
 REFRESH_S = 1.0
 #: seconds a mapping waits after its queue could not be read (missing, disk trouble)
 RECEIVE_RETRY_S = 1.0
+#: a slot's rest after a refused (throttled) invocation: doubling from MIN up to MAX
+MIN_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
 #: seconds before a FIFO queue whose visible messages wait for their group is polled again
 FIFO_RECHECK_S = 0.05
 #: the event with no record: what every batch's payload starts from
@@ -128,6 +133,8 @@ class EventSourceMapping:
         self._filters = tuple(parse_pattern(text) for text in target.filter_patterns)
         #: the last receive failed (its warning is logged once per outage)
         self._failing = False
+        #: how long a slot rests after a refused invocation (doubling while refused)
+        self._backoff_s = 0.0
         self.counts = MappingCounts()
 
     def stop(self) -> None:
@@ -295,7 +302,14 @@ class EventSourceMapping:
 
     async def _process(self, batch: Sequence[Received], slots: asyncio.Semaphore) -> None:
         try:
-            await self._invoke_and_delete(batch)
+            if not await self._invoke_and_delete(batch):
+                # Refused (throttled, over budget...): this slot backs off before it
+                # takes more messages that would only be refused and hidden too.
+                self._backoff_s = min(MAX_BACKOFF_S, max(MIN_BACKOFF_S, self._backoff_s * 2))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), self._backoff_s)
+            else:
+                self._backoff_s = 0.0
         except (SqsError, sqlite3.Error):
             # Not deleted: the messages come back when their visibility timeout ends.
             logger.exception("event source mapping %s could not delete a batch",
@@ -303,7 +317,8 @@ class EventSourceMapping:
         finally:
             slots.release()
 
-    async def _invoke_and_delete(self, batch: Sequence[Received]) -> None:
+    async def _invoke_and_delete(self, batch: Sequence[Received]) -> bool:
+        """Invoke with ``batch`` and delete what succeeded; False if it was not invoked."""
         target = self.target
         ids = [m.message_id for m in batch]
         request = InvokeRequest(
@@ -319,7 +334,7 @@ class EventSourceMapping:
                         "return after their visibility timeout", target.mapping_id,
                         target.function, exc.error_type, len(batch))  # fmt: skip
             self.counts.failed += len(batch)
-            return
+            return False
         if result.function_error is not None:
             failed = frozenset(ids)
         elif target.report_batch_item_failures:
@@ -331,6 +346,7 @@ class EventSourceMapping:
         if done:
             await asyncio.to_thread(self._queues.store.delete_batch, target.queue_name, done)
             self.counts.deleted += len(done)
+        return True
 
 
 class SqsPoller:

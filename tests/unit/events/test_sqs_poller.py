@@ -172,18 +172,22 @@ async def test_with_report_batch_item_failures_only_reported_messages_stay(tmp_p
 
 
 @in_loop
-async def test_a_throttled_batch_deletes_nothing(tmp_path: Path) -> None:
+async def test_a_throttled_batch_deletes_nothing_and_its_slot_rests(tmp_path: Path) -> None:
     q = queues(tmp_path, VisibilityTimeout="60")
 
     def throttled(_request: InvokeRequest, _n: int) -> InvokeResult:
         raise ThrottledError("Rate Exceeded.")
 
-    q.send("jobs", "a")
-    mapping = EventSourceMapping(target(), q, FakeInvoker(throttled))
+    q.send("jobs", *(str(i) for i in range(20)))
+    invoker = FakeInvoker(throttled)
+    mapping = EventSourceMapping(target(maximum_concurrency=1), q, invoker)
     task = await running(mapping)
-    await until(lambda: mapping.counts.failed == 1)
+    await until(lambda: mapping.counts.failed == 10)
+    await asyncio.sleep(0)
+    # resting: the next batch is not taken (a stop ends the rest at once)
     await stopped(mapping, task)
-    assert q.counts() == (0, 1)
+    assert len(invoker.calls) == 1
+    assert q.counts() == (10, 10)
     q.store.close()
 
 
