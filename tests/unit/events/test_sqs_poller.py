@@ -330,3 +330,27 @@ async def test_filtered_out_messages_are_deleted_without_an_invocation(tmp_path:
     assert [json.loads(b)["n"] for c in invoker.calls for b in bodies(c)] == [1, 2]
     assert q.counts() == (0, 0)
     q.store.close()
+
+
+@in_loop
+async def test_a_mapping_that_fails_unexpectedly_is_restarted(tmp_path: Path) -> None:
+    q = queues(tmp_path)
+    receive = q.store.receive
+    calls = 0
+
+    def broken_once(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        return receive(*args)  # type: ignore[arg-type]
+
+    q.store.receive = broken_once  # type: ignore[method-assign]
+    q.send("jobs", "a")
+    poller = SqsPoller(q, FakeInvoker(_ok), lambda: [target()], refresh_s=0.01)
+    task = asyncio.create_task(poller.run())
+    await until(lambda: q.counts() == (0, 0))
+    poller.stop()
+    await task
+    assert calls >= 2
+    q.store.close()
