@@ -354,3 +354,27 @@ async def test_a_mapping_that_fails_unexpectedly_is_restarted(tmp_path: Path) ->
     await task
     assert calls >= 2
     q.store.close()
+
+
+@in_loop
+async def test_a_fifo_queue_keeps_each_groups_order_across_batches(tmp_path: Path) -> None:
+    store = SqsStore(tmp_path / "queues.sqlite3")
+    store.create_queue("jobs.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    q = Queues(store)
+    for i in range(30):
+        store.send("jobs.fifo", NewMessage(f"{'ab'[i % 2]}{i:02}", group_id="ab"[i % 2]))
+    invoker = FakeInvoker(_ok)
+    mapping = EventSourceMapping(
+        target(queue_name="jobs.fifo", batch_size=4, maximum_concurrency=3), q, invoker
+    )
+    task = await running(mapping)
+    await until(lambda: mapping.counts.deleted == 30)
+    await stopped(mapping, task)
+    handled = [b for c in invoker.calls for b in bodies(c)]
+    for group in "ab":
+        mine = [b for b in handled if b[0] == group]
+        assert mine == sorted(mine)
+    record = orjson.loads(invoker.calls[0].payload)["Records"][0]
+    assert record["attributes"]["MessageGroupId"] in ("a", "b")
+    assert "SequenceNumber" in record["attributes"]
+    store.close()
