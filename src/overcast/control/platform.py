@@ -63,6 +63,7 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.node import NODE_FILE
 from overcast.control.platform_invoker import PlatformInvoker
+from overcast.control.record_sink import QueueRecordSink
 from overcast.control.sandbox_choice import (
     SandboxUnavailableError,
     choose_sandbox,
@@ -374,6 +375,9 @@ class Platform:
         )
         self.deployer.provision = self._provision
         self.sqs.owner_of = self._queue_owner
+        self.events.sink = QueueRecordSink(
+            self.sqs, region=options.region, account_id=options.account_id
+        )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()

@@ -22,9 +22,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
+
+import orjson
 
 from overcast.events.async_queue import AsyncQueue, QueuedEvent
+from overcast.events.errors import DeliveryError
 from overcast.events.invocation_record import RecordCondition, invocation_record
 from overcast.events.retry_policy import GiveUp, RetryConfig, expired, next_attempt
 from overcast.ids import request_id as new_request_id
@@ -66,6 +69,20 @@ class AsyncSettings:
 #: a function's settings by (name, qualifier); None when no such function runs (now)
 SettingsLookup = Callable[[str, str], AsyncSettings | None]
 
+#: a message attribute as Lambda sets it on a dead letter: name → (DataType, value)
+LetterAttributes = Mapping[str, tuple[str, str]]
+
+#: Lambda truncates a dead letter's ErrorMessage attribute to 1 KB
+MAX_ERROR_MESSAGE_BYTES = 1024
+
+
+class RecordSink(Protocol):
+    """Where invocation records and dead letters leave for queues (and topics)."""
+
+    async def send(self, target_arn: str, body: str, attributes: LetterAttributes) -> None:
+        """Deliver ``body`` durably to ``target_arn``; DeliveryError when it cannot."""
+
+
 #: seconds before the loop reads the store again after it failed
 STORE_RETRY_S = 1.0
 
@@ -101,8 +118,11 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         grace_s: float = 30.0,
         backoff_scale: float = 1.0,
+        sink: RecordSink | None = None,
     ) -> None:
         self.queue = queue
+        #: delivers SQS (and SNS) destinations' records and dead letters; None: none is
+        self.sink = sink
         self._invoker = invoker
         self._settings = settings
         self._clock = clock
@@ -112,7 +132,8 @@ class Dispatcher:
         self._stopping = False
         self._grace_s = grace_s
         self._backoff_scale = backoff_scale
-        #: settled events whose destination or dead-letter queue is not delivered yet
+        #: records and dead letters that could not be delivered (Lambda's
+        #: DestinationDeliveryFailures and DeadLetterErrors)
         self.undelivered = 0
 
     async def submit(self, request: InvokeRequest) -> str:
@@ -308,7 +329,7 @@ class Dispatcher:
         self, event: QueuedEvent, settings: AsyncSettings | None, result: InvokeResult
     ) -> None:
         target = settings.on_success if settings is not None else None
-        follow_up = self._record_event(event, settings, target, "Success")
+        follow_up = await self._record(event, settings, target, "Success")
         await asyncio.to_thread(
             self.queue.settle, event, "succeeded", self._clock(), follow_up=follow_up
         )
@@ -325,34 +346,31 @@ class Dispatcher:
             event.request_id, event.function, event.qualifier, condition, event.attempts,
         )  # fmt: skip
         target = settings.on_failure if settings is not None else None
-        follow_up = self._record_event(event, settings, target, condition)
+        follow_up = await self._record(event, settings, target, condition)
         if settings is not None and settings.dead_letter is not None:
-            self.undelivered += 1
-            logger.warning(
-                "async event %s: dead-letter queue %s is not delivered to yet",
-                event.request_id, settings.dead_letter,
-            )  # fmt: skip
+            # Lambda's dead letter: the event unchanged, why it failed in attributes.
+            await self._deliver(
+                event,
+                settings.dead_letter,
+                event.payload.decode(errors="replace"),
+                _letter_attributes(event),
+            )
         await asyncio.to_thread(
             self.queue.settle, event, "failed", self._clock(),
             condition=condition, follow_up=follow_up,
         )  # fmt: skip
 
-    def _record_event(
+    async def _record(
         self,
         event: QueuedEvent,
         settings: AsyncSettings | None,
         target: Destination | None,
         condition: RecordCondition,
     ) -> QueuedEvent | None:
-        """The destination function's event carrying the invocation record, if any."""
+        """Send the invocation record to ``target``: a queue's (or topic's) is delivered
+        now, before the event is settled (a crash between runs the event again, as
+        Lambda may: at least once); a function's is returned, queued with the settling."""
         if target is None or settings is None:
-            return None
-        if target.type != "Lambda":
-            self.undelivered += 1
-            logger.warning(
-                "async event %s: %s destination %s is not delivered to yet",
-                event.request_id, target.type, target.target,
-            )  # fmt: skip
             return None
         now = self._clock()
         record = invocation_record(
@@ -366,6 +384,9 @@ class Dispatcher:
             function_error=event.last_error,
             response_payload=event.last_response,
         )
+        if target.type != "Lambda":
+            await self._deliver(event, target.target, record.decode(), {})
+            return None
         return QueuedEvent(
             request_id=new_request_id(),
             function=target.target,
@@ -374,3 +395,36 @@ class Dispatcher:
             enqueued_at=now,
             due_at=now,
         )
+
+    async def _deliver(
+        self, event: QueuedEvent, target_arn: str, body: str, attributes: LetterAttributes
+    ) -> None:
+        """Deliver to a queue or topic; a failure is counted and logged, never retried
+        (Lambda counts DestinationDeliveryFailures / DeadLetterErrors and moves on)."""
+        try:
+            if self.sink is None:
+                raise DeliveryError("no queues or topics run here")
+            await self.sink.send(target_arn, body, attributes)
+        except DeliveryError as exc:
+            self.undelivered += 1
+            logger.warning(
+                "async event %s: not delivered to %s: %s", event.request_id, target_arn, exc
+            )
+
+
+def _letter_attributes(event: QueuedEvent) -> dict[str, tuple[str, str]]:
+    """Lambda's dead-letter attributes: RequestID, ErrorCode (the HTTP status of the last
+    attempt: 200 for a function error, 429 for a throttle) and ErrorMessage (1 KB)."""
+    message = "Event age exceeded" if event.attempts == 0 else "Retries exhausted"
+    if event.last_response is not None:
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError, AttributeError):
+            found = orjson.loads(event.last_response).get("errorMessage")
+            if isinstance(found, str) and found:
+                message = found
+    raw = message.encode()[:MAX_ERROR_MESSAGE_BYTES]
+    code = "200" if event.last_error is not None else "429"
+    return {
+        "RequestID": ("String", event.request_id),
+        "ErrorCode": ("Number", code),
+        "ErrorMessage": ("String", raw.decode(errors="ignore")),
+    }
