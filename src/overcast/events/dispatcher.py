@@ -6,7 +6,9 @@ then sleeps until the next event falls due or something wakes it (an enqueue, an
 attempt ending). A throttled or system-failed attempt goes back to the queue with
 the throttle backoff; a function error with the function-error backoff; every
 decision is :mod:`overcast.events.retry_policy`'s. Store calls run in a worker
-thread: each is a committed (fsynced) transaction.
+thread; moves asked for at the same time share one committed (fsynced) transaction
+(:mod:`overcast.events.group_commit`), and one claim takes every due event there is
+room for.
 
 Shutdown: stop claiming, give in-flight attempts a bounded time to finish, then
 abandon the rest; they stay ``in_flight`` in the store and run again on the next
@@ -26,8 +28,16 @@ from typing import Literal, Protocol
 
 import orjson
 
-from overcast.events.async_queue import AsyncQueue, QueuedEvent
+from overcast.events.async_queue import (
+    AsyncQueue,
+    QueuedEvent,
+    enqueue_move,
+    retry_move,
+    settle_move,
+    tick_move,
+)
 from overcast.events.errors import DeliveryError
+from overcast.events.group_commit import GroupCommit
 from overcast.events.invocation_record import RecordCondition, invocation_record
 from overcast.events.retry_policy import GiveUp, RetryConfig, expired, next_attempt
 from overcast.ids import request_id as new_request_id
@@ -85,6 +95,11 @@ class RecordSink(Protocol):
 
 #: seconds before the loop reads the store again after it failed
 STORE_RETRY_S = 1.0
+#: most events claimed in one transaction
+CLAIM_BATCH = 64
+#: attempts at once of an event whose function does not run (now): each fails and is
+#: put back, so a few at a time suffice
+UNKNOWN_FUNCTION_ROOM = 8
 
 #: the environment variable that shrinks every retry wait (tests, demos): 0.01 turns
 #: Lambda's one-minute wait into 0.6 s; event ages are unaffected
@@ -121,6 +136,7 @@ class Dispatcher:
         sink: RecordSink | None = None,
     ) -> None:
         self.queue = queue
+        self._writes = GroupCommit(queue)
         #: delivers SQS (and SNS) destinations' records and dead letters; None: none is
         self.sink = sink
         self._invoker = invoker
@@ -139,7 +155,7 @@ class Dispatcher:
     async def submit(self, request: InvokeRequest) -> str:
         """Queue an Event invocation durably; its request id once it is stored."""
         event = self._queued(request)
-        await asyncio.to_thread(self.queue.enqueue, event)
+        await self._writes.write(enqueue_move(event))
         self._wake.set()
         return event.request_id
 
@@ -153,7 +169,7 @@ class Dispatcher:
         """
         event = self._queued(request)
         rid = event.request_id
-        claimed = await asyncio.to_thread(self.queue.enqueue_tick, schedule_id, tick, event)
+        claimed = await self._writes.write(tick_move(schedule_id, tick, event))
         if not claimed:
             return None
         self._wake.set()
@@ -224,25 +240,33 @@ class Dispatcher:
             return None
         return max(0.0, due - self._clock())
 
-    def _full(self) -> set[tuple[str, str]]:
-        full: set[tuple[str, str]] = set()
-        for key, busy in self._busy.items():
+    def _room(self) -> Callable[[tuple[str, str]], int]:
+        """How many more attempts each function may start now (read in the claiming
+        thread, over a snapshot of what runs)."""
+        busy = dict(self._busy)
+
+        def room(key: tuple[str, str]) -> int:
             settings = self._settings(*key)
-            if settings is not None and busy >= settings.concurrency:
-                full.add(key)
-        return full
+            limit = settings.concurrency if settings is not None else UNKNOWN_FUNCTION_ROOM
+            return max(0, limit - busy.get(key, 0))
+
+        return room
 
     async def _launch_due(self) -> int:
         launched = 0
         while not self._stopping:
-            event = await asyncio.to_thread(self.queue.claim, self._clock(), self._full())
-            if event is None:
+            events = await asyncio.to_thread(
+                self.queue.claim_due, self._clock(), self._room(), limit=CLAIM_BATCH
+            )
+            loop = asyncio.get_running_loop()
+            for event in events:
+                self._busy[event.key] = self._busy.get(event.key, 0) + 1
+                task = loop.create_task(self._attempt(event))
+                self._attempts.add(task)
+                task.add_done_callback(self._attempt_done)
+            launched += len(events)
+            if len(events) < CLAIM_BATCH:
                 return launched
-            launched += 1
-            self._busy[event.key] = self._busy.get(event.key, 0) + 1
-            task = asyncio.get_running_loop().create_task(self._attempt(event))
-            self._attempts.add(task)
-            task.add_done_callback(self._attempt_done)
         return launched
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
@@ -323,15 +347,15 @@ class Dispatcher:
             await self._give_up(event, settings, decision.condition)
             return
         due = now + (decision.at - now) * self._backoff_scale
-        await asyncio.to_thread(self.queue.retry, replace(event, due_at=due))
+        await self._writes.write(retry_move(replace(event, due_at=due)))
 
     async def _succeed(
         self, event: QueuedEvent, settings: AsyncSettings | None, result: InvokeResult
     ) -> None:
         target = settings.on_success if settings is not None else None
         follow_up = await self._record(event, settings, target, "Success")
-        await asyncio.to_thread(
-            self.queue.settle, event, "succeeded", self._clock(), follow_up=follow_up
+        await self._writes.write(
+            settle_move(event, "succeeded", self._clock(), follow_up=follow_up)
         )
 
     async def _give_up(
@@ -355,10 +379,9 @@ class Dispatcher:
                 event.payload.decode(errors="replace"),
                 _letter_attributes(event),
             )
-        await asyncio.to_thread(
-            self.queue.settle, event, "failed", self._clock(),
-            condition=condition, follow_up=follow_up,
-        )  # fmt: skip
+        await self._writes.write(
+            settle_move(event, "failed", self._clock(), condition=condition, follow_up=follow_up)
+        )
 
     async def _record(
         self,
