@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from overcast.runtime import LogStore
@@ -232,3 +233,23 @@ def test_a_failed_event_reaches_the_on_failure_queue_and_the_dead_letter_queue(
         "ErrorCode": {"StringValue": "200", "DataType": "Number"},
         "ErrorMessage": {"StringValue": f"asked to fail {marker}", "DataType": "String"},
     }
+
+
+def _metric(text: str, name: str, function: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'function="{function}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_lambdas_async_metrics_are_on_the_metrics_page(lam: Any, sqs: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "QueuedFunction", {"marker": marker, "fail": True})
+    _message_for(sqs, "events-dead-letters", request_id)  # settled by now
+    text = httpx.get(f"{app.admin_url}/metrics", timeout=30).text
+    received = _metric(text, "overcast_async_events_received_total", "QueuedFunction")
+    dropped = _metric(text, "overcast_async_events_dropped_total", "QueuedFunction")
+    assert received >= 1
+    assert 1 <= dropped <= received
+    assert _metric(text, "overcast_async_event_attempts_total", "QueuedFunction") >= dropped
+    assert 'overcast_dead_letter_errors_total{function="QueuedFunction",stage="local"} 0.0' in text

@@ -45,7 +45,11 @@ from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
 from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.events.scheduler import Scheduler, clock_scale_from_environ
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
-from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
+from overcast.observe.edge_metrics import (
+    AsyncEventsCollector,
+    ConcurrencyCollector,
+    SandboxCollector,
+)
 from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.runtime.sandbox import Endpoint
@@ -210,6 +214,16 @@ class Node:
         self.events.sink = QueueRecordSink(
             self.sqs, region=model.region, account_id=model.account_id
         )
+        if recorder is not None:
+            counters = self.events.counters
+            recorder.registry.register(
+                AsyncEventsCollector(
+                    lambda: {
+                        (LOCAL_STAGE, function): counts
+                        for (function, _q), counts in counters.snapshot().items()
+                    }
+                )
+            )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()

@@ -82,7 +82,11 @@ from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.events.scheduler import Scheduler, ScheduleTarget, clock_scale_from_environ
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
-from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
+from overcast.observe.edge_metrics import (
+    AsyncEventsCollector,
+    ConcurrencyCollector,
+    SandboxCollector,
+)
 from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
 from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
@@ -378,6 +382,17 @@ class Platform:
         self.events.sink = QueueRecordSink(
             self.sqs, region=options.region, account_id=options.account_id
         )
+        if self.metrics is not None:
+            counters = self.events.counters
+            # An event's qualifier is the stage it was sent to (or a version number).
+            self.metrics.metrics.registry.register(
+                AsyncEventsCollector(
+                    lambda: {
+                        (qualifier, function): counts
+                        for (function, qualifier), counts in counters.snapshot().items()
+                    }
+                )
+            )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()

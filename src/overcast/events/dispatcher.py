@@ -28,6 +28,7 @@ from typing import Literal, Protocol
 
 import orjson
 
+from overcast.events.async_counters import AsyncCounters
 from overcast.events.async_queue import (
     AsyncQueue,
     QueuedEvent,
@@ -151,11 +152,14 @@ class Dispatcher:
         #: records and dead letters that could not be delivered (Lambda's
         #: DestinationDeliveryFailures and DeadLetterErrors)
         self.undelivered = 0
+        #: Lambda's AsyncEvents* metrics, per function and qualifier
+        self.counters = AsyncCounters()
 
     async def submit(self, request: InvokeRequest) -> str:
         """Queue an Event invocation durably; its request id once it is stored."""
         event = self._queued(request)
         await self._writes.write(enqueue_move(event))
+        self.counters.received(event.key)
         self._wake.set()
         return event.request_id
 
@@ -172,6 +176,7 @@ class Dispatcher:
         claimed = await self._writes.write(tick_move(schedule_id, tick, event))
         if not claimed:
             return None
+        self.counters.received(event.key)
         self._wake.set()
         return rid
 
@@ -288,6 +293,7 @@ class Dispatcher:
     async def _run_attempt(self, event: QueuedEvent) -> None:
         settings = self._settings(*event.key)
         now = self._clock()
+        self.counters.attempt_started(event.key, now - event.enqueued_at)
         if settings is not None and expired(event.enqueued_at, now, settings.retry):
             await self._give_up(event, settings, "EventAgeExceeded")
             return
@@ -369,6 +375,7 @@ class Dispatcher:
             "async event %s of %s:%s discarded (%s after %d attempts)",
             event.request_id, event.function, event.qualifier, condition, event.attempts,
         )  # fmt: skip
+        self.counters.dropped(event.key)
         target = settings.on_failure if settings is not None else None
         follow_up = await self._record(event, settings, target, condition)
         if settings is not None and settings.dead_letter is not None:
@@ -378,6 +385,7 @@ class Dispatcher:
                 settings.dead_letter,
                 event.payload.decode(errors="replace"),
                 _letter_attributes(event),
+                dead_letter=True,
             )
         await self._writes.write(
             settle_move(event, "failed", self._clock(), condition=condition, follow_up=follow_up)
@@ -408,7 +416,7 @@ class Dispatcher:
             response_payload=event.last_response,
         )
         if target.type != "Lambda":
-            await self._deliver(event, target.target, record.decode(), {})
+            await self._deliver(event, target.target, record.decode(), {}, dead_letter=False)
             return None
         return QueuedEvent(
             request_id=new_request_id(),
@@ -420,7 +428,13 @@ class Dispatcher:
         )
 
     async def _deliver(
-        self, event: QueuedEvent, target_arn: str, body: str, attributes: LetterAttributes
+        self,
+        event: QueuedEvent,
+        target_arn: str,
+        body: str,
+        attributes: LetterAttributes,
+        *,
+        dead_letter: bool,
     ) -> None:
         """Deliver to a queue or topic; a failure is counted and logged, never retried
         (Lambda counts DestinationDeliveryFailures / DeadLetterErrors and moves on)."""
@@ -430,6 +444,7 @@ class Dispatcher:
             await self.sink.send(target_arn, body, attributes)
         except DeliveryError as exc:
             self.undelivered += 1
+            self.counters.delivery_failed(event.key, dead_letter=dead_letter)
             logger.warning(
                 "async event %s: not delivered to %s: %s", event.request_id, target_arn, exc
             )
