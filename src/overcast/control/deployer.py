@@ -156,6 +156,8 @@ class Deployer:
         #: creates a deployment's own resources (its template's queues) before it starts,
         #: or raises DeployError (the platform sets it); None: nothing to create
         self.provision: Callable[[str, str, AppModel], Awaitable[None]] | None = None
+        #: deletes a deleted stack's own resources (its queues), as DeleteStack does
+        self.release: Callable[[str, str, AppModel], Awaitable[None]] | None = None
         #: usage-plan keys every stage's gateways check, and per-client rate limits
         self.api_keys = api_keys
         self.client_limit = client_limit
@@ -274,6 +276,8 @@ class Deployer:
             self.store.finish(record.id, SUCCEEDED)
             if old is not None:
                 self._retire(old)
+                if self.release is not None:
+                    await self.release(stage_name, stack, old.model)
         finally:
             slot.busy = None
         return record

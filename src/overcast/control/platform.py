@@ -378,6 +378,7 @@ class Platform:
             state, access, region=options.region, account_id=options.account_id
         )
         self.deployer.provision = self._provision
+        self.deployer.release = self._release_queues
         self.sqs.owner_of = self._queue_owner
         self.events.sink = QueueRecordSink(
             self.sqs, region=options.region, account_id=options.account_id
@@ -550,6 +551,16 @@ class Platform:
             await asyncio.to_thread(create_template_queues, self.sqs.store, model.queues.values())
         except TemplateQueueError as exc:
             raise DeployError(str(exc), code="InvalidParameterValueException") from exc
+
+    async def _release_queues(self, stage_name: str, stack: str, model: AppModel) -> None:
+        """Delete a deleted stack's queues, but any that a live deployment still holds."""
+        for queue in model.queues.values():
+            if self._queue_owner(queue.name) is not None:
+                continue
+            try:
+                await asyncio.to_thread(self.sqs.store.delete_queue, queue.name)
+            except OvercastError as exc:  # gone already: deleted by hand
+                logger.info("queue %s of stack %s: %s", queue.name, stack, exc)
 
     def _schedule_targets(self) -> list[ScheduleTarget]:
         """What fires now: the schedules of each stage's current deployments (a deploy or

@@ -131,6 +131,15 @@ def test_each_stage_has_its_own_template_queues(
         dev_key.send_message(QueueUrl=prod_url, MessageBody="by the dev key")
     assert info.value.response["Error"]["Code"] == "AccessDeniedException"
 
+    # Deleting dev's stack deletes its queues, as DeleteStack does; prod's stay.
+    deleted = overcast_platform.cli("delete", "sqs-template", "--stage", "dev")
+    assert deleted.returncode == 0, deleted.stderr.decode()
+    left = [url.rsplit("/", 1)[1] for url in admin.list_queues()["QueueUrls"]]
+    assert dev_jobs not in left
+    assert prod_jobs in left
+    assert "sqs-template-jobs-dead-dev" not in left
+    assert "sqs-template-jobs-dead-prod" in left
+
 
 def test_a_queue_name_another_stage_holds_is_refused_at_deploy(
     overcast_platform: RunningPlatform, tmp_path: Path
