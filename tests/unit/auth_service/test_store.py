@@ -11,7 +11,14 @@ from authcore.store import StoreUnavailable, open_store
 from .conftest import Backend, MakeService
 from .helpers import PASSWORD, bearer, body, login, register, tokens
 
-OWN_TABLES = {"refresh_tokens", "login_attempts", "signing_keys", "auth_schema_version"}
+OWN_TABLES = {
+    "refresh_tokens",
+    "login_attempts",
+    "signing_keys",
+    "one_time_tokens",
+    "email_verifications",
+    "auth_schema_version",
+}
 
 
 def _tables(backend: Backend) -> set[str]:
@@ -39,11 +46,11 @@ def test_requests_before_migration_get_503_and_create_nothing(
 
 def test_migration_is_explicit_and_idempotent(make_service: MakeService, backend: Backend) -> None:
     service = make_service(migrate=False)
-    assert service.migrate().body == {"status": "migrated", "schema_version": 1}
+    assert service.migrate().body == {"status": "migrated", "schema_version": 2}
     assert service.migrate().status == 200
     assert _tables(backend) >= OWN_TABLES | {"users"}
     versions = backend.admin_execute("SELECT version FROM auth_schema_version")
-    assert versions == [(1,)]
+    assert sorted(versions) == [(1,), (2,)]
     register(service, "a@example.com")
     assert service.health().body == {
         "status": "ok",
