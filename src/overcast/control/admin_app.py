@@ -11,8 +11,8 @@ every SQS request (``POST /`` with an ``AmazonSQS.*`` target: control/sqs_api.py
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
-only ``/health``, the Lambda API and the Vault API answer — what a function's own
-credentials open — and nothing that answers without them (``/metrics``, the
+only ``/health``, the Lambda API, the SQS API and the Vault API answer — what a
+function's own credentials open — and nothing that answers without them (``/metrics``, the
 dashboard's sign-in, the deploy API) exists.
 """
 
@@ -87,7 +87,10 @@ class AdminApp:
             return
         path: str = scope["path"]
         if self._from_functions(scope) and not (
-            path == "/health" or path.startswith(_VAULT_PREFIX) or self._lambda.handles(path)
+            path == "/health"
+            or path.startswith(_VAULT_PREFIX)
+            or self._lambda.handles(path)
+            or (self.sqs_api is not None and self.sqs_api.handles(scope))
         ):
             await send_response(
                 send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]

@@ -3,12 +3,13 @@
 The documented subset (docs/policies.md):
 
 - SAM policy templates ``LambdaInvokePolicy``, ``AWSSecretsManagerGetSecretValuePolicy``,
-  ``S3ReadPolicy`` and ``S3CrudPolicy``, expanded as SAM expands them. Their definitions
+  ``S3ReadPolicy``, ``S3CrudPolicy``, ``SQSSendMessagePolicy`` and ``SQSPollerPolicy``,
+  expanded as SAM expands them. Their definitions
   are SAM's own, from samtranslator's
   ``policy_templates_data/policy_templates.json`` (aws-sam-translator), also listed at
   https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-policy-template-list.html
 - Inline policy documents (``Statement`` lists) with ``Effect``, ``Action`` and
-  ``Resource``, for the ``lambda:``, ``secretsmanager:`` and ``s3:`` services.
+  ``Resource``, for the ``lambda:``, ``secretsmanager:``, ``s3:`` and ``sqs:`` services.
 
 Everything else (managed policies by name or ARN, other templates, other services,
 conditions) is reported as one warning naming it, never silently dropped. Where a part
@@ -32,7 +33,7 @@ from overcast.template.model import Location, Permission, PolicyEffect
 __all__ = ["SUPPORTED_SERVICES", "ArnContext", "parse_policies"]
 
 # Services whose actions overcast maps onto its own resources (s3 is kept for buckets).
-SUPPORTED_SERVICES: Final = ("lambda", "secretsmanager", "s3")
+SUPPORTED_SERVICES: Final = ("lambda", "secretsmanager", "s3", "sqs")
 
 # SAM's statement parts that overcast does not evaluate.
 _UNSUPPORTED_STATEMENT_KEYS: Final = ("Condition", "NotAction", "NotResource", "Principal")
@@ -46,6 +47,10 @@ _S3_CRUD_ACTIONS: Final = (
     "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObjectVersion",
     "s3:PutObject", "s3:PutObjectAcl", "s3:GetLifecycleConfiguration",
     "s3:PutLifecycleConfiguration", "s3:DeleteObject",
+)  # fmt: skip
+_SQS_POLLER_ACTIONS: Final = (
+    "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
 )  # fmt: skip
 
 
@@ -77,6 +82,11 @@ def _template_permission(
         resources = (f"arn:{arn.partition}:s3:::{bucket}", f"arn:{arn.partition}:s3:::{bucket}/*")
         actions = _S3_READ_ACTIONS if name == "S3ReadPolicy" else _S3_CRUD_ACTIONS
         return Permission("Allow", actions, resources, name)
+    if name in ("SQSSendMessagePolicy", "SQSPollerPolicy"):
+        # "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"
+        queue = f"arn:{arn.partition}:sqs:{arn.region}:{arn.account_id}:{params['QueueName']}"
+        actions = ("sqs:SendMessage*",) if name == "SQSSendMessagePolicy" else _SQS_POLLER_ACTIONS
+        return Permission("Allow", actions, (queue,), name)
     return None
 
 
@@ -85,6 +95,8 @@ _TEMPLATE_PARAMETERS: Final = {
     "AWSSecretsManagerGetSecretValuePolicy": ("SecretArn",),
     "S3ReadPolicy": ("BucketName",),
     "S3CrudPolicy": ("BucketName",),
+    "SQSSendMessagePolicy": ("QueueName",),
+    "SQSPollerPolicy": ("QueueName",),
 }
 
 

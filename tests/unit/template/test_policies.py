@@ -41,6 +41,22 @@ def test_secrets_and_s3_templates_expand_to_their_actions() -> None:
     assert permissions[1].resources == ("arn:aws:s3:::photos", "arn:aws:s3:::photos/*")
 
 
+def test_sqs_templates_expand_to_the_queue_arn_and_the_actions_sam_grants() -> None:
+    permissions, warnings = _spec(
+        "  - SQSSendMessagePolicy:\n      QueueName: mail\n"
+        "  - SQSPollerPolicy:\n      QueueName: jobs\n"
+    )
+    queue = "arn:aws:sqs:us-east-1:123456789012"
+    assert permissions[0] == Permission(
+        "Allow", ("sqs:SendMessage*",), (f"{queue}:mail",), "SQSSendMessagePolicy"
+    )
+    assert "sqs:ReceiveMessage" in permissions[1].actions
+    assert "sqs:DeleteMessageBatch" in permissions[1].actions
+    assert "sqs:SendMessage*" not in permissions[1].actions
+    assert permissions[1].resources == (f"{queue}:jobs",)
+    assert warnings == []
+
+
 def test_inline_statements_keep_effect_actions_and_resources() -> None:
     permissions, warnings = _spec(
         "  - Statement:\n"
