@@ -85,8 +85,10 @@ def _template_permission(
     if name in ("SQSSendMessagePolicy", "SQSPollerPolicy"):
         # "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"
         queue = f"arn:{arn.partition}:sqs:{arn.region}:{arn.account_id}:{params['QueueName']}"
-        actions = ("sqs:SendMessage*",) if name == "SQSSendMessagePolicy" else _SQS_POLLER_ACTIONS
-        return Permission("Allow", actions, (queue,), name)
+        sqs_actions: tuple[str, ...] = (
+            ("sqs:SendMessage*",) if name == "SQSSendMessagePolicy" else _SQS_POLLER_ACTIONS
+        )
+        return Permission("Allow", sqs_actions, (queue,), name)
     return None
 
 

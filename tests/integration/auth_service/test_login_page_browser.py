@@ -90,6 +90,18 @@ def app(
             input=_development_key_set(app_dir).encode(),
         )
         assert put.returncode == 0, put.stderr.decode()
+        smtp = platform.cli_plain(
+            "secrets",
+            "put",
+            "dev/auth-service-smtp",
+            "host=127.0.0.1",
+            "port=1025",
+            "username=",
+            "password=",
+            "--platform",
+            str(platform.state_dir),
+        )
+        assert smtp.returncode == 0, smtp.stderr.decode()
         overrides = list(FAST)  # the stage's SQLite lives on its StateAccessPoint volume
         platform.deploy(app_dir, "dev", *(f"--parameter-overrides={o}" for o in overrides))
         migrated = platform.client().request(
