@@ -35,9 +35,7 @@ class Inbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         self.mails.append(message_from_bytes(content))
         return "250 Message accepted for delivery"
@@ -101,7 +99,7 @@ def test_every_job_of_the_batch_is_mailed(
         ("bob@example.com", "Reset your password"),
     ]
     assert inbox.mails[0]["From"] == "Auth <no-reply@auth.test>"
-    assert "http://x/auth/verify?token=abc" in str(inbox.mails[0].get_payload())
+    assert "http://x/auth/verify?token=abc" in inbox.mails[0].get_payload(decode=True).decode()
 
 
 def test_a_refused_send_and_a_malformed_message_are_reported_alone(
