@@ -70,6 +70,7 @@ from overcast.control.sandbox_choice import (
 )
 from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi
+from overcast.control.sqs_sources import mapping_targets
 from overcast.control.stage import STACK_HOST, Stage
 from overcast.dashboard import DashboardApp
 from overcast.durable_files import atomic_write
@@ -79,6 +80,7 @@ from overcast.errors import OvercastError
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
 from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.events.scheduler import Scheduler, ScheduleTarget, clock_scale_from_environ
+from overcast.events.sqs_poller import MappingTarget, SqsPoller
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
 from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
@@ -372,6 +374,10 @@ class Platform:
         self.sqs = self.admin.sqs_api = SqsApi.open(
             state, access, region=options.region, account_id=options.account_id
         )
+        #: each stage's current deployments' SQS events, polling the queues above
+        self.sqs_poller = SqsPoller(
+            self.sqs, self.invoker, self._mapping_targets, grace_s=options.graceful_timeout_s
+        )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
@@ -458,12 +464,15 @@ class Platform:
                 # Events queued before a restart (or in flight at a crash) run now.
                 group.create_task(self.events.run())
                 group.create_task(self.scheduler.run())
+                group.create_task(self.sqs_poller.run())
                 await self._stop.wait()
                 for task in background:
                     task.cancel()
                 self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                # Stop polling; batches in flight finish (bounded) or their messages return.
+                self.sqs_poller.stop()
                 self.sqs.stop()
                 for server, _sock in servers:
                     server.should_exit = True
@@ -507,6 +516,20 @@ class Platform:
             for live in stage.lives():
                 scope = f"{name}/{live.record.stack}"
                 targets += schedule_targets(live.model, scope=scope, qualifier=name)
+        return targets
+
+    def _mapping_targets(self) -> list[MappingTarget]:
+        """What polls now: the SQS events of each stage's current deployments, each on the
+        queue its spec names (a deploy or a rollback changes them; read every second)."""
+        targets: list[MappingTarget] = []
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                targets += mapping_targets(
+                    live.model,
+                    scope=f"{name}/{live.record.stack}",
+                    qualifier=name,
+                    default_concurrency=self.options.node_concurrency,
+                )
         return targets
 
     def _busy(self) -> dict[tuple[str, str], int]:

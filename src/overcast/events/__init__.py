@@ -20,6 +20,7 @@ from overcast.events.dispatcher import AsyncSettings, Destination, Dispatcher
 from overcast.events.errors import EventsError
 from overcast.events.retry_policy import GiveUp, Retry, RetryConfig, next_attempt
 from overcast.events.scheduler import Scheduler, ScheduleTarget
+from overcast.events.sqs_poller import EventSourceMapping, MappingTarget, SqsPoller
 
 __all__ = [
     "EVENTS_FILE",
@@ -28,12 +29,15 @@ __all__ = [
     "Destination",
     "Dispatcher",
     "EventCounts",
+    "EventSourceMapping",
     "EventsError",
     "GiveUp",
+    "MappingTarget",
     "QueuedEvent",
     "Retry",
     "RetryConfig",
     "ScheduleTarget",
     "Scheduler",
+    "SqsPoller",
     "next_attempt",
 ]

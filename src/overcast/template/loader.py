@@ -69,6 +69,7 @@ from overcast.template.schedule_events import (
     parse_schedule_event,
     parse_schedule_resource,
 )
+from overcast.template.sqs_events import is_sqs, parse_sqs_event
 from overcast.template.sqs_queues import (
     KNOWN_PROPERTIES,
     QUEUE_TYPE,
@@ -455,6 +456,7 @@ class _Loader:
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
         functions = self._attach_scheduled_resources(scheduled, functions)
+        functions = self._attach_sqs_sources(functions, queues)
         self._check_authorizer_functions(apis, functions)
         self._check_destination_functions(functions)
         apis = self._share_usage_plans(apis)
@@ -685,8 +687,8 @@ class _Loader:
                     hint="add Type: HttpApi (or Api) and Properties: {Path: /x, Method: get}",
                 )
             kind = _EVENT_KINDS.get(event["Type"])
-            if is_schedule(event["Type"]):
-                continue  # self._schedules reads them
+            if is_schedule(event["Type"]) or is_sqs(event["Type"]):
+                continue  # self._schedules and self._attach_sqs_sources read them
             if kind is None:
                 self.log.warn(
                     f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
@@ -739,6 +741,42 @@ class _Loader:
                 )
             )
         return tuple(specs)
+
+    def _attach_sqs_sources(
+        self, functions: dict[str, FunctionSpec], queues: Mapping[str, QueueSpec]
+    ) -> dict[str, FunctionSpec]:
+        """Each function's ``SQS`` events, read once every queue of the template is known
+        (``_events`` checked their shape)."""
+        partition = self.pseudo["AWS::Partition"]
+        by_arn = {
+            queue_arn(partition, self.region, self.account_id, spec.name): spec
+            for spec in queues.values()
+        }
+        for logical_id, spec in functions.items():
+            events = self.resources[logical_id].properties.get("Events")
+            if not isinstance(events, LocatedDict):
+                continue
+            owner = f"Function '{logical_id}'"
+            sources = []
+            for name, event in events.items():
+                if not isinstance(event, LocatedDict) or not is_sqs(event.get("Type")):
+                    continue
+                loc = events.key_location(name)
+                props = event.get("Properties")
+                if not isinstance(props, LocatedDict):
+                    raise InvalidTemplateError(
+                        f"{owner} event '{name}' Properties must be a mapping", location=loc,
+                        hint="write Properties: {Queue: !GetAtt MyQueue.Arn}",
+                    )  # fmt: skip
+                resolved = self._resolved(props)
+                sources.append(
+                    parse_sqs_event(
+                        owner, name, resolved, queues=by_arn, location=loc, log=self.log
+                    )
+                )
+            if sources:
+                functions[logical_id] = dataclasses.replace(spec, sqs_sources=tuple(sources))
+        return functions
 
     def _attach_scheduled_resources(
         self, scheduled: list[_Resource], functions: dict[str, FunctionSpec]
