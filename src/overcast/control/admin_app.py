@@ -11,8 +11,8 @@ every SQS request (``POST /`` with an ``AmazonSQS.*`` target: control/sqs_api.py
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
-only ``/health``, the Lambda API, the SQS API and the Vault API answer — what a
-function's own credentials open — and nothing that answers without them (``/metrics``, the
+only ``/health``, the Lambda, Vault and SQS APIs answer — what a function's own
+credentials open — and nothing that answers without them (``/metrics``, the
 dashboard's sign-in, the deploy API) exists.
 """
 

@@ -10,12 +10,13 @@ function's environment (the runtime only sees more variables), revoked when it s
   functions start, with a short TTL, renewed while they run
   (:meth:`FunctionCredentials.renew`) and revoked when they stop, so a token copied
   out of a function dies within :data:`TOKEN_TTL_S` of its deployment's end.
-- ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``,
-  ``AWS_ENDPOINT_URL_LAMBDA`` and ``AWS_ENDPOINT_URL_SQS``: temporary ``function``-role
-  credentials (``ASIA…`` ids, as an execution role's are), held in memory only (never
-  in ``keys.json``), expiring with the token unless renewed; their Lambda and SQS API
+- ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN`` and
+  ``AWS_ENDPOINT_URL_LAMBDA``/``_SQS``: temporary ``function``-role credentials
+  (``ASIA…`` ids, as an execution role's are), held in memory only (never in
+  ``keys.json``), expiring with the token unless renewed; their Lambda and SQS API
   calls are checked against the function's permissions and, on a platform, its
-  stage. botocore reads ``AWS_ENDPOINT_URL_<SERVICE>``:
+  stage. botocore reads
+  ``AWS_ENDPOINT_URL_<SERVICE>``:
   https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
 
 The Lambda API shows only the template's variables: these are added to the runtime

@@ -35,6 +35,7 @@ from overcast.control.function_credentials import (
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
+from overcast.control.record_sink import QueueRecordSink
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi, create_template_queues
@@ -217,6 +218,9 @@ class Node:
         )
         self.sqs_poller = SqsPoller(
             self.sqs, self.runtime, lambda: mappings, grace_s=options.graceful_timeout_s
+        )
+        self.events.sink = QueueRecordSink(
+            self.sqs, region=model.region, account_id=model.account_id
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None

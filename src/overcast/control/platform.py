@@ -48,7 +48,7 @@ from overcast.control.dashboard_source import (
 )
 from overcast.control.deploy_api import DeployApi
 from overcast.control.deploy_store import DeployStore
-from overcast.control.deployer import Deployer, DeployerSettings
+from overcast.control.deployer import Deployer, DeployError, DeployerSettings
 from overcast.control.dns_responder import DnsResponder, DnsZone, start_dns_responder
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.egress_proxy import EgressProxy
@@ -63,13 +63,14 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.node import NODE_FILE
 from overcast.control.platform_invoker import PlatformInvoker
+from overcast.control.record_sink import QueueRecordSink
 from overcast.control.sandbox_choice import (
     SandboxUnavailableError,
     choose_sandbox,
     platform_ports,
 )
 from overcast.control.schedule_targets import schedule_targets
-from overcast.control.sqs_api import SqsApi
+from overcast.control.sqs_api import SqsApi, TemplateQueueError, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.control.stage import STACK_HOST, Stage
 from overcast.dashboard import DashboardApp
@@ -378,6 +379,11 @@ class Platform:
         self.sqs_poller = SqsPoller(
             self.sqs, self.invoker, self._mapping_targets, grace_s=options.graceful_timeout_s
         )
+        self.deployer.provision = self._provision
+        self.sqs.owner_of = self._queue_owner
+        self.events.sink = QueueRecordSink(
+            self.sqs, region=options.region, account_id=options.account_id
+        )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
@@ -507,6 +513,37 @@ class Platform:
                 else None
             )
         return out
+
+    def _queue_owner(self, queue: str) -> tuple[str, str] | None:
+        """The (stage, stack) whose live deployment's template holds queue ``queue``."""
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                if any(spec.name == queue for spec in live.model.queues.values()):
+                    return name, live.record.stack
+        return None
+
+    async def _provision(self, stage_name: str, stack: str, model: AppModel) -> None:
+        """Create a deployment's queues; refuse one that another stage or stack's live
+        deployment owns (CloudFormation refuses a name another stack holds)."""
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                if (name, live.record.stack) == (stage_name, stack):
+                    continue
+                held = {queue.name for queue in live.model.queues.values()}
+                for queue in model.queues.values():
+                    if queue.name in held:
+                        raise DeployError(
+                            f"Queue '{queue.logical_id}': {queue.name} already exists in "
+                            f"stack {live.record.stack} of stage {name}",
+                            status=409,
+                            code="ResourceConflictException",
+                            hint="name it per stage (QueueName: !Sub 'jobs-${Stage}') or leave "
+                            "QueueName out: generated names are the stage's own",
+                        )
+        try:
+            await asyncio.to_thread(create_template_queues, self.sqs.store, model.queues.values())
+        except TemplateQueueError as exc:
+            raise DeployError(str(exc), code="InvalidParameterValueException") from exc
 
     def _schedule_targets(self) -> list[ScheduleTarget]:
         """What fires now: the schedules of each stage's current deployments (a deploy or

@@ -125,11 +125,15 @@ def load_template(
     stack_name: str = "overcast",
     region: str = "us-east-1",
     account_id: str = "123456789012",
+    physical_stack: str | None = None,
 ) -> AppModel:
     """Parse and resolve a SAM template into an :class:`AppModel`.
 
     ``filename`` is used in error locations (and as the model's template path);
-    ``base_dir`` is the folder CodeUri paths are relative to. Raises a
+    ``base_dir`` is the folder CodeUri paths are relative to. ``physical_stack`` is
+    the stack name generated physical names (queues) derive from, ``stack_name`` when
+    None: a platform gives each stage its own (on AWS each stage is its own stack, so
+    a stage's queues are its own). Raises a
     :class:`~overcast.template.errors.TemplateError` subclass pointing at
     ``file:line:col`` when the template cannot run.
     """
@@ -140,6 +144,7 @@ def load_template(
         stack_name=stack_name,
         region=region,
         account_id=account_id,
+        physical_stack=physical_stack,
     )
     return loader.load(text)
 
@@ -251,7 +256,7 @@ class _ResourceTable:
         """QueueName if set (resolved), else CloudFormation's generated form."""
         raw = resource.properties.get("QueueName")
         if raw is None:
-            return generated_name(self._loader.stack_name, resource.logical_id)
+            return generated_name(self._loader.physical_stack, resource.logical_id)
         if resource.logical_id in self._naming:
             raise UnresolvedReferenceError(
                 f"Queue '{resource.logical_id}' QueueName refers to itself",
@@ -356,11 +361,14 @@ class _Loader:
         stack_name: str,
         region: str,
         account_id: str,
+        physical_stack: str | None = None,
     ) -> None:
         self.filename = filename
         self.base_dir = base_dir
         self.overrides = overrides
         self.stack_name = stack_name
+        #: what generated physical names (queues) derive from: see load_template
+        self.physical_stack = physical_stack or stack_name
         self.region = region
         self.account_id = account_id
         self.log = WarningLog()

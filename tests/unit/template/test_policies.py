@@ -41,19 +41,22 @@ def test_secrets_and_s3_templates_expand_to_their_actions() -> None:
     assert permissions[1].resources == ("arn:aws:s3:::photos", "arn:aws:s3:::photos/*")
 
 
-def test_sqs_templates_expand_to_the_queue_arn_and_the_actions_sam_grants() -> None:
+def test_queue_and_topic_templates_expand_as_sam_does() -> None:
     permissions, warnings = _spec(
-        "  - SQSSendMessagePolicy:\n      QueueName: mail\n"
+        "  - SQSSendMessagePolicy:\n      QueueName: jobs\n"
         "  - SQSPollerPolicy:\n      QueueName: jobs\n"
+        "  - SNSPublishMessagePolicy:\n      TopicName: news\n"
+        "  - SNSCrudPolicy:\n      TopicName: news\n"
     )
-    queue = "arn:aws:sqs:us-east-1:123456789012"
-    assert permissions[0] == Permission(
-        "Allow", ("sqs:SendMessage*",), (f"{queue}:mail",), "SQSSendMessagePolicy"
-    )
-    assert "sqs:ReceiveMessage" in permissions[1].actions
-    assert "sqs:DeleteMessageBatch" in permissions[1].actions
-    assert "sqs:SendMessage*" not in permissions[1].actions
-    assert permissions[1].resources == (f"{queue}:jobs",)
+    queue = "arn:aws:sqs:us-east-1:123456789012:jobs"
+    send, poll, publish, crud = permissions
+    assert (send.actions, send.resources) == (("sqs:SendMessage*",), (queue,))
+    assert "sqs:ReceiveMessage" in poll.actions
+    assert "sqs:SendMessage" not in poll.actions
+    assert poll.resources == (queue,)
+    assert publish.actions == ("sns:Publish",)
+    assert publish.resources == ("arn:aws:sns:us-east-1:123456789012:news",)
+    assert crud.resources == ("arn:aws:sns:us-east-1:123456789012:news*",)
     assert warnings == []
 
 
