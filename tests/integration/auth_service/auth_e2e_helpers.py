@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -84,6 +85,21 @@ def migrate(app: Any) -> dict[str, object]:
 class PgSchema:
     admin_url: str
     name: str
+
+    @classmethod
+    def create(cls) -> PgSchema:
+        """A fresh schema in the local PostgreSQL (drop it with :meth:`drop`)."""
+        admin = pg_admin_url()
+        schema = cls(admin, f"auth_e2e_{uuid.uuid4().hex[:12]}")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema.name}"')
+        return schema
+
+    def drop(self) -> None:
+        """Drop the schema, after ending the app's connections to it."""
+        self.terminate()
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{self.name}" CASCADE')
 
     @property
     def database_url(self) -> str:
