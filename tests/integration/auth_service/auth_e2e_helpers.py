@@ -13,6 +13,7 @@ points the template's SMTP parameters (and the mailer's network grant) at it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import socket
@@ -59,6 +60,19 @@ def seeded_copy(dest_parent: Path) -> Path:
     assert seed.returncode == 0, seed.stderr.decode()
     assert b"DEVELOPMENT" in seed.stderr
     return app_dir
+
+
+def development_key_set(app_dir: Path) -> str:
+    """A development signing key set, made by the app's own seeding script."""
+    spec = importlib.util.spec_from_file_location(
+        "seed_dev_secrets", app_dir / "scripts" / "seed_dev_secrets.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    keys: str = module.development_key_set()
+    return keys
 
 
 def stored_keys(app: Any) -> list[dict[str, Any]]:
