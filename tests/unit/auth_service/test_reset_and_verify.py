@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -134,6 +136,47 @@ def test_reset_applies_the_password_policy_before_spending_the_token(
     assert service.reset_password(body(token=token, new_password=NEW_PASSWORD)).status == 200
 
 
+def test_forgot_mails_one_address_at_most_n_times_an_hour(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service(RESET_MAILS_PER_HOUR="2")
+    sent: list[MailJob] = []
+    service.outbox = sent.append
+    register(service, "a@example.com")
+    sent.clear()
+    answers = {
+        (r.status, str(r.body))
+        for r in (service.forgot_password(body(email=e)) for e in ["a@example.com"] * 3)
+    }
+    assert len(answers) == 1  # the third answer is the same 202
+    service.forgot_password(body(email="nobody@example.com"))
+    assert [j.to for j in sent] == ["a@example.com", "a@example.com", "nobody@example.com"]
+    clock.advance(3601)
+    service.forgot_password(body(email="a@example.com"))
+    assert len(sent) == 4
+
+
+def test_concurrent_resets_with_one_token_let_exactly_one_through(
+    make_service: MakeService,
+) -> None:
+    first, second = make_service(), make_service()  # two instances, two connections
+    sent: list[MailJob] = []
+    first.outbox = sent.append
+    register(first, "a@example.com")
+    token = _forgot(first, "a@example.com", sent)
+    barrier = threading.Barrier(2)
+
+    def reset(service: AuthService, password: str) -> int:
+        barrier.wait()
+        return service.reset_password(body(token=token, new_password=password)).status
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(
+            pool.map(reset, [first, second], ["first new secret", "second new secret"])
+        )
+    assert statuses == [200, 400]
+
+
 def test_a_reset_token_expires(
     service: AuthService, outbox: list[MailJob], clock: FakeClock
 ) -> None:
@@ -234,7 +277,8 @@ def test_purge_removes_only_what_expired(
     assert service.refresh(body(refresh_token=old_session["refresh_token"])).status == 401
     assert service.refresh(body(refresh_token=fresh_session["refresh_token"])).status == 200
     assert service.reset_password(body(token=fresh_reset, new_password=NEW_PASSWORD)).status == 200
-    assert backend.admin_execute("SELECT COUNT(*) FROM login_attempts")[0][0] == 2
+    # the fresh failure (account and IP) and the last hour's reset mail count stay
+    assert backend.admin_execute("SELECT COUNT(*) FROM login_attempts")[0][0] == 3
 
 
 def test_jobs_round_trip_through_json_and_compose_into_mails() -> None:

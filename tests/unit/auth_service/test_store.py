@@ -150,3 +150,24 @@ def test_unreachable_database_is_503_not_a_crash(tmp_path) -> None:  # type: ign
     assert service.health().status == 503
     result = service.login(body(email="a@example.com", password=PASSWORD), "192.0.2.1")
     assert result.status == 503
+
+
+def test_a_version_1_database_upgrades_to_2_and_keeps_its_users(
+    make_service: MakeService, backend: Backend
+) -> None:
+    register(make_service(), "old@example.com")
+    # Back to what version 1 created: no single-use tokens, no verified addresses.
+    backend.admin_execute("DROP TABLE one_time_tokens")
+    backend.admin_execute("DROP TABLE email_verifications")
+    backend.admin_execute("DELETE FROM auth_schema_version WHERE version = 2")
+
+    upgraded = make_service(migrate=False)
+    # New code on the old schema: refused before anything is written.
+    refused = upgraded.register(body(email="new@example.com", password=PASSWORD))
+    assert refused.status == 503
+    assert backend.admin_execute("SELECT COUNT(*) FROM users")[0][0] == 1
+
+    assert upgraded.migrate().body == {"status": "migrated", "schema_version": 2}
+    assert login(upgraded, "old@example.com").status == 200
+    assert upgraded.forgot_password(body(email="old@example.com")).status == 202
+    assert len(backend.admin_execute("SELECT token_hash FROM one_time_tokens")) == 1

@@ -81,6 +81,9 @@ class Config:
     reset_ttl_s: int = 30 * 60
     #: lifetime of an e-mail verification token (single use)
     verify_ttl_s: int = 48 * 3600
+    #: reset mails sent to one address per hour at most (more `forgot` calls answer the
+    #: same 202 but queue nothing: the endpoint cannot be used to flood a mailbox)
+    reset_mails_per_hour: int = 5
     #: where the links in mails point: the service's public base URL (``.../auth`` is
     #: appended); empty = the issuer, which is the auth service's own URL
     public_url: str = ""
@@ -162,6 +165,7 @@ class Config:
             dev_key_algorithm=dev_alg,
             reset_ttl_s=number("RESET_TOKEN_TTL_SECONDS", 30 * 60),
             verify_ttl_s=number("VERIFY_TOKEN_TTL_SECONDS", 48 * 3600),
+            reset_mails_per_hour=number("RESET_MAILS_PER_HOUR", 5),
             public_url=_public_url(source.get("PUBLIC_URL", "").strip()),
         )
 

@@ -49,6 +49,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 RESET = "password_reset"
 VERIFY = "verify_email"
 
+#: the window of :attr:`Config.reset_mails_per_hour`
+RESET_MAIL_WINDOW_S = 3600
+
 #: what `forgot` answers, whether or not the account exists
 FORGOT_ACCEPTED = {
     "status": "accepted",
@@ -176,6 +179,10 @@ class AuthService:
             data = parse_object(body)
             email = email_field(data)
             password = password_field(data, "password", self.config.password_min_length)
+            if not self.store.schema_ready():
+                # Checked first: on an older schema the user row would be written and
+                # the verification token not, leaving a 503 that a retry turns into 409.
+                raise SchemaMissing("the schema is older than this code")
             password_hash = self.passwords.hash(password)
             try:
                 user_id = self.store.create_user(email, password_hash)
@@ -342,6 +349,9 @@ class AuthService:
 
         def run() -> Result:
             email = email_field(parse_object(body))
+            if not self._may_mail_reset(email):
+                logger.warning("reset mails to one address over the hourly limit: none sent")
+                return Result(202, dict(FORGOT_ACCEPTED))
             user = self.store.find_user_by_email(email)
             if user is None:
                 self._send(MailJob("password_reset_unknown", email))
@@ -350,6 +360,21 @@ class AuthService:
             return Result(202, dict(FORGOT_ACCEPTED))
 
         return self._guarded(run)
+
+    def _may_mail_reset(self, email: str) -> bool:
+        """Count one reset mail to ``email``; False once the hour's allowance is spent.
+
+        Counted per address, known or not, in the failed-login table under a key of its
+        own, so every instance sees the same count and unknown addresses count alike.
+        """
+        key = f"reset-mail:{email.lower()}"
+        now = self.clock()
+        since = now - RESET_MAIL_WINDOW_S
+        count, _oldest = self.store.failures_since(key, since)
+        if count >= self.config.reset_mails_per_hour:
+            return False
+        self.store.add_failure([key], now, since)
+        return True
 
     def reset_password(self, body: str | bytes | None) -> Result:
         """POST /auth/password/reset {token, new_password} → 200; every login revoked.
@@ -419,7 +444,9 @@ class AuthService:
 
         def run() -> Result:
             now = self.clock()
-            counts = self.store.purge(now, now - self.config.limits.window_s)
+            # Failed logins and reset-mail counts alike: both outlive their window no more.
+            window = max(self.config.limits.window_s, RESET_MAIL_WINDOW_S)
+            counts = self.store.purge(now, now - window)
             logger.info("purged %s", counts)
             return Result(
                 200,
