@@ -38,6 +38,7 @@ from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STACKS, KEY_STAGES, LambdaApi
+from overcast.control.sns_api import SnsApi
 from overcast.control.sqs_api import SqsApi
 from overcast.control.write_failures import is_write_failure, write_failure
 from overcast.dashboard import DashboardApp
@@ -78,6 +79,8 @@ class AdminApp:
         self.ready = False
         #: the SQS API (``POST /`` with an ``AmazonSQS.*`` target; it checks SigV4 itself)
         self.sqs_api: SqsApi | None = None
+        #: the SNS API (query-protocol requests signed for ``sns``; it checks SigV4 itself)
+        self.sns_api: SnsApi | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -117,6 +120,9 @@ class AdminApp:
             return
         if self.sqs_api is not None and self.sqs_api.handles(scope):
             await _answering_failures(self.sqs_api, scope, receive, send)
+            return
+        if self.sns_api is not None and self.sns_api.handles(scope):
+            await _answering_failures(self.sns_api, scope, receive, send)
             return
         if self.deploy_api is not None and self.deploy_api.handles(path):
             await _answering_failures(self.deploy_api, scope, receive, send)

@@ -38,6 +38,7 @@ from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.record_sink import QueueRecordSink
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sns_api import SnsApi, create_template_topics
 from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.durable_files import atomic_write
@@ -236,6 +237,16 @@ class Node:
         self.sqs_poller = SqsPoller(
             self.sqs, self.runtime, lambda: mappings, grace_s=options.graceful_timeout_s
         )
+        #: the SNS-compatible topics: Publish queues Event invocations and queue messages
+        self.sns = self.admin.sns_api = SnsApi.open(
+            options.state_dir,
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
+        create_template_topics(self.sns.store, model.topics.values())
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
@@ -310,6 +321,7 @@ class Node:
                 await self.metrics.aclose()
             self.events.queue.close()
             self.sqs.store.close()
+            self.sns.store.close()
             self._release()
 
     def _release(self) -> None:

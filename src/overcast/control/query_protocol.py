@@ -19,18 +19,47 @@ carry, so an API serves both protocols with one copy of each operation; :func:`e
 renders an operation's result dict as its XML response. Scalars are typed by the
 shape (``"3"`` → 3 for an integer); a value that does not parse is left a string for
 the operation's own checks to refuse as they refuse a bad JSON value.
+
+:func:`is_query_request` reads only the request's head: the admin port routes on it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+from overcast.control.asgi_types import Scope
+from overcast.control.sigv4 import credential_service
+
 FORM_CONTENT_TYPE = b"application/x-www-form-urlencoded"
 XML_CONTENT_TYPE = b"text/xml"
+
+
+#: a queue's URL path (``/<account id>/<name>``): the query protocol may POST to it
+_QUEUE_PATH = re.compile(r"^/[0-9]{12}/[A-Za-z0-9_.-]{1,80}$")
+
+
+def is_query_request(scope: Scope, service: str, *, queue_paths: bool = False) -> bool:
+    """Whether this is a query-protocol request signed for ``service``: a form-encoded
+    ``POST /`` (or, with ``queue_paths``, to a queue's URL), or a GET with an
+    ``Action`` in its query string. The credential scope tells SQS from SNS: both
+    post the same kind of form to ``/``."""
+    path = scope["path"]
+    if path != "/" and not (queue_paths and _QUEUE_PATH.match(path)):
+        return False
+    headers = scope["headers"]
+    if scope["method"] == "POST":
+        kind = next((v for k, v in headers if k == b"content-type"), b"")
+        if not kind.lower().startswith(FORM_CONTENT_TYPE):
+            return False
+    elif scope["method"] != "GET" or b"Action=" not in scope.get("query_string", b""):
+        return False
+    authorization = next((v for k, v in headers if k == b"authorization"), None)
+    return credential_service(authorization) == service
 
 
 @dataclass(frozen=True, slots=True)

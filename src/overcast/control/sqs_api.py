@@ -28,7 +28,6 @@ import base64
 import binascii
 import contextlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -42,7 +41,6 @@ from overcast.control import query_protocol
 from overcast.control.access import AccessControl, Denied
 from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Receive, Scope, Send, send_response
-from overcast.control.sigv4 import credential_service
 from overcast.control.sqs_query_shapes import NAMESPACE
 from overcast.control.sqs_query_shapes import OPERATIONS as QUERY_OPERATIONS
 from overcast.errors import OvercastError
@@ -85,29 +83,6 @@ ACTIONS: Mapping[str, str] = {
     "GetQueueAttributes": "sqs:GetQueueAttributes",
     "SetQueueAttributes": "sqs:SetQueueAttributes",
 }
-
-
-#: a queue's URL path (``/<account id>/<name>``): the query protocol may POST to it
-_QUEUE_PATH = re.compile(r"^/[0-9]{12}/[A-Za-z0-9_.-]{1,80}$")
-
-
-def is_query_request(scope: Scope, service: str, *, queue_paths: bool = False) -> bool:
-    """Whether this is a query-protocol request signed for ``service``: a form-encoded
-    ``POST /`` (or, with ``queue_paths``, to a queue's URL), or a GET with an
-    ``Action`` in its query string. The credential scope tells SQS from SNS: both
-    post the same kind of form to ``/``."""
-    path = scope["path"]
-    if path != "/" and not (queue_paths and _QUEUE_PATH.match(path)):
-        return False
-    headers = scope["headers"]
-    if scope["method"] == "POST":
-        kind = next((v for k, v in headers if k == b"content-type"), b"")
-        if not kind.lower().startswith(query_protocol.FORM_CONTENT_TYPE):
-            return False
-    elif scope["method"] != "GET" or b"Action=" not in scope.get("query_string", b""):
-        return False
-    authorization = next((v for k, v in headers if k == b"authorization"), None)
-    return credential_service(authorization) == service
 
 
 class TemplateQueueError(OvercastError):
@@ -159,15 +134,15 @@ class SqsApi:
     @staticmethod
     def handles(scope: Scope) -> bool:
         """Whether this is an SQS request: the JSON protocol (``POST /``, an AmazonSQS
-        target) or the query protocol (see :func:`is_query_request`)."""
+        target) or the query protocol (see :func:`query_protocol.is_query_request`)."""
         if scope["method"] == "POST" and scope["path"] == "/":
             target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"")
             if target.startswith(TARGET_PREFIX.encode()):
                 return True
-        return is_query_request(scope, "sqs", queue_paths=True)
+        return query_protocol.is_query_request(scope, "sqs", queue_paths=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = is_query_request(scope, "sqs", queue_paths=True)
+        query = query_protocol.is_query_request(scope, "sqs", queue_paths=True)
         signed = await self._access.read_signed(
             scope,
             receive,

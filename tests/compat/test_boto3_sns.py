@@ -1,0 +1,265 @@
+"""boto3's real SNS client (the query protocol) against ``overcast up``: topics,
+subscriptions, Publish fanning out to queues and to a template's function."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from overcast.runtime import LogStore
+
+pytestmark = pytest.mark.slow
+
+APP = Path(__file__).parent / "apps" / "sns_template"
+WAIT_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def app(module_running_app):
+    return module_running_app(APP)
+
+
+def _client(app: Any, service: str) -> Any:
+    creds = app.admin_credentials()
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=app.admin_url,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        config=Config(retries={"max_attempts": 0}, read_timeout=60),
+    )
+
+
+@pytest.fixture(scope="module")
+def sns(app) -> Any:
+    return _client(app, "sns")
+
+
+@pytest.fixture(scope="module")
+def sqs(app) -> Any:
+    return _client(app, "sqs")
+
+
+def _queue(sqs: Any) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName="sub-" + uuid.uuid4().hex[:10])["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return url, arn["QueueArn"]
+
+
+def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
+    got = sqs.receive_message(
+        QueueUrl=url, WaitTimeSeconds=5, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )
+    return list(got.get("Messages", []))
+
+
+def test_topics_are_created_listed_described_and_deleted(sns: Any) -> None:
+    name = "t-" + uuid.uuid4().hex[:8]
+    arn = sns.create_topic(Name=name, Attributes={"DisplayName": "Alerts"})["TopicArn"]
+    assert arn == f"arn:aws:sns:us-east-1:123456789012:{name}"
+    assert sns.create_topic(Name=name)["TopicArn"] == arn
+    assert arn in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attributes["DisplayName"] == "Alerts"
+    assert attributes["TopicArn"] == arn
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Pager")
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "Pager"
+    sns.delete_topic(TopicArn=arn)
+    with pytest.raises(sns.exceptions.NotFoundException) as info:
+        sns.get_topic_attributes(TopicArn=arn)
+    assert info.value.response["Error"]["Code"] == "NotFound"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_publish_to_an_unknown_topic_is_not_found(sns: Any) -> None:
+    with pytest.raises(sns.exceptions.NotFoundException):
+        sns.publish(TopicArn="arn:aws:sns:us-east-1:123456789012:nope", Message="m")
+
+
+def test_an_unsupported_protocol_is_an_invalid_parameter(sns: Any) -> None:
+    arn = sns.create_topic(Name="p-" + uuid.uuid4().hex[:8])["TopicArn"]
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="ops@example.com")
+
+
+def test_a_queue_subscriber_gets_the_json_envelope(sns: Any, sqs: Any) -> None:
+    arn = sns.create_topic(Name="e-" + uuid.uuid4().hex[:8])["TopicArn"]
+    url, queue_arn = _queue(sqs)
+    sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+    assert sub.startswith(arn + ":")
+    listed = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    assert [(s["SubscriptionArn"], s["Protocol"], s["Endpoint"]) for s in listed] == [
+        (sub, "sqs", queue_arn)
+    ]
+    assert sub in [s["SubscriptionArn"] for s in sns.list_subscriptions()["Subscriptions"]]
+    published = sns.publish(
+        TopicArn=arn,
+        Message="hello <queue> & co",
+        Subject="Greeting",
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": "greeting"},
+            "n": {"DataType": "Number", "StringValue": "3"},
+        },
+    )
+    [message] = _receive(sqs, url)
+    envelope = json.loads(message["Body"])
+    assert envelope["Type"] == "Notification"
+    assert envelope["MessageId"] == published["MessageId"]
+    assert envelope["TopicArn"] == arn
+    assert envelope["Subject"] == "Greeting"
+    assert envelope["Message"] == "hello <queue> & co"
+    assert envelope["SignatureVersion"] == "1"
+    assert {"Timestamp", "Signature", "SigningCertURL", "UnsubscribeURL"} <= set(envelope)
+    assert envelope["MessageAttributes"] == {
+        "kind": {"Type": "String", "Value": "greeting"},
+        "n": {"Type": "Number", "Value": "3"},
+    }
+    sns.unsubscribe(SubscriptionArn=sub)
+    sns.publish(TopicArn=arn, Message="after unsubscribe")
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None
+
+
+def test_raw_delivery_filter_policies_and_batches(sns: Any, sqs: Any) -> None:
+    arn = sns.create_topic(Name="r-" + uuid.uuid4().hex[:8])["TopicArn"]
+    url, queue_arn = _queue(sqs)
+    sns.subscribe(
+        TopicArn=arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicy": json.dumps({"color": ["red", {"prefix": "bl"}]}),
+        },
+    )
+    result = sns.publish_batch(
+        TopicArn=arn,
+        PublishBatchRequestEntries=[
+            {
+                "Id": "red",
+                "Message": "r",
+                "MessageAttributes": {"color": {"DataType": "String", "StringValue": "red"}},
+            },
+            {
+                "Id": "green",
+                "Message": "g",
+                "MessageAttributes": {"color": {"DataType": "String", "StringValue": "green"}},
+            },
+            {
+                "Id": "blue",
+                "Message": "b",
+                "MessageAttributes": {"color": {"DataType": "String", "StringValue": "blue"}},
+            },
+            {"Id": "empty", "Message": ""},
+        ],
+    )
+    assert sorted(s["Id"] for s in result["Successful"]) == ["blue", "green", "red"]
+    assert [(f["Id"], f["Code"]) for f in result["Failed"]] == [("empty", "InvalidParameter")]
+    messages = _receive(sqs, url)
+    assert sorted(m["Body"] for m in messages) == ["b", "r"]  # raw, and green filtered out
+    assert messages[0]["MessageAttributes"]["color"]["DataType"] == "String"
+    with pytest.raises(sns.exceptions.BatchEntryIdsNotDistinctException):
+        sns.publish_batch(
+            TopicArn=arn,
+            PublishBatchRequestEntries=[{"Id": "a", "Message": "1"}, {"Id": "a", "Message": "2"}],
+        )
+
+
+def test_a_structured_message_sends_each_protocol_its_own(sns: Any, sqs: Any) -> None:
+    arn = sns.create_topic(Name="s-" + uuid.uuid4().hex[:8])["TopicArn"]
+    url, queue_arn = _queue(sqs)
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    sns.publish(
+        TopicArn=arn,
+        MessageStructure="json",
+        Message=json.dumps({"default": "plain", "sqs": "for queues"}),
+    )
+    [message] = _receive(sqs, url)
+    assert json.loads(message["Body"])["Message"] == "for queues"
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.publish(TopicArn=arn, MessageStructure="json", Message=json.dumps({"sqs": "x"}))
+
+
+# -- a template's topic and subscribed function --------------------------------
+
+
+def _events(app: Any, function: str) -> list[Any]:
+    return [
+        json.loads(event.message.split("event ", 1)[1])
+        for event in LogStore(str(app.state_dir)).read(function)
+        if event.message.startswith("event ")
+    ]
+
+
+def _wait_for(check: Callable[[], bool], what: str, app: Any) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} never happened\n" + app.output())
+        time.sleep(0.1)
+
+
+def _where(sns: Any, app: Any) -> dict[str, str]:
+    response = app.lambda_client().invoke(FunctionName="Where", Payload=b"{}")
+    where: dict[str, str] = json.loads(response["Payload"].read())
+    assert where["topic_arn"] in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    assert where["topic_arn"].endswith(":" + where["topic_name"])
+    return where
+
+
+def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(sns: Any, app: Any) -> None:
+    where = _where(sns, app)
+    arn = where["topic_arn"]
+    published = sns.publish(
+        TopicArn=arn,
+        Message='{"order": 7}',
+        Subject="New order",
+        MessageAttributes={
+            "priority": {"DataType": "String", "StringValue": "high"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    _wait_for(lambda: bool(_events(app, "OnOrder")), "the SNS event", app)
+    [event] = _events(app, "OnOrder")
+    [record] = event["Records"]
+    assert list(record) == ["EventSource", "EventVersion", "EventSubscriptionArn", "Sns"]
+    assert (record["EventSource"], record["EventVersion"]) == ("aws:sns", "1.0")
+    assert record["EventSubscriptionArn"].startswith(arn + ":")
+    body = record["Sns"]
+    assert list(body) == [
+        "Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp",
+        "SignatureVersion", "Signature", "SigningCertUrl", "UnsubscribeUrl",
+        "MessageAttributes",
+    ]  # fmt: skip
+    assert body["MessageId"] == published["MessageId"]
+    assert (body["Type"], body["TopicArn"], body["Subject"]) == ("Notification", arn, "New order")
+    assert body["Message"] == '{"order": 7}'
+    assert body["MessageAttributes"] == {
+        "priority": {"Type": "String", "Value": "high"},
+        "blob": {"Type": "Binary", "Value": "AAE="},
+    }
+    # The event's FilterPolicy: a low-priority order never reaches the function.
+    sns.publish(
+        TopicArn=arn,
+        Message="ignored",
+        MessageAttributes={"priority": {"DataType": "String", "StringValue": "low"}},
+    )
+    # The template's inline queue subscriber gets both (it has no filter).
+    sqs = _client(app, "sqs")
+    url = where["audit_url"]
+    bodies: list[str] = []
+    _wait_for(
+        lambda: bool(bodies.extend(m["Body"] for m in _receive(sqs, url))) or len(bodies) >= 2,
+        "both messages in the audit queue",
+        app,
+    )
+    assert sorted(json.loads(b)["Message"] for b in bodies) == ["ignored", '{"order": 7}']
+    assert len(_events(app, "OnOrder")) == 1
