@@ -263,3 +263,32 @@ def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(sns: Any
     )
     assert sorted(json.loads(b)["Message"] for b in bodies) == ["ignored", '{"order": 7}']
     assert len(_events(app, "OnOrder")) == 1
+
+
+def _role_client(app: Any, role: str) -> Any:
+    done = app.cli("keys", "create", "--role", role, "--app", str(app.app_dir))
+    assert done.returncode == 0, done.stderr
+    values = dict(
+        line.split(" = ", 1) for line in done.stdout.decode().splitlines() if " = " in line
+    )
+    return boto3.client(
+        "sns",
+        region_name="us-east-1",
+        endpoint_url=app.admin_url,
+        aws_access_key_id=values["aws_access_key_id"],
+        aws_secret_access_key=values["aws_secret_access_key"],
+        config=Config(retries={"max_attempts": 0}),
+    )
+
+
+def test_roles_limit_what_a_key_may_do_with_topics(sns: Any, app: Any) -> None:
+    arn = sns.create_topic(Name="roles-" + uuid.uuid4().hex[:8])["TopicArn"]
+    viewer = _role_client(app, "viewer")
+    assert arn in [t["TopicArn"] for t in viewer.list_topics()["Topics"]]
+    with pytest.raises(viewer.exceptions.AuthorizationErrorException) as info:
+        viewer.publish(TopicArn=arn, Message="no")
+    assert "sns:Publish" in info.value.response["Error"]["Message"]
+    deployer = _role_client(app, "deployer")
+    assert "MessageId" in deployer.publish(TopicArn=arn, Message="yes")
+    with pytest.raises(deployer.exceptions.AuthorizationErrorException):
+        deployer.delete_topic(TopicArn=arn)

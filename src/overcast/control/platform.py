@@ -70,6 +70,7 @@ from overcast.control.sandbox_choice import (
     platform_ports,
 )
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sns_api import SnsApi
 from overcast.control.sqs_api import SqsApi, TemplateQueueError, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.control.stage import STACK_HOST, Stage
@@ -400,6 +401,15 @@ class Platform:
         self.sqs_poller = SqsPoller(
             self.sqs, self.invoker, self._mapping_targets, grace_s=options.graceful_timeout_s
         )
+        #: the SNS-compatible topics (a lambda subscriber names its stage as qualifier)
+        self.sns = self.admin.sns_api = SnsApi.open(
+            state,
+            access,
+            region=options.region,
+            account_id=options.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
@@ -515,6 +525,7 @@ class Platform:
             self.store.close()
             self.events.queue.close()
             self.sqs.store.close()
+            self.sns.store.close()
             self._release()
 
     def _current_models(self) -> dict[str, tuple[str, list[AppModel]] | None]:
