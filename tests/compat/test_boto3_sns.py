@@ -292,3 +292,32 @@ def test_roles_limit_what_a_key_may_do_with_topics(sns: Any, app: Any) -> None:
     assert "MessageId" in deployer.publish(TopicArn=arn, Message="yes")
     with pytest.raises(deployer.exceptions.AuthorizationErrorException):
         deployer.delete_topic(TopicArn=arn)
+
+
+def test_a_fifo_topic_passes_its_group_to_a_fifo_queue(sns: Any, sqs: Any) -> None:
+    stem = "f-" + uuid.uuid4().hex[:8]
+    arn = sns.create_topic(
+        Name=f"{stem}.fifo",
+        Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"},
+    )["TopicArn"]
+    url = sqs.create_queue(
+        QueueName=f"{stem}.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.subscribe(
+            TopicArn=arn,
+            Protocol="lambda",
+            Endpoint="arn:aws:lambda:us-east-1:123456789012:function:OnOrder",
+        )
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.publish(TopicArn=arn, Message="no group")
+    published = sns.publish(TopicArn=arn, Message="first", MessageGroupId="g1")
+    assert "SequenceNumber" in published
+    [message] = sqs.receive_message(
+        QueueUrl=url, WaitTimeSeconds=5, MessageSystemAttributeNames=["MessageGroupId"]
+    )["Messages"]
+    assert message["Attributes"]["MessageGroupId"] == "g1"
+    assert json.loads(message["Body"])["Message"] == "first"

@@ -226,6 +226,10 @@ class SnsApi:
         _check_endpoint(protocol, endpoint)
         attributes = _map(p, "Attributes")
         _check_subscription_attributes(attributes)
+        if protocol != "sqs" and await self._fifo(name):
+            raise invalid_parameter(
+                "Protocol Reason: FIFO topics deliver only to SQS FIFO queues"
+            )
         subscription: Subscription = await self._run(
             self.store.subscribe, name, protocol, endpoint, attributes, self.store.account_id
         )
@@ -361,8 +365,14 @@ class SnsApi:
             if structure != "json":
                 raise invalid_parameter("MessageStructure")
             check_structure(message)
-        if fifo and not p.get("MessageGroupId"):
+        group, dedup = p.get("MessageGroupId"), p.get("MessageDeduplicationId")
+        if fifo and not group:
             raise invalid_parameter("The MessageGroupId parameter is required for FIFO topics")
+        if not fifo and (group is not None or dedup is not None):
+            raise invalid_parameter(
+                "MessageGroupId Reason: The request includes MessageGroupId parameter that "
+                "is not valid for this topic type"
+            )
         return Published(
             message_id=str(uuid.uuid4()),
             topic_arn=arn,
@@ -371,6 +381,8 @@ class SnsApi:
             subject=subject,
             structure=structure,
             attributes=_message_attributes(p.get("MessageAttributes") or {}),
+            group_id=str(group) if group is not None else None,
+            dedup_id=str(dedup) if dedup is not None else None,
         )
 
 

@@ -56,6 +56,9 @@ class Published:
     #: ``json``: ``message`` is a JSON object of one message per protocol (and ``default``)
     structure: str | None = None
     attributes: Mapping[str, SnsAttribute] = field(default_factory=dict)
+    #: FIFO topics: the message group and deduplication id, passed on to FIFO queues
+    group_id: str | None = None
+    dedup_id: str | None = None
 
 
 def check_structure(message: str) -> None:

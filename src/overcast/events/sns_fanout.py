@@ -95,9 +95,13 @@ class TopicFanout:
             return
         queue = subscription.endpoint.rsplit(":", 1)[-1]
         if subscription.raw:
-            message = NewMessage(message_for(published, "sqs"), raw_sqs_attributes(published))
+            body, attributes = message_for(published, "sqs"), raw_sqs_attributes(published)
         else:
-            message = NewMessage(sqs_envelope(published, subscription.arn, base))
+            body, attributes = sqs_envelope(published, subscription.arn, base), {}
+        # A FIFO topic's subscribers are FIFO queues: the group and dedup id go along.
+        message = NewMessage(
+            body, attributes, group_id=published.group_id, dedup_id=published.dedup_id
+        )
         await self._deliver(queue, message, SNS_SENDER)
 
 

@@ -101,3 +101,37 @@ def test_errors_carry_type_code_and_message() -> None:
     assert error.findtext("{ns}Type") == "Sender"
     assert error.findtext("{ns}Code") == "NotFound"
     assert error.findtext("{ns}Message") == "Topic <x> does not exist"
+
+
+def _scope(
+    method: str = "POST",
+    path: str = "/",
+    *,
+    service: str = "sqs",
+    content_type: bytes = b"application/x-www-form-urlencoded; charset=utf-8",
+    query: bytes = b"",
+) -> dict[str, object]:
+    authorization = (
+        "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/"
+        f"{service}/aws4_request, SignedHeaders=host;x-amz-date, Signature={'0' * 64}"
+    )
+    return {
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": [(b"content-type", content_type), (b"authorization", authorization.encode())],
+    }
+
+
+def test_query_requests_are_told_apart_by_the_signed_service() -> None:
+    assert qp.is_query_request(_scope(), "sqs")
+    assert not qp.is_query_request(_scope(), "sns")
+    assert qp.is_query_request(_scope(service="sns"), "sns")
+    assert not qp.is_query_request(_scope(content_type=b"application/x-amz-json-1.0"), "sqs")
+    queue = "/123456789012/jobs"
+    assert qp.is_query_request(_scope(path=queue), "sqs", queue_paths=True)
+    assert not qp.is_query_request(_scope(path=queue), "sqs")
+    assert qp.is_query_request(
+        _scope("GET", queue, query=b"Action=ReceiveMessage"), "sqs", queue_paths=True
+    )
+    assert not qp.is_query_request(_scope("GET", queue), "sqs", queue_paths=True)
