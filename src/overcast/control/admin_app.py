@@ -7,7 +7,9 @@ port listens on loopback unless told otherwise (docs/metrics.md says how to guar
 passed through untouched; every Lambda API request must be signed by an overcast key
 whose role allows the operation. So must every edge invalidation
 (``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge), and
-every SQS request (``POST /`` with an ``AmazonSQS.*`` target: control/sqs_api.py).
+every SQS request (``POST /`` with an ``AmazonSQS.*`` target, or a query-protocol form
+signed for ``sqs``: control/sqs_api.py) and every SNS request (a query-protocol form
+signed for ``sns``: control/sns_api.py).
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
