@@ -83,12 +83,11 @@ def create_template_topics(store: SnsStore, topics: Iterable[TopicSpec]) -> None
         try:
             store.ensure_topic(topic.name, topic.attributes)
             for subscription in topic.subscriptions:
-                store.ensure_subscription(
-                    topic.name,
-                    subscription.protocol,
-                    subscription.endpoint,
-                    subscription.attributes,
-                )
+                _check_subscription_attributes(subscription.attributes)
+            store.sync_template_subscriptions(
+                topic.name,
+                [(s.protocol, s.endpoint, s.attributes) for s in topic.subscriptions],
+            )
         except SnsError as exc:
             raise TemplateTopicError(
                 f"Topic '{topic.logical_id}' ({topic.name}): {exc.message}"
@@ -227,9 +226,7 @@ class SnsApi:
         attributes = _map(p, "Attributes")
         _check_subscription_attributes(attributes)
         if protocol != "sqs" and await self._fifo(name):
-            raise invalid_parameter(
-                "Protocol Reason: FIFO topics deliver only to SQS FIFO queues"
-            )
+            raise invalid_parameter("Protocol Reason: FIFO topics deliver only to SQS FIFO queues")
         subscription: Subscription = await self._run(
             self.store.subscribe, name, protocol, endpoint, attributes, self.store.account_id
         )

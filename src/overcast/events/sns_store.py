@@ -7,7 +7,8 @@ kept here: Publish hands each one to its subscribers' own durable queues (the as
 invocation queue, the SQS store) before it answers.
 
 Subscribing twice to the same topic, protocol and endpoint returns the first
-subscription, as SNS does; deleting a topic deletes its subscriptions.
+subscription, as SNS does; deleting a topic deletes its subscriptions. A template's
+subscriptions are marked as its own, so a later version of the template can drop them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,9 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     protocol    TEXT NOT NULL,
     endpoint    TEXT NOT NULL,
     attributes  TEXT NOT NULL,
-    owner       TEXT NOT NULL
+    owner       TEXT NOT NULL,
+    -- 'template' for those a template made (kept in step with it), '' for the API's
+    origin      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS subscriptions_topic ON subscriptions (topic, protocol, endpoint);
 """
@@ -213,19 +216,57 @@ class SnsStore:
             )
         return Subscription(arn, self.arn(name), protocol, endpoint, owner, given)
 
-    def ensure_subscription(
-        self, name: str, protocol: str, endpoint: str, attributes: Mapping[str, str]
-    ) -> Subscription:
-        """Subscribe, or set an existing subscription's attributes to exactly these:
-        a template's subscription at each start."""
-        subscription = self.subscribe(name, protocol, endpoint, attributes, self.account_id)
-        if dict(subscription.attributes) != dict(attributes):
-            with immediate_transaction(self._db, self._lock) as db:
-                db.execute(
-                    "UPDATE subscriptions SET attributes=? WHERE arn=?",
-                    (orjson.dumps(dict(attributes)).decode(), subscription.arn),
+    def sync_template_subscriptions(
+        self, name: str, wanted: Sequence[tuple[str, str, Mapping[str, str]]]
+    ) -> list[Subscription]:
+        """Make the template's subscriptions to ``name`` exactly ``wanted`` (protocol,
+        endpoint, attributes): added, their attributes set, and those a former version
+        of the template made and this one no longer has, removed (as CloudFormation
+        removes a deleted Subscription). Subscriptions made through the API stay."""
+        for protocol, _endpoint, attributes in wanted:
+            if protocol not in PROTOCOLS:
+                raise invalid_parameter(f"Protocol: {protocol}")
+            for key in attributes:
+                if key not in SUBSCRIPTION_SETTABLE:
+                    raise invalid_parameter(f"Attributes Reason: Unknown attribute {key}")
+        result: list[Subscription] = []
+        with immediate_transaction(self._db, self._lock) as db:
+            if db.execute("SELECT 1 FROM topics WHERE name=?", (name,)).fetchone() is None:
+                raise not_found()
+            kept: set[str] = set()
+            for protocol, endpoint, attributes in wanted:
+                text = orjson.dumps(dict(attributes)).decode()
+                row = db.execute(
+                    "SELECT arn FROM subscriptions WHERE topic=? AND protocol=? AND endpoint=?",
+                    (name, protocol, endpoint),
+                ).fetchone()
+                if row is None:
+                    arn = f"{self.arn(name)}:{uuid.uuid4()}"
+                    db.execute(
+                        "INSERT INTO subscriptions "
+                        "(arn, topic, protocol, endpoint, attributes, owner, origin) "
+                        "VALUES (?, ?, ?, ?, ?, ?, 'template')",
+                        (arn, name, protocol, endpoint, text, self.account_id),
+                    )
+                else:
+                    arn = row[0]
+                    db.execute(
+                        "UPDATE subscriptions SET attributes=?, origin='template' WHERE arn=?",
+                        (text, arn),
+                    )
+                kept.add(arn)
+                result.append(
+                    Subscription(
+                        arn, self.arn(name), protocol, endpoint, self.account_id, dict(attributes)
+                    )
                 )
-        return subscription
+            stale = db.execute(
+                "SELECT arn FROM subscriptions WHERE topic=? AND origin='template'", (name,)
+            ).fetchall()
+            for (arn,) in stale:
+                if arn not in kept:
+                    db.execute("DELETE FROM subscriptions WHERE arn=?", (arn,))
+        return result
 
     def unsubscribe(self, arn: str) -> None:
         with immediate_transaction(self._db, self._lock) as db:

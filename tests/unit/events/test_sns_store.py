@@ -104,3 +104,21 @@ def test_fanout_queues_every_matching_subscriber_before_returning(store: SnsStor
 
 def test_function_targets_default_to_latest() -> None:
     assert function_target(FUNCTION) == ("OnOrder", "$LATEST")
+
+
+def test_template_subscriptions_follow_the_template_and_leave_the_apis_alone(
+    store: SnsStore,
+) -> None:
+    store.ensure_topic("t", {})
+    mine = store.subscribe("t", "sqs", QUEUE + "-mine")
+    first = store.sync_template_subscriptions(
+        "t", [("lambda", FUNCTION, {}), ("sqs", QUEUE, {"RawMessageDelivery": "true"})]
+    )
+    again = store.sync_template_subscriptions(
+        "t", [("lambda", FUNCTION, {"FilterPolicy": '{"a": ["b"]}'})]
+    )
+    assert again[0].arn == first[0].arn  # the same subscription, its attributes updated
+    left = {s.endpoint: s for s in store.subscriptions("t")}
+    assert set(left) == {FUNCTION, QUEUE + "-mine"}  # the dropped queue is gone
+    assert left[FUNCTION].attributes == {"FilterPolicy": '{"a": ["b"]}'}
+    assert left[QUEUE + "-mine"].arn == mine.arn
