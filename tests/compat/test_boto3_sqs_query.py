@@ -171,6 +171,23 @@ def test_a_post_to_the_queue_url_names_the_queue(sqs: Any, app) -> None:
     assert message["Body"] == "by path"
 
 
+def test_a_get_with_the_action_in_its_query_string_is_served(sqs: Any, app) -> None:
+    url = _queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="got by GET")
+    creds = app.admin_credentials()
+    request = AWSRequest(
+        "GET", url + "?Action=ReceiveMessage&Version=2012-11-05&AttributeName.1=All"
+    )
+    SigV4Auth(
+        BotoCredentials(creds.access_key_id, creds.secret_access_key), "sqs", "us-east-1"
+    ).add_auth(request)
+    with httpx.Client(timeout=30) as http:
+        answer = http.get(request.url, headers=dict(request.headers.items()))
+    assert answer.status_code == 200, answer.text
+    assert "<Body>got by GET</Body>" in answer.text
+    assert "<Name>ApproximateReceiveCount</Name>" in answer.text
+
+
 def test_the_json_client_still_works_beside_it(app) -> None:
     creds = app.admin_credentials()
     plain = boto3.client(
