@@ -122,3 +122,39 @@ def test_template_subscriptions_follow_the_template_and_leave_the_apis_alone(
     assert set(left) == {FUNCTION, QUEUE + "-mine"}  # the dropped queue is gone
     assert left[FUNCTION].attributes == {"FilterPolicy": '{"a": ["b"]}'}
     assert left[QUEUE + "-mine"].arn == mine.arn
+
+
+def test_a_published_message_is_in_the_stores_when_publish_returns(tmp_path: Path) -> None:
+    """At least once: both copies are committed before the publisher is answered, so a
+    crash right after the answer loses neither (each store reopened finds its copy)."""
+    from overcast.events import AsyncQueue, Dispatcher
+    from overcast.events.sqs_store import SqsStore
+
+    topics = SnsStore(tmp_path / "topics.sqlite3")
+    queues = SqsStore(tmp_path / "queues.sqlite3")
+    events = AsyncQueue(tmp_path / "events.sqlite3")
+    try:
+        queues.create_queue("audit")
+        topics.create_topic("t")
+        topics.subscribe("t", "lambda", FUNCTION)
+        topics.subscribe("t", "sqs", QUEUE)
+        dispatcher = Dispatcher(events, invoker=None, settings=lambda _f, _q: None)  # type: ignore[arg-type]
+
+        async def deliver(queue: str, message: NewMessage, sender: str) -> Sent:
+            return await asyncio.to_thread(queues.send, queue, message, sender)
+
+        fanout = TopicFanout(topics, dispatcher.submit, deliver)
+        asyncio.run(fanout.publish("t", Published("m", topics.arn("t"), "x", 0.0), "http://h"))
+    finally:
+        for store in (topics, queues, events):
+            store.close()
+    reopened_events = AsyncQueue(tmp_path / "events.sqlite3")
+    reopened_queues = SqsStore(tmp_path / "queues.sqlite3")
+    try:
+        assert reopened_events.counts("OnOrder").queued == 1
+        assert reopened_queues.get_attributes("audit", ["ApproximateNumberOfMessages"]) == {
+            "ApproximateNumberOfMessages": "1"
+        }
+    finally:
+        reopened_events.close()
+        reopened_queues.close()
