@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from overcast.events import AsyncQueue, Dispatcher
 from overcast.events.sns_event import Published, SnsAttribute
 from overcast.events.sns_fanout import SNS_SENDER, TopicFanout, function_target
 from overcast.events.sns_rules import SnsError
 from overcast.events.sns_store import SnsStore
-from overcast.events.sqs_store import NewMessage, Sent
+from overcast.events.sqs_store import NewMessage, Sent, SqsStore
 from overcast.invoke import InvokeRequest
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:audit"
@@ -127,9 +128,6 @@ def test_template_subscriptions_follow_the_template_and_leave_the_apis_alone(
 def test_a_published_message_is_in_the_stores_when_publish_returns(tmp_path: Path) -> None:
     """At least once: both copies are committed before the publisher is answered, so a
     crash right after the answer loses neither (each store reopened finds its copy)."""
-    from overcast.events import AsyncQueue, Dispatcher
-    from overcast.events.sqs_store import SqsStore
-
     topics = SnsStore(tmp_path / "topics.sqlite3")
     queues = SqsStore(tmp_path / "queues.sqlite3")
     events = AsyncQueue(tmp_path / "events.sqlite3")
