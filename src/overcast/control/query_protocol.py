@@ -147,15 +147,21 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+#: a scalar named only as the prefix of longer keys (``Name.1`` for a string ``Name``)
+_MISSING = object()
+
+
 def _decode(shape: Shape, prefix: str, params: Mapping[str, str], present: set[str]) -> Any:
     if isinstance(shape, Scalar):
-        return _scalar(shape, params[prefix])
+        return _scalar(shape, params[prefix]) if prefix in params else _MISSING
     if isinstance(shape, Struct):
         result: dict[str, Any] = {}
         for name, member in shape.members.items():
             at = _join(prefix, member.wire or name)
             if at in present:
-                result[name] = _decode(member.shape, at, params, present)
+                value = _decode(member.shape, at, params, present)
+                if value is not _MISSING:
+                    result[name] = value
         return result
     if isinstance(shape, ListOf):
         if params.get(prefix) == "":  # an empty list is sent as ``Name=``
@@ -166,8 +172,12 @@ def _decode(shape: Shape, prefix: str, params: Mapping[str, str], present: set[s
         else:
             base = f"{prefix}.{shape.item or 'member'}"
         items: list[Any] = []
-        while f"{base}.{len(items) + 1}" in present:
-            items.append(_decode(shape.member, f"{base}.{len(items) + 1}", params, present))
+        index = 1
+        while f"{base}.{index}" in present:
+            item = _decode(shape.member, f"{base}.{index}", params, present)
+            if item is not _MISSING:
+                items.append(item)
+            index += 1
         return items
     base = prefix if shape.flattened else f"{prefix}.entry"
     entries: dict[str, Any] = {}
@@ -176,7 +186,9 @@ def _decode(shape: Shape, prefix: str, params: Mapping[str, str], present: set[s
         key = params.get(f"{base}.{index}.{shape.key}")
         value_at = f"{base}.{index}.{shape.value_name}"
         if key is not None and value_at in present:
-            entries[key] = _decode(shape.value, value_at, params, present)
+            value = _decode(shape.value, value_at, params, present)
+            if value is not _MISSING:
+                entries[key] = value
         index += 1
     return entries
 
@@ -223,8 +235,14 @@ def error(
 _ENTITIES = {"\r": "&#xD;"}
 
 
+# Characters XML 1.0 cannot carry at all (its Char production), even as references.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _text(value: str) -> str:
-    return escape(value, _ENTITIES)
+    """Escaped character data; a character XML cannot carry (only an echoed request
+    value could hold one) becomes U+FFFD, so every answer stays well formed."""
+    return escape(_NOT_XML.sub("\ufffd", value), _ENTITIES)
 
 
 def _encode_members(shape: Struct, value: Mapping[str, Any], parts: list[str]) -> None:
