@@ -135,3 +135,11 @@ def test_query_requests_are_told_apart_by_the_signed_service() -> None:
         _scope("GET", queue, query=b"Action=ReceiveMessage"), "sqs", queue_paths=True
     )
     assert not qp.is_query_request(_scope("GET", queue), "sqs", queue_paths=True)
+
+
+def test_a_scalar_sent_as_a_list_is_absent_and_unxmlable_text_is_replaced() -> None:
+    shape = qp.struct(AttributeName=qp.STRING, Names=qp.ListOf(qp.STRING))
+    form = qp.form_params(b"AttributeName.1=x&Names.member.1.deeper=y&Names.member.2=z")
+    assert qp.decode(shape, form) == {"Names": ["z"]}
+    root = ET.fromstring(qp.error("ns", "InvalidAction", "The action a\x00b is not valid", "r"))
+    assert root.findtext("{ns}Error/{ns}Message") == "The action a\ufffdb is not valid"
