@@ -265,8 +265,8 @@ def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(sns: Any
     assert len(_events(app, "OnOrder")) == 1
 
 
-def _role_client(app: Any, role: str) -> Any:
-    done = app.cli("keys", "create", "--role", role, "--app", str(app.app_dir))
+def _role_client(app: Any, role: str, *more: str) -> Any:
+    done = app.cli("keys", "create", "--role", role, *more, "--app", str(app.app_dir))
     assert done.returncode == 0, done.stderr
     values = dict(
         line.split(" = ", 1) for line in done.stdout.decode().splitlines() if " = " in line
@@ -321,3 +321,11 @@ def test_a_fifo_topic_passes_its_group_to_a_fifo_queue(sns: Any, sqs: Any) -> No
     )["Messages"]
     assert message["Attributes"]["MessageGroupId"] == "g1"
     assert json.loads(message["Body"])["Message"] == "first"
+
+
+def test_a_key_limited_to_a_stage_reaches_no_topic(sns: Any, app: Any) -> None:
+    arn = sns.create_topic(Name="staged-" + uuid.uuid4().hex[:8])["TopicArn"]
+    limited = _role_client(app, "deployer", "--stage", "dev")
+    with pytest.raises(limited.exceptions.AuthorizationErrorException) as info:
+        limited.publish(TopicArn=arn, Message="x")
+    assert "limited to stages or stacks" in info.value.response["Error"]["Message"]
