@@ -14,8 +14,6 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from overcast.runtime import LogStore
-
 pytestmark = pytest.mark.slow
 
 APP = Path(__file__).parent / "apps" / "sns_template"
@@ -191,14 +189,6 @@ def test_a_structured_message_sends_each_protocol_its_own(sns: Any, sqs: Any) ->
 # -- a template's topic and subscribed function --------------------------------
 
 
-def _events(app: Any, function: str) -> list[Any]:
-    return [
-        json.loads(event.message.split("event ", 1)[1])
-        for event in LogStore(str(app.state_dir)).read(function)
-        if event.message.startswith("event ")
-    ]
-
-
 def _wait_for(check: Callable[[], bool], what: str, app: Any) -> None:
     deadline = time.monotonic() + WAIT_S
     while not check():
@@ -215,9 +205,32 @@ def _where(sns: Any, app: Any) -> dict[str, str]:
     return where
 
 
-def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(sns: Any, app: Any) -> None:
+def _drain(sqs: Any, url: str, count: int, what: str, app: Any) -> list[str]:
+    """The bodies of ``count`` messages of queue ``url`` (deleted as they are read)."""
+    bodies: list[str] = []
+
+    def more() -> bool:
+        for message in _receive(sqs, url):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(bodies) >= count
+
+    _wait_for(more, what, app)
+    return bodies
+
+
+def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(
+    sns: Any, sqs: Any, app: Any
+) -> None:
     where = _where(sns, app)
     arn = where["topic_arn"]
+    # The event's FilterPolicy: a low-priority order never reaches the function (the
+    # policy is applied as Publish fans out, so nothing is queued for it at all).
+    sns.publish(
+        TopicArn=arn,
+        Message="ignored",
+        MessageAttributes={"priority": {"DataType": "String", "StringValue": "low"}},
+    )
     published = sns.publish(
         TopicArn=arn,
         Message='{"order": 7}',
@@ -227,9 +240,9 @@ def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(sns: Any
             "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
         },
     )
-    _wait_for(lambda: bool(_events(app, "OnOrder")), "the SNS event", app)
-    [event] = _events(app, "OnOrder")
-    [record] = event["Records"]
+    # The handler forwards the event it got, with boto3 and its own credentials.
+    [forwarded] = _drain(sqs, where["received_url"], 1, "the forwarded SNS event", app)
+    [record] = json.loads(forwarded)["Records"]
     assert list(record) == ["EventSource", "EventVersion", "EventSubscriptionArn", "Sns"]
     assert (record["EventSource"], record["EventVersion"]) == ("aws:sns", "1.0")
     assert record["EventSubscriptionArn"].startswith(arn + ":")
@@ -246,23 +259,29 @@ def test_publish_invokes_the_subscribed_function_with_lambdas_sns_event(sns: Any
         "priority": {"Type": "String", "Value": "high"},
         "blob": {"Type": "Binary", "Value": "AAE="},
     }
-    # The event's FilterPolicy: a low-priority order never reaches the function.
-    sns.publish(
-        TopicArn=arn,
-        Message="ignored",
-        MessageAttributes={"priority": {"DataType": "String", "StringValue": "low"}},
-    )
-    # The template's inline queue subscriber gets both (it has no filter).
-    sqs = _client(app, "sqs")
-    url = where["audit_url"]
-    bodies: list[str] = []
-    _wait_for(
-        lambda: bool(bodies.extend(m["Body"] for m in _receive(sqs, url))) or len(bodies) >= 2,
-        "both messages in the audit queue",
-        app,
-    )
+    # The template's inline queue subscriber has no filter: it got both.
+    bodies = _drain(sqs, where["audit_url"], 2, "both messages in the audit queue", app)
     assert sorted(json.loads(b)["Message"] for b in bodies) == ["ignored", '{"order": 7}']
-    assert len(_events(app, "OnOrder")) == 1
+    assert sqs.receive_message(QueueUrl=where["received_url"]).get("Messages") is None
+
+
+def test_a_function_publishes_to_the_topic_its_policy_names(sns: Any, sqs: Any, app: Any) -> None:
+    where = _where(sns, app)
+
+    def publish(topic: str) -> dict[str, str]:
+        payload = json.dumps({"topic": topic, "message": "from a function"}).encode()
+        response = app.lambda_client().invoke(FunctionName="Publisher", Payload=payload)
+        assert "FunctionError" not in response
+        result: dict[str, str] = json.loads(response["Payload"].read())
+        return result
+
+    sent = publish(where["topic_arn"])
+    assert "sent" in sent, sent
+    [body] = _drain(sqs, where["audit_url"], 1, "the function's message", app)
+    assert json.loads(body)["MessageId"] == sent["sent"]
+    refused = publish(where["other_arn"])
+    assert refused["error"] == "AuthorizationError", refused
+    assert "assumed-role/Publisher-role/Publisher" in refused["message"]
 
 
 def _role_client(app: Any, role: str, *more: str) -> Any:

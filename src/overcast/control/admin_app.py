@@ -13,7 +13,7 @@ signed for ``sns``: control/sns_api.py).
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
-only ``/health``, the Lambda, Vault and SQS APIs answer — what a function's own
+only ``/health``, the Lambda, Vault, SQS and SNS APIs answer — what a function's own
 credentials open — and nothing that answers without them (``/metrics``, the
 dashboard's sign-in, the deploy API) exists.
 """
@@ -96,6 +96,7 @@ class AdminApp:
             or path.startswith(_VAULT_PREFIX)
             or self._lambda.handles(path)
             or (self.sqs_api is not None and self.sqs_api.handles(scope))
+            or (self.sns_api is not None and self.sns_api.handles(scope))
         ):
             await send_response(
                 send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]

@@ -287,7 +287,7 @@ class _ResourceTable:
         """TopicName if set (resolved), else the generated form (as a queue's)."""
         raw = resource.properties.get("TopicName")
         if raw is None:
-            return generated_name(self._loader.stack_name, resource.logical_id)
+            return generated_name(self._loader.physical_stack, resource.logical_id)
         if resource.logical_id in self._naming:
             raise UnresolvedReferenceError(
                 f"Topic '{resource.logical_id}' TopicName refers to itself",
