@@ -284,6 +284,40 @@ def test_a_function_publishes_to_the_topic_its_policy_names(sns: Any, sqs: Any, 
     assert "assumed-role/Publisher-role/Publisher" in refused["message"]
 
 
+def test_a_failed_event_is_published_to_its_destination_and_dead_letter_topics(
+    sns: Any, sqs: Any, app: Any
+) -> None:
+    where = _where(sns, app)
+    marker = uuid.uuid4().hex
+    payload = {"marker": marker}
+    response = app.lambda_client().invoke(
+        FunctionName="Fails", InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    messages: list[dict[str, Any]] = []
+
+    def both() -> bool:
+        for message in _receive(sqs, where["failure_log_url"]):
+            messages.append(message)
+            sqs.delete_message(
+                QueueUrl=where["failure_log_url"], ReceiptHandle=message["ReceiptHandle"]
+            )
+        return len(messages) >= 2
+
+    _wait_for(both, "the failure record and the dead letter on the topic", app)
+    bodies = [json.loads(m["Body"]) for m in messages]
+    [record] = [b for b in bodies if "requestContext" in b]
+    assert record["requestContext"]["requestId"] == request_id
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorMessage"] == f"asked to fail {marker}"
+    # The dead letter is the event itself, why it failed in its attributes; the raw
+    # subscription passes them on as the queue message's attributes.
+    [letter] = [m for m in messages if json.loads(m["Body"]) == payload]
+    assert letter["MessageAttributes"]["RequestID"]["StringValue"] == request_id
+    assert letter["MessageAttributes"]["ErrorMessage"]["StringValue"] == f"asked to fail {marker}"
+    assert letter["MessageAttributes"]["ErrorCode"]["DataType"] == "Number"
+
+
 def _role_client(app: Any, role: str, *more: str) -> Any:
     done = app.cli("keys", "create", "--role", role, *more, "--app", str(app.app_dir))
     assert done.returncode == 0, done.stderr

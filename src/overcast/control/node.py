@@ -214,8 +214,19 @@ class Node:
             options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
         )
         create_template_queues(self.sqs.store, model.queues.values())
+        #: the SNS-compatible topics: Publish queues Event invocations and queue messages
+        self.sns = self.admin.sns_api = SnsApi.open(
+            options.state_dir,
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
+        self.sns.base_url = self.listeners.admin_url
+        create_template_topics(self.sns.store, model.topics.values())
         self.events.sink = QueueRecordSink(
-            self.sqs, region=model.region, account_id=model.account_id
+            self.sqs, region=model.region, account_id=model.account_id, sns=self.sns
         )
         if recorder is not None:
             counters = self.events.counters
@@ -237,16 +248,6 @@ class Node:
         self.sqs_poller = SqsPoller(
             self.sqs, self.runtime, lambda: mappings, grace_s=options.graceful_timeout_s
         )
-        #: the SNS-compatible topics: Publish queues Event invocations and queue messages
-        self.sns = self.admin.sns_api = SnsApi.open(
-            options.state_dir,
-            self.admin.access,
-            region=model.region,
-            account_id=model.account_id,
-            submit=self.events.submit,
-            deliver=self.sqs.deliver,
-        )
-        create_template_topics(self.sns.store, model.topics.values())
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()

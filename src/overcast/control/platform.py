@@ -383,8 +383,17 @@ class Platform:
         self.deployer.provision = self._provision
         self.deployer.release = self._release_queues
         self.sqs.owner_of = self._queue_owner
+        #: the SNS-compatible topics (a lambda subscriber names its stage as qualifier)
+        self.sns = self.admin.sns_api = SnsApi.open(
+            state,
+            access,
+            region=options.region,
+            account_id=options.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
         self.events.sink = QueueRecordSink(
-            self.sqs, region=options.region, account_id=options.account_id
+            self.sqs, region=options.region, account_id=options.account_id, sns=self.sns
         )
         if self.metrics is not None:
             counters = self.events.counters
@@ -401,16 +410,8 @@ class Platform:
         self.sqs_poller = SqsPoller(
             self.sqs, self.invoker, self._mapping_targets, grace_s=options.graceful_timeout_s
         )
-        #: the SNS-compatible topics (a lambda subscriber names its stage as qualifier)
-        self.sns = self.admin.sns_api = SnsApi.open(
-            state,
-            access,
-            region=options.region,
-            account_id=options.account_id,
-            submit=self.events.submit,
-            deliver=self.sqs.deliver,
-        )
         self.listeners = Listeners(options.listen)
+        self.sns.base_url = self.listeners.admin_url
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
         egress = Endpoint("127.0.0.1", self.egress.bind()) if options.egress else None

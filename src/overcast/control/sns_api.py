@@ -41,6 +41,7 @@ from overcast.events.sns_rules import (
     SnsError,
     check_batch_ids,
     invalid_parameter,
+    not_found,
     topic_name,
 )
 from overcast.events.sns_store import TOPICS_FILE, SnsStore, Subscription
@@ -108,6 +109,9 @@ class SnsApi:
         self.fanout = fanout
         self._access = access
         self._clock = clock
+        #: where the unsubscribe and certificate links of the platform's own
+        #: publications point (the node sets its admin URL)
+        self.base_url = "http://localhost"
 
     @classmethod
     def open(
@@ -124,6 +128,27 @@ class SnsApi:
         through ``submit`` (async invocations) and ``deliver`` (queues)."""
         store = SnsStore(state_dir / TOPICS_FILE, region=region, account_id=account_id)
         return cls(store, access, TopicFanout(store, submit, deliver))
+
+    async def deliver(
+        self, name: str, message: str, attributes: Mapping[str, tuple[str, str]] | None = None
+    ) -> str:
+        """Publish ``message`` to topic ``name`` from inside the platform (Lambda's SNS
+        destinations and dead-letter topics); its message id once every subscriber's
+        copy is stored. ``attributes``: name → (DataType, value), all strings."""
+        if not await self._run(self.store.exists, name):
+            raise not_found()
+        published = Published(
+            message_id=str(uuid.uuid4()),
+            topic_arn=self.store.arn(name),
+            message=message,
+            timestamp=self._clock(),
+            attributes={
+                key: SnsAttribute(data_type, string_value=value)
+                for key, (data_type, value) in (attributes or {}).items()
+            },
+        )
+        await self.fanout.publish(name, published, self.base_url)
+        return published.message_id
 
     @staticmethod
     def handles(scope: Scope) -> bool:

@@ -21,6 +21,10 @@ def publish(event, context):
     return {"sent": sent["MessageId"]}
 
 
+def fail(event, context):
+    raise RuntimeError(f"asked to fail {event['marker']}")
+
+
 def where(event, context):
     return {
         "topic_arn": os.environ["TOPIC_ARN"],
@@ -28,4 +32,5 @@ def where(event, context):
         "other_arn": os.environ["OTHER_ARN"],
         "audit_url": os.environ["AUDIT_URL"],
         "received_url": os.environ["RECEIVED_URL"],
+        "failure_log_url": os.environ["FAILURE_LOG_URL"],
     }
