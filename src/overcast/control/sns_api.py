@@ -8,9 +8,10 @@ status (404 for NotFound), which botocore maps to ``client.exceptions.NotFoundEx
 
 Topics, subscriptions (``lambda`` and ``sqs``), Publish and PublishBatch. Each
 operation needs its IAM action (``sns:Publish`` for both publishes) on the topic's ARN,
-allowed by the key's role; as with queues, a key limited to stages or stacks reaches
-no topic. Publish answers once the message is durably queued for every subscriber
-(events/sns_fanout.py).
+allowed by the key's role (or a function's policies). Topics belong to no stage yet,
+so a key limited to stages or stacks reaches no topic. Publish answers once the
+message is durably queued for every subscriber (events/sns_fanout.py);
+:meth:`SnsApi.deliver` publishes for the platform itself (Lambda's SNS destinations).
 """
 
 from __future__ import annotations
