@@ -79,17 +79,30 @@ class TemplateTopicError(OvercastError):
     """A template's topic or subscription cannot be created as its Properties say."""
 
 
-def create_template_topics(store: SnsStore, topics: Iterable[TopicSpec]) -> None:
-    """Create (or bring up to date) each ``AWS::SNS::Topic`` and its subscriptions."""
+def create_template_topics(
+    store: SnsStore,
+    topics: Iterable[TopicSpec],
+    *,
+    origin: str = "template",
+    qualifier: str | None = None,
+) -> None:
+    """Create (or bring up to date) each ``AWS::SNS::Topic`` and its subscriptions.
+
+    ``origin`` tells this template's subscriptions from others' (a platform's stage and
+    stack); ``qualifier`` (a platform's stage) is added to each unqualified function
+    ARN, so a topic invokes the stage's deployment of the function.
+    """
     for topic in topics:
         try:
             store.ensure_topic(topic.name, topic.attributes)
+            wanted = []
             for subscription in topic.subscriptions:
                 _check_subscription_attributes(subscription.attributes)
-            store.sync_template_subscriptions(
-                topic.name,
-                [(s.protocol, s.endpoint, s.attributes) for s in topic.subscriptions],
-            )
+                endpoint = subscription.endpoint
+                if qualifier and subscription.protocol == "lambda" and endpoint.count(":") == 6:
+                    endpoint = f"{endpoint}:{qualifier}"
+                wanted.append((subscription.protocol, endpoint, subscription.attributes))
+            store.sync_template_subscriptions(topic.name, wanted, origin)
         except SnsError as exc:
             raise TemplateTopicError(
                 f"Topic '{topic.logical_id}' ({topic.name}): {exc.message}"

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     endpoint    TEXT NOT NULL,
     attributes  TEXT NOT NULL,
     owner       TEXT NOT NULL,
-    -- 'template' for those a template made (kept in step with it), '' for the API's
+    -- the template that made it (kept in step with it: 'template', or a platform's
+    -- 'template:<stage>/<stack>'), '' for the API's
     origin      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS subscriptions_topic ON subscriptions (topic, protocol, endpoint);
@@ -217,12 +218,16 @@ class SnsStore:
         return Subscription(arn, self.arn(name), protocol, endpoint, owner, given)
 
     def sync_template_subscriptions(
-        self, name: str, wanted: Sequence[tuple[str, str, Mapping[str, str]]]
+        self,
+        name: str,
+        wanted: Sequence[tuple[str, str, Mapping[str, str]]],
+        origin: str = "template",
     ) -> list[Subscription]:
         """Make the template's subscriptions to ``name`` exactly ``wanted`` (protocol,
         endpoint, attributes): added, their attributes set, and those a former version
         of the template made and this one no longer has, removed (as CloudFormation
-        removes a deleted Subscription). Subscriptions made through the API stay."""
+        removes a deleted Subscription). ``origin`` names the template (a platform's
+        stage and stack); subscriptions of other origins, and the API's, stay."""
         for protocol, _endpoint, attributes in wanted:
             if protocol not in PROTOCOLS:
                 raise invalid_parameter(f"Protocol: {protocol}")
@@ -245,14 +250,14 @@ class SnsStore:
                     db.execute(
                         "INSERT INTO subscriptions "
                         "(arn, topic, protocol, endpoint, attributes, owner, origin) "
-                        "VALUES (?, ?, ?, ?, ?, ?, 'template')",
-                        (arn, name, protocol, endpoint, text, self.account_id),
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (arn, name, protocol, endpoint, text, self.account_id, origin),
                     )
                 else:
                     arn = row[0]
                     db.execute(
-                        "UPDATE subscriptions SET attributes=?, origin='template' WHERE arn=?",
-                        (text, arn),
+                        "UPDATE subscriptions SET attributes=?, origin=? WHERE arn=?",
+                        (text, origin, arn),
                     )
                 kept.add(arn)
                 result.append(
@@ -261,7 +266,7 @@ class SnsStore:
                     )
                 )
             stale = db.execute(
-                "SELECT arn FROM subscriptions WHERE topic=? AND origin='template'", (name,)
+                "SELECT arn FROM subscriptions WHERE topic=? AND origin=?", (name, origin)
             ).fetchall()
             for (arn,) in stale:
                 if arn not in kept:

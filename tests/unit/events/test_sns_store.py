@@ -156,3 +156,11 @@ def test_a_published_message_is_in_the_stores_when_publish_returns(tmp_path: Pat
     finally:
         reopened_events.close()
         reopened_queues.close()
+
+
+def test_each_templates_subscriptions_are_its_own(store: SnsStore) -> None:
+    store.ensure_topic("shared", {})
+    store.sync_template_subscriptions("shared", [("lambda", FUNCTION + ":dev", {})], "t:dev/a")
+    store.sync_template_subscriptions("shared", [("lambda", FUNCTION + ":prod", {})], "t:prod/a")
+    store.sync_template_subscriptions("shared", [], "t:dev/a")  # dev's template dropped it
+    assert [s.endpoint for s in store.subscriptions("shared")] == [FUNCTION + ":prod"]
