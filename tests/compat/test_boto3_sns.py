@@ -381,4 +381,7 @@ def test_a_key_limited_to_a_stage_reaches_no_topic(sns: Any, app: Any) -> None:
     limited = _role_client(app, "deployer", "--stage", "dev")
     with pytest.raises(limited.exceptions.AuthorizationErrorException) as info:
         limited.publish(TopicArn=arn, Message="x")
-    assert "limited to stages or stacks" in info.value.response["Error"]["Message"]
+    assert (
+        "the topic belongs to another stage or stack, or to none"
+        in (info.value.response["Error"]["Message"])
+    )

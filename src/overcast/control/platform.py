@@ -392,6 +392,7 @@ class Platform:
             submit=self.events.submit,
             deliver=self.sqs.deliver,
         )
+        self.sns.owner_of = self._topic_owner
         self.events.sink = QueueRecordSink(
             self.sqs, region=options.region, account_id=options.account_id, sns=self.sns
         )
@@ -547,6 +548,14 @@ class Platform:
         for name, stage in self.stages.items():
             for live in stage.lives():
                 if any(spec.name == queue for spec in live.model.queues.values()):
+                    return name, live.record.stack
+        return None
+
+    def _topic_owner(self, topic: str) -> tuple[str, str] | None:
+        """The (stage, stack) whose live deployment's template holds topic ``topic``."""
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                if any(spec.name == topic for spec in live.model.topics.values()):
                     return name, live.record.stack
         return None
 

@@ -8,8 +8,9 @@ status (404 for NotFound), which botocore maps to ``client.exceptions.NotFoundEx
 
 Topics, subscriptions (``lambda`` and ``sqs``), Publish and PublishBatch. Each
 operation needs its IAM action (``sns:Publish`` for both publishes) on the topic's ARN,
-allowed by the key's role (or a function's policies). Topics belong to no stage yet,
-so a key limited to stages or stacks reaches no topic. Publish answers once the
+allowed by the key's role (or a function's policies). On a platform a template's
+topics belong to the stage and stack that deployed them: a key limited to stages or
+stacks reaches theirs only (and none that no stage owns). Publish answers once the
 message is durably queued for every subscriber (events/sns_fanout.py);
 :meth:`SnsApi.deliver` publishes for the platform itself (Lambda's SNS destinations).
 """
@@ -126,6 +127,9 @@ class SnsApi:
         #: where the unsubscribe and certificate links of the platform's own
         #: publications point (the node sets its admin URL)
         self.base_url = "http://localhost"
+        #: the (stage, stack) whose live deployment owns a topic, None for no stage's
+        #: (a platform sets it: keys limited to stages reach their stages' topics only)
+        self.owner_of: Callable[[str], tuple[str, str] | None] = lambda name: None
 
     @classmethod
     def open(
@@ -193,8 +197,8 @@ class SnsApi:
             params = query_protocol.decode(OPERATIONS[operation].input, form)
             resource = self._resource(operation, params)
             denied = self._access.authorize(who, ACTIONS[operation], resource)
-            if denied is None and who.role != "function" and (who.stages or who.stacks):
-                denied = _limited(who, ACTIONS[operation], resource, self.store.account_id)
+            if denied is None and (who.stages or who.stacks):
+                denied = self._outside(who, ACTIONS[operation], resource)
             if denied is not None:
                 await _refused(send, denied)
                 return
@@ -205,6 +209,19 @@ class SnsApi:
         request_id = str(uuid.uuid4())
         xml = query_protocol.encode(operation, NAMESPACE, OPERATIONS[operation], result, request_id)
         await _xml(send, 200, xml, request_id)
+
+    def _outside(self, key: AccessKey, action: str, resource: str) -> Denied | None:
+        """A key limited to stages (or stacks) reaches the topics its stages' deployments
+        own; a function, also the topics no stage owns that its policies name."""
+        owner = self.owner_of(resource.rsplit(":", 1)[-1]) if resource != "*" else None
+        if owner is None:
+            if key.role == "function" and resource != "*":
+                return None
+            return _limited(key, action, resource, self.store.account_id)
+        stage, stack = owner
+        if (not key.stages or stage in key.stages) and (not key.stacks or stack in key.stacks):
+            return None
+        return _limited(key, action, resource, self.store.account_id)
 
     def _resource(self, operation: str, params: Mapping[str, Any]) -> str:
         if operation in ("ListTopics", "ListSubscriptions"):
@@ -520,13 +537,18 @@ def _page(names: list[str], token: str) -> tuple[list[str], str]:
 
 
 def _limited(key: AccessKey, action: str, resource: str, account_id: str) -> Denied:
-    """A key limited to stages or stacks reaches no topic: topics belong to no stage yet."""
+    """A key limited to stages or stacks reaches no topic of another stage or stack,
+    none that no stage owns, and creates or lists none."""
     user = f"arn:aws:iam::{account_id}:user/{key.access_key_id}"
+    if key.role == "function":
+        user = f"arn:aws:sts::{account_id}:assumed-role/{key.function}-role/{key.function}"
+    limits = ", ".join((*key.stages, *key.stacks))
     return Denied(
         403,
         "AuthorizationError",
         f"User: {user} is not authorized to perform: {action} on resource: {resource} "
-        "(the key is limited to stages or stacks; topics belong to none)",
+        f"(the key is limited to {limits}; the topic belongs to another stage or stack, "
+        "or to none)",
     )
 
 

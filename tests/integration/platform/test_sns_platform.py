@@ -88,6 +88,19 @@ def test_each_stage_has_its_own_template_topics_invoking_its_own_functions(
     assert record["Sns"]["Message"] == "for dev"
     assert record["EventSubscriptionArn"].startswith(dev_orders + ":")
     assert "Messages" not in sqs.receive_message(QueueUrl=received["prod"])
+    # A key limited to dev publishes to dev's topics, not prod's.
+    env = overcast_platform.deployer_key_env("dev")
+    dev_key = boto3.client(
+        "sns",
+        endpoint_url=overcast_platform.admin_url,
+        region_name="us-east-1",
+        aws_access_key_id=env["OVERCAST_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["OVERCAST_SECRET_ACCESS_KEY"],
+        config=Config(retries={"max_attempts": 0}),
+    )
+    dev_key.publish(TopicArn=dev_orders, Message="by the dev key")
+    with pytest.raises(dev_key.exceptions.AuthorizationErrorException):
+        dev_key.publish(TopicArn=next(a for a in orders if "-prod-" in a), Message="no")
     # Deleting dev's stack deletes its topics; prod's stay.
     deleted = overcast_platform.cli("delete", "sns-template", "--stage", "dev")
     assert deleted.returncode == 0, deleted.stderr.decode()
