@@ -185,7 +185,7 @@ class SnsApi:
             return
         who, body = signed
         host = next((v for k, v in scope["headers"] if k == b"host"), b"localhost")
-        base = f"http://{host.decode('latin-1')}"
+        base = f"{scope.get('scheme', 'http')}://{host.decode('latin-1')}"
         form = query_protocol.form_params(body, scope.get("query_string", b""))
         operation = form.get("Action", "")
         try:
