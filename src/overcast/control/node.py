@@ -38,6 +38,7 @@ from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.record_sink import QueueRecordSink
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sns_api import SnsApi, create_template_topics
 from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.durable_files import atomic_write
@@ -213,8 +214,19 @@ class Node:
             options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
         )
         create_template_queues(self.sqs.store, model.queues.values())
+        #: the SNS-compatible topics: Publish queues Event invocations and queue messages
+        self.sns = self.admin.sns_api = SnsApi.open(
+            options.state_dir,
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
+        self.sns.base_url = self.listeners.admin_url
+        create_template_topics(self.sns.store, model.topics.values())
         self.events.sink = QueueRecordSink(
-            self.sqs, region=model.region, account_id=model.account_id
+            self.sqs, region=model.region, account_id=model.account_id, sns=self.sns
         )
         if recorder is not None:
             counters = self.events.counters
@@ -310,6 +322,7 @@ class Node:
                 await self.metrics.aclose()
             self.events.queue.close()
             self.sqs.store.close()
+            self.sns.store.close()
             self._release()
 
     def _release(self) -> None:
