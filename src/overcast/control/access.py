@@ -74,7 +74,7 @@ class AccessControl:
         # "cloudfront" signs the edge's invalidation endpoint, as boto3 would; "sqs" the
         # SQS API (control/sqs_api.py).
         self._verifier = verifier or Verifier(
-            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast", "sqs"})
+            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast", "sqs", "sns"})
         )
 
     def _secret_for(self, access_key_id: str) -> str | None:

@@ -67,13 +67,26 @@ _QUEUE_MESSAGE_ACTIONS = frozenset(
         "sqs:PurgeQueue",
     }
 )
+# SNS likewise: viewers look, deployers also publish; topics and subscriptions are
+# changed by admins (and by templates).
+_TOPIC_READ_ACTIONS = frozenset(
+    {
+        "sns:ListTopics",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptions",
+        "sns:ListSubscriptionsByTopic",
+        "sns:GetSubscriptionAttributes",
+    }
+)
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS,
+    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS | _TOPIC_READ_ACTIONS,
     "deployer": _READ_ACTIONS
     | _DEPLOY_READ_ACTIONS
     | _QUEUE_READ_ACTIONS
     | _QUEUE_MESSAGE_ACTIONS
+    | _TOPIC_READ_ACTIONS
     | {
+        "sns:Publish",
         "lambda:InvokeFunction",
         "cloudfront:CreateInvalidation",
         "overcast:UploadArtifact",

@@ -35,8 +35,10 @@ from overcast.control.function_credentials import (
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
+from overcast.control.record_sink import QueueRecordSink
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sns_api import SnsApi, create_template_topics
 from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.durable_files import atomic_write
@@ -46,7 +48,11 @@ from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.events.scheduler import Scheduler, clock_scale_from_environ
 from overcast.events.sqs_poller import SqsPoller
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
-from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
+from overcast.observe.edge_metrics import (
+    AsyncEventsCollector,
+    ConcurrencyCollector,
+    SandboxCollector,
+)
 from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.runtime.sandbox import Endpoint
@@ -208,6 +214,30 @@ class Node:
             options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
         )
         create_template_queues(self.sqs.store, model.queues.values())
+        #: the SNS-compatible topics: Publish queues Event invocations and queue messages
+        self.sns = self.admin.sns_api = SnsApi.open(
+            options.state_dir,
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
+        self.sns.base_url = self.listeners.admin_url
+        create_template_topics(self.sns.store, model.topics.values())
+        self.events.sink = QueueRecordSink(
+            self.sqs, region=model.region, account_id=model.account_id, sns=self.sns
+        )
+        if recorder is not None:
+            counters = self.events.counters
+            recorder.registry.register(
+                AsyncEventsCollector(
+                    lambda: {
+                        (LOCAL_STAGE, function): counts
+                        for (function, _q), counts in counters.snapshot().items()
+                    }
+                )
+            )
         #: the app's SQS events: event source mappings polling the queues above
         mappings = mapping_targets(
             model,
@@ -292,6 +322,7 @@ class Node:
                 await self.metrics.aclose()
             self.events.queue.close()
             self.sqs.store.close()
+            self.sns.store.close()
             self._release()
 
     def _release(self) -> None:

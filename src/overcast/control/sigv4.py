@@ -143,6 +143,18 @@ def parse_authorization(header: str) -> Authorization:
     return Authorization(scope[0], scope[1], scope[2], scope[3], signed, signature)
 
 
+def credential_service(header: bytes | None) -> str | None:
+    """The service an Authorization header's credential scope names (``sqs``, ``sns``),
+    or None when there is no well-formed header: how the admin port tells apart two
+    APIs that share ``POST /`` and a form body (the query protocol)."""
+    if header is None:
+        return None
+    try:
+        return parse_authorization(header.decode("latin-1")).service
+    except SignatureError:
+        return None
+
+
 def canonical_uri(raw_path: str) -> str:
     """The canonical URI of a non-S3 request: dot segments removed, then encoded again."""
     return quote(_remove_dot_segments(raw_path or "/"), safe="/~")
