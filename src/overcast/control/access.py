@@ -72,9 +72,10 @@ class AccessControl:
         self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
         # "cloudfront" signs the edge's invalidation endpoint, as boto3 would; "sqs" the
-        # SQS API (control/sqs_api.py).
+        # SQS API (control/sqs_api.py); "s3" the S3 API (control/s3_api.py).
         self._verifier = verifier or Verifier(
-            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast", "sqs"})
+            self._secret_for,
+            services=frozenset({"lambda", "cloudfront", "overcast", "sqs", "s3"}),
         )
 
     def _secret_for(self, access_key_id: str) -> str | None:

@@ -67,12 +67,18 @@ _QUEUE_MESSAGE_ACTIONS = frozenset(
         "sqs:PurgeQueue",
     }
 )
+_BUCKET_READ_ACTIONS = frozenset(
+    {"s3:ListAllMyBuckets", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
+)
+_BUCKET_WRITE_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject"})
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS,
+    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS | _BUCKET_READ_ACTIONS,
     "deployer": _READ_ACTIONS
     | _DEPLOY_READ_ACTIONS
     | _QUEUE_READ_ACTIONS
     | _QUEUE_MESSAGE_ACTIONS
+    | _BUCKET_READ_ACTIONS
+    | _BUCKET_WRITE_ACTIONS
     | {
         "lambda:InvokeFunction",
         "cloudfront:CreateInvalidation",

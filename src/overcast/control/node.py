@@ -35,6 +35,8 @@ from overcast.control.function_credentials import (
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
+from overcast.control.s3_api import S3Api
+from overcast.control.s3_buckets import BucketStore
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi, create_template_queues
@@ -206,6 +208,13 @@ class Node:
             options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
         )
         create_template_queues(self.sqs.store, model.queues.values())
+        #: the S3-compatible buckets the admin port serves
+        self.s3 = self.admin.s3_api = S3Api(
+            BucketStore.under(options.state_dir),
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+        )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()

@@ -41,6 +41,8 @@ _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _UNSIGNED_HEADERS = frozenset({"expect", "user-agent", "x-amzn-trace-id"})
 _SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+#: S3's ``x-amz-content-sha256`` for a body the signature does not cover
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
 MISMATCH_MESSAGE = (
     "The request signature we calculated does not match the signature you provided. "
@@ -143,8 +145,12 @@ def parse_authorization(header: str) -> Authorization:
     return Authorization(scope[0], scope[1], scope[2], scope[3], signed, signature)
 
 
-def canonical_uri(raw_path: str) -> str:
-    """The canonical URI of a non-S3 request: dot segments removed, then encoded again."""
+def canonical_uri(raw_path: str, service: str = "") -> str:
+    """The canonical URI: for S3 the path as sent (S3 neither normalizes nor encodes it
+    twice: botocore's ``S3SigV4Auth``); for every other service dot segments removed,
+    then encoded again."""
+    if service == "s3":
+        return raw_path or "/"
     return quote(_remove_dot_segments(raw_path or "/"), safe="/~")
 
 
@@ -193,14 +199,16 @@ def _header_values(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name: ",".join(values) for name, values in merged.items()}
 
 
-def canonical_request(request: Request, signed_headers: Sequence[str], payload_hash: str) -> str:
+def canonical_request(
+    request: Request, signed_headers: Sequence[str], payload_hash: str, service: str = ""
+) -> str:
     """The canonical request string (task 1 of the signing process)."""
     values = _header_values(request.headers)
     canonical_headers = "".join(f"{name}:{values.get(name, '')}\n" for name in signed_headers)
     return "\n".join(
         [
             request.method.upper(),
-            canonical_uri(request.raw_path),
+            canonical_uri(request.raw_path, service),
             canonical_query(request.query),
             canonical_headers,
             ";".join(signed_headers),
@@ -267,7 +275,7 @@ def sign(
     out["X-Amz-Content-SHA256"] = payload_hash or hashlib.sha256(body).hexdigest()
     signed = sorted({k.lower() for k in out} - _UNSIGNED_HEADERS)
     request = Request(method, parts.path or "/", parts.query, list(out.items()), body)
-    canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"])
+    canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"], service)
     sig = signature(secret, (amz_date[:8], region, service), amz_date, canonical)
     out["Authorization"] = (
         f"{ALGORITHM} Credential={access_key_id}/{amz_date[:8]}/{region}/{service}/aws4_request, "
@@ -389,7 +397,9 @@ class Verifier:
     def verify(self, request: Request) -> Verified:
         """Return who signed ``request`` or raise :class:`SignatureError` in AWS's terms."""
         values = _header_values(request.headers)
-        return self._verify(request, values, lambda: self._payload_hash(values, request.body))
+        return self._verify(
+            request, values, lambda service: self._payload_hash(values, request.body, service)
+        )
 
     def verify_head(self, request: Request) -> Verified:
         """Verify a request from its head alone, before its body is read.
@@ -400,10 +410,12 @@ class Verifier:
         must check the body it reads against ``Verified.payload_hash``.
         """
         values = _header_values(request.headers)
-        return self._verify(request, values, lambda: declared_payload_hash(values))
+        return self._verify(
+            request, values, lambda service: declared_payload_hash(values, service)
+        )
 
     def _verify(
-        self, request: Request, values: Mapping[str, str], payload_hash: Callable[[], str]
+        self, request: Request, values: Mapping[str, str], payload_hash: Callable[[str], str]
     ) -> Verified:
         header = values.get("authorization")
         if header is None:
@@ -447,8 +459,8 @@ class Verifier:
         secret = self._secret_for(auth.access_key_id)
         if secret is None:
             raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
-        hashed = payload_hash()
-        canonical = canonical_request(request, auth.signed_headers, hashed)
+        hashed = payload_hash(auth.service)
+        canonical = canonical_request(request, auth.signed_headers, hashed, auth.service)
         expected = signature(secret, (auth.date, auth.region, auth.service), amz_date, canonical)
         if not hmac.compare_digest(expected, auth.signature):
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
@@ -484,11 +496,13 @@ class Verifier:
             )
 
     @staticmethod
-    def _payload_hash(values: Mapping[str, str], body: bytes) -> str:
+    def _payload_hash(values: Mapping[str, str], body: bytes, service: str = "") -> str:
         actual = hashlib.sha256(body).hexdigest()
         claimed = values.get("x-amz-content-sha256")
         if claimed is None:
             return actual
+        if service == "s3" and claimed == UNSIGNED_PAYLOAD:
+            return claimed
         # The claimed hash is what was signed; it must also be the body's, or a signed
         # header would vouch for a body it never saw. Unsigned payloads are an S3 feature.
         if not hmac.compare_digest(claimed.lower(), actual):
@@ -496,12 +510,13 @@ class Verifier:
         return claimed
 
 
-def declared_payload_hash(values: Mapping[str, str]) -> str:
+def declared_payload_hash(values: Mapping[str, str], service: str = "") -> str:
     """The body's sha256 a request declares (``x-amz-content-sha256``), lower-case hex.
 
     ``UNSIGNED-PAYLOAD`` and the streaming forms are Amazon S3's alone
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html);
-    the admin API signs every body, so only a hex digest is a declaration.
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html):
+    the S3 API (``service`` "s3") takes ``UNSIGNED-PAYLOAD`` as is; the rest of the
+    admin API signs every body, so only a hex digest is a declaration there.
     """
     claimed = values.get("x-amz-content-sha256")
     if claimed is None:
@@ -510,6 +525,8 @@ def declared_payload_hash(values: Mapping[str, str]) -> str:
             "Missing required header for this request: x-amz-content-sha256 "
             "(the hex sha256 of the body, signed).",
         )
+    if service == "s3" and claimed == UNSIGNED_PAYLOAD:
+        return claimed
     if not _SIGNATURE.match(claimed):
         raise SignatureError(
             "InvalidSignatureException",

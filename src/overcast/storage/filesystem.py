@@ -277,6 +277,11 @@ class StagedObject:
         """The hex sha256 of the bytes written so far."""
         return self._sha256.hexdigest()
 
+    @property
+    def md5(self) -> str:
+        """The hex MD5 of the bytes written so far (the object's etag once committed)."""
+        return self._md5.hexdigest()
+
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``; a full or read-only disk raises :class:`StorageError`."""
         try:

@@ -1,0 +1,670 @@
+"""The admin port's S3 API: a subset of Amazon S3's REST-XML protocol over local buckets.
+
+Path-style addressing only (``/<bucket>/<key>``; a client sets
+``Config(s3={"addressing_style": "path"})``, and botocore uses it by itself for an
+endpoint that is an IP address). Requests are told apart by their SigV4 credential
+scope (service ``s3``), so they never reach another API of the admin port.
+
+Operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
+ListObjectsV2, PutObject, CopyObject, GetObject (one byte range at most), HeadObject,
+DeleteObject and DeleteObjects; everything else is S3's ``NotImplemented`` (501).
+Presigned URLs are refused (``AccessDenied``): every request carries an Authorization
+header, signed for ``s3``, whose key's role (or, for a function, its template
+Policies) allows the operation's IAM action on ``arn:aws:s3:::<bucket>[/<key>]``.
+
+A PutObject body is streamed to a temporary file next to its final place, checked
+against the signed ``x-amz-content-sha256`` (or taken as is when ``UNSIGNED-PAYLOAD``)
+and ``Content-MD5``, then published (fsync + rename): nothing is stored under the key
+until it is whole and verified. Bodies are bounded by :data:`MAX_OBJECT_BYTES`
+(``EntityTooLarge``); AWS's bound for one PUT is 5 GiB.
+
+Notifications: after a change is durable, :attr:`S3Api.on_change` is awaited with it
+before the response goes out, so a 200 means the matching functions' invocations are
+queued (durably). A node that dies between the two has the object but not the
+invocations: S3 also promises at-least-once delivery only, never exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import parse_qsl, unquote
+
+from overcast.control.access import AccessControl, Denied
+from overcast.control.access_keys import AccessKey
+from overcast.control.asgi_types import Receive, Scope, Send
+from overcast.control.s3_buckets import BucketStore
+from overcast.control.s3_listing import list_page
+from overcast.control.s3_xml import (
+    CONTENT_TYPE,
+    ListRequest,
+    S3Error,
+    copy_result,
+    delete_result,
+    error_body,
+    http_date,
+    invalid_argument,
+    list_buckets,
+    list_objects_v2,
+    location,
+    no_such_key,
+    not_implemented,
+    parse_delete,
+    quoted_etag,
+)
+from overcast.control.sigv4 import UNSIGNED_PAYLOAD
+from overcast.events.s3_event import ObjectChange, sequencer
+from overcast.storage import FilesystemBucket, InvalidKeyError, NoSuchKeyError, ObjectInfo
+from overcast.storage.errors import StorageError
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+#: the largest object one PutObject stores (AWS: 5 GiB; overcast keeps it to what a
+#: local disk and one request comfortably hold)
+MAX_OBJECT_BYTES = 100 * 1024 * 1024
+#: the largest body of any other request (DeleteObjects' XML of 1000 keys)
+MAX_REQUEST_BYTES = 1024 * 1024
+_META_PREFIX = "x-amz-meta-"
+#: query parameters that name a sub-resource overcast does not serve
+_BUCKET_SUBRESOURCES = frozenset(
+    {
+        "acl", "cors", "encryption", "lifecycle", "logging", "notification", "policy",
+        "replication", "tagging", "uploads", "versioning", "versions", "website",
+        "accelerate", "analytics", "inventory", "metrics", "ownershipControls",
+        "publicAccessBlock", "requestPayment", "object-lock", "intelligent-tiering",
+    }
+)  # fmt: skip
+_OBJECT_SUBRESOURCES = frozenset(
+    {"acl", "tagging", "uploads", "uploadId", "partNumber", "retention", "legal-hold",
+     "torrent", "restore", "select", "attributes"}
+)  # fmt: skip
+
+#: what a notification hook does with a change (queue the invocations it asks for)
+ChangeHook = Callable[[ObjectChange], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request, decoded: who signed it, what it names, what it asks."""
+
+    who: AccessKey
+    method: str
+    bucket: str
+    key: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    payload_hash: str
+    request_id: str
+    source_ip: str
+
+
+class S3Api:
+    """Serves the S3 operations above; its refusals are S3's XML errors."""
+
+    def __init__(
+        self,
+        buckets: BucketStore,
+        access: AccessControl,
+        *,
+        region: str,
+        account_id: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.buckets = buckets
+        self._access = access
+        self.region = region
+        self.account_id = account_id
+        self._clock = clock
+        self._counter = itertools.count()
+        #: awaited with each change once it is durable (None: no notifications)
+        self.on_change: ChangeHook | None = None
+
+    @staticmethod
+    def handles(scope: Scope) -> bool:
+        """Whether the request is signed for S3 (its Authorization header's credential
+        scope, or a presigned URL's ``X-Amz-Credential``)."""
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if header is not None:
+            return b"/s3/aws4_request" in header
+        query: bytes = scope.get("query_string", b"")
+        return b"X-Amz-Credential=" in query and b"%2Fs3%2Faws4_request" in query
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = secrets.token_hex(8).upper()
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        try:
+            call = self._decode(scope, path, request_id)
+            await self._serve(call, scope, receive, send)
+        except S3Error as exc:
+            await _send_error(send, exc, request_id, unquote(path), head=method == "HEAD")
+
+    def _decode(self, scope: Scope, path: str, request_id: str) -> _Call:
+        if not any(k == b"authorization" for k, _ in scope["headers"]):
+            raise S3Error(
+                403,
+                "AccessDenied",
+                "Presigned URLs are not supported by overcast's S3 API; sign each request "
+                "with an Authorization header.",
+            )
+        signed = self._access.authenticate_head(scope)
+        if isinstance(signed, Denied):
+            raise _from_denied(signed)
+        who, payload_hash = signed
+        bucket, _, key = path.lstrip("/").partition("/")
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            lowered = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            headers[lowered] = f"{headers[lowered]},{text}" if lowered in headers else text
+        query = dict(
+            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        )
+        client = scope.get("client")
+        try:
+            key = unquote(key, errors="strict")
+        except UnicodeDecodeError:
+            raise invalid_argument("The key is not valid UTF-8.") from None
+        return _Call(
+            who=who,
+            method=scope["method"],
+            bucket=unquote(bucket),
+            key=key,
+            query=query,
+            headers=headers,
+            payload_hash=payload_hash,
+            request_id=request_id,
+            source_ip=client[0] if client else "127.0.0.1",
+        )
+
+    async def _serve(self, call: _Call, scope: Scope, receive: Receive, send: Send) -> None:
+        if not call.bucket:
+            if call.method != "GET":
+                raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed")
+            self._authorize(call, "s3:ListAllMyBuckets", "*")
+            await self._reply(send, call, 200, list_buckets(self.buckets.list(), self._owner))
+            return
+        if not call.key:
+            await self._bucket_operation(call, receive, send)
+            return
+        await self._object_operation(call, scope, receive, send)
+
+    @property
+    def _owner(self) -> str:
+        return self.account_id
+
+    def _authorize(self, call: _Call, action: str, resource: str) -> None:
+        denied = self._access.authorize(call.who, action, resource)
+        if denied is None and call.who.role != "function" and (call.who.stages or call.who.stacks):
+            # Buckets belong to no stage yet: a stage's key would reach every stage's.
+            raise S3Error(
+                403,
+                "AccessDenied",
+                "Access Denied (the key is limited to stages or stacks; buckets belong to none)",
+            )
+        if denied is not None:
+            raise S3Error(403, "AccessDenied", denied.message)
+
+    # -- buckets --------------------------------------------------------------
+
+    async def _bucket_operation(self, call: _Call, receive: Receive, send: Send) -> None:
+        arn = f"arn:aws:s3:::{call.bucket}"
+        unsupported = _BUCKET_SUBRESOURCES.intersection(call.query)
+        if unsupported:
+            raise not_implemented(f"?{sorted(unsupported)[0]}")
+        method = call.method
+        if method == "GET" and "location" in call.query:
+            self._authorize(call, "s3:GetBucketLocation", arn)
+            await self._body(call, receive)
+            self.buckets.bucket(call.bucket)
+            await self._reply(send, call, 200, location(self.region))
+        elif method == "GET":
+            self._authorize(call, "s3:ListBucket", arn)
+            await self._body(call, receive)
+            await self._list_objects(call, send)
+        elif method == "HEAD":
+            self._authorize(call, "s3:ListBucket", arn)
+            self.buckets.bucket(call.bucket)
+            await self._reply(send, call, 200, b"", {"x-amz-bucket-region": self.region})
+        elif method == "PUT":
+            self._authorize(call, "s3:CreateBucket", arn)
+            await self._body(call, receive)
+            if not await asyncio.to_thread(self.buckets.create, call.bucket):
+                raise S3Error(
+                    409,
+                    "BucketAlreadyOwnedByYou",
+                    "Your previous request to create the named bucket succeeded and you "
+                    "already own it.",
+                    {"BucketName": call.bucket},
+                )
+            await self._reply(send, call, 200, b"", {"location": "/" + call.bucket})
+        elif method == "DELETE":
+            self._authorize(call, "s3:DeleteBucket", arn)
+            await asyncio.to_thread(self.buckets.delete, call.bucket)
+            await self._reply(send, call, 204, b"")
+        elif method == "POST" and "delete" in call.query:
+            await self._delete_objects(call, receive, send)
+        else:
+            raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed")
+
+    async def _list_objects(self, call: _Call, send: Send) -> None:
+        if call.query.get("list-type") != "2":
+            raise not_implemented("ListObjects (version 1); use ListObjectsV2")
+        raw_max = call.query.get("max-keys", "1000")
+        if not raw_max.isdigit():
+            raise invalid_argument(
+                "Provided max-keys not an integer or within integer range", "max-keys", raw_max
+            )
+        encoding = call.query.get("encoding-type", "")
+        if encoding not in ("", "url"):
+            raise invalid_argument(
+                "Invalid Encoding Method specified in Request", "encoding-type", encoding
+            )
+        request = ListRequest(
+            bucket=call.bucket,
+            prefix=call.query.get("prefix", ""),
+            delimiter=call.query.get("delimiter", ""),
+            max_keys=min(int(raw_max), 1000),
+            start_after=call.query.get("start-after", ""),
+            continuation_token=call.query.get("continuation-token", ""),
+            encoding_type=encoding,
+            fetch_owner=call.query.get("fetch-owner") == "true",
+        )
+        bucket = self.buckets.bucket(call.bucket)
+        objects = await asyncio.to_thread(lambda: list(bucket.list(request.prefix)))
+        page = list_page(
+            objects,
+            prefix=request.prefix,
+            delimiter=request.delimiter,
+            max_keys=request.max_keys,
+            start_after=request.start_after,
+            token=request.continuation_token,
+        )
+        await self._reply(send, call, 200, list_objects_v2(request, page, self._owner))
+
+    async def _delete_objects(self, call: _Call, receive: Receive, send: Send) -> None:
+        body = await self._body(call, receive)
+        _check_md5(call.headers, hashlib.md5(body, usedforsecurity=False).digest())
+        keys, quiet = parse_delete(body)
+        bucket = self.buckets.bucket(call.bucket)
+        deleted: list[str] = []
+        errors: list[tuple[str, S3Error]] = []
+        for key in keys:
+            try:
+                self._authorize(call, "s3:DeleteObject", f"arn:aws:s3:::{call.bucket}/{key}")
+                await self._delete(call, bucket, key)
+            except S3Error as exc:
+                errors.append((key, exc))
+                continue
+            deleted.append(key)
+        await self._reply(send, call, 200, delete_result(deleted, errors, quiet=quiet))
+
+    # -- objects --------------------------------------------------------------
+
+    async def _object_operation(
+        self, call: _Call, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        arn = f"arn:aws:s3:::{call.bucket}/{call.key}"
+        unsupported = _OBJECT_SUBRESOURCES.intersection(call.query)
+        if unsupported:
+            raise not_implemented(f"?{sorted(unsupported)[0]}")
+        method = call.method
+        if method == "PUT" and "x-amz-copy-source" in call.headers:
+            self._authorize(call, "s3:PutObject", arn)
+            await self._copy(call, receive, send)
+        elif method == "PUT":
+            self._authorize(call, "s3:PutObject", arn)
+            await self._put(call, receive, send)
+        elif method in ("GET", "HEAD"):
+            self._authorize(call, "s3:GetObject", arn)
+            await self._get(call, send)
+        elif method == "DELETE":
+            self._authorize(call, "s3:DeleteObject", arn)
+            bucket = self.buckets.bucket(call.bucket)
+            await self._delete(call, bucket, call.key)
+            await self._reply(send, call, 204, b"")
+        else:
+            raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed")
+
+    async def _put(self, call: _Call, receive: Receive, send: Send) -> None:
+        if call.payload_hash.startswith("STREAMING-"):
+            raise not_implemented(f"x-amz-content-sha256: {call.payload_hash}")
+        length = call.headers.get("content-length")
+        if length is None or not length.isdigit():
+            raise S3Error(
+                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+            )
+        if int(length) > MAX_OBJECT_BYTES:
+            raise _too_large(int(length))
+        bucket = self.buckets.bucket(call.bucket)
+        metadata = _metadata(call.headers)
+        staged = _storage_call(call.key, lambda: bucket.stage(call.key))
+        with staged:
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk: bytes = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_OBJECT_BYTES:
+                    raise _too_large(size)
+                if chunk:
+                    await asyncio.to_thread(staged.write, chunk)
+                if not message.get("more_body", False):
+                    break
+            if size != int(length):
+                raise S3Error(
+                    400,
+                    "IncompleteBody",
+                    "You did not provide the number of bytes specified by the Content-Length "
+                    "HTTP header",
+                )
+            _check_payload(call.payload_hash, staged.sha256)
+            _check_md5(call.headers, bytes.fromhex(staged.md5))
+            info = await asyncio.to_thread(
+                _storage_call,
+                call.key,
+                lambda: staged.commit(call.headers.get("content-type"), metadata),
+            )
+        await self._changed(call, call.key, "ObjectCreated:Put", info)
+        await self._reply(send, call, 200, b"", {"etag": quoted_etag(info.etag)})
+
+    async def _copy(self, call: _Call, receive: Receive, send: Send) -> None:
+        await self._body(call, receive)
+        source = unquote(call.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        source_bucket, _, source_key = source.partition("/")
+        if not source_bucket or not source_key:
+            raise invalid_argument(
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                "x-amz-copy-source",
+                source,
+            )
+        self._authorize(call, "s3:GetObject", f"arn:aws:s3:::{source_bucket}/{source_key}")
+        target = self.buckets.bucket(call.bucket)
+        origin = self.buckets.bucket(source_bucket)
+        data, found = await asyncio.to_thread(
+            _storage_call, source_key, lambda: origin.get(source_key)
+        )
+        directive = call.headers.get("x-amz-metadata-directive", "COPY")
+        if directive == "REPLACE":
+            content_type = call.headers.get("content-type")
+            metadata = _metadata(call.headers)
+        elif directive == "COPY":
+            if (source_bucket, source_key) == (call.bucket, call.key):
+                raise S3Error(
+                    400,
+                    "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to "
+                    "itself without changing the object's metadata, storage class, website "
+                    "redirect location or encryption attributes.",
+                )
+            content_type, metadata = found.content_type, dict(found.metadata)
+        else:
+            raise invalid_argument(
+                "Unknown metadata directive.", "x-amz-metadata-directive", directive
+            )
+        info = await asyncio.to_thread(
+            _storage_call, call.key, lambda: target.put(call.key, data, content_type, metadata)
+        )
+        await self._changed(call, call.key, "ObjectCreated:Copy", info)
+        await self._reply(send, call, 200, copy_result(info.etag, info.last_modified))
+
+    async def _get(self, call: _Call, send: Send) -> None:
+        bucket = self.buckets.bucket(call.bucket)
+        if call.method == "HEAD":
+            info = await asyncio.to_thread(_storage_call, call.key, lambda: bucket.head(call.key))
+            data = b""
+        else:
+            data, info = await asyncio.to_thread(
+                _storage_call, call.key, lambda: bucket.get(call.key)
+            )
+        headers = {
+            "content-type": info.content_type,
+            "etag": quoted_etag(info.etag),
+            "last-modified": http_date(info.last_modified),
+            "accept-ranges": "bytes",
+            **{_META_PREFIX + name: value for name, value in info.metadata.items()},
+        }
+        status = 200
+        wanted = call.headers.get("range")
+        if wanted is not None:
+            span = _byte_range(wanted, info.size)
+            if span is not None:
+                start, end = span
+                status = 206
+                headers["content-range"] = f"bytes {start}-{end}/{info.size}"
+                data = data[start : end + 1]
+                size = end - start + 1
+            else:
+                size = info.size
+        else:
+            size = info.size
+        headers["content-length"] = str(size)
+        await self._reply(send, call, status, data, headers, head=call.method == "HEAD")
+
+    async def _delete(self, call: _Call, bucket: FilesystemBucket, key: str) -> None:
+        existed = await asyncio.to_thread(_storage_call, key, lambda: bucket.exists(key))
+        await asyncio.to_thread(_storage_call, key, lambda: bucket.delete(key))
+        if existed:
+            await self._changed(call, key, "ObjectRemoved:Delete", None)
+
+    async def _changed(
+        self, call: _Call, key: str, event_name: str, info: ObjectInfo | None
+    ) -> None:
+        if self.on_change is None:
+            return
+        change = ObjectChange(
+            bucket=call.bucket,
+            key=key,
+            event_name=event_name,
+            time=self._clock(),
+            sequencer=sequencer(time.time_ns(), next(self._counter)),
+            principal=f"AWS:{call.who.access_key_id}",
+            source_ip=call.source_ip,
+            request_id=call.request_id,
+            host_id=_host_id(call.request_id),
+            size=info.size if info is not None else None,
+            etag=info.etag if info is not None else None,
+        )
+        await self.on_change(change)
+
+    # -- wire -----------------------------------------------------------------
+
+    async def _body(self, call: _Call, receive: Receive) -> bytes:
+        """A small request body, checked against the signed payload hash."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_REQUEST_BYTES:
+                raise S3Error(400, "MaxMessageLengthExceeded", "Your request was too big.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        _check_payload(call.payload_hash, hashlib.sha256(body).hexdigest())
+        return body
+
+    async def _reply(
+        self,
+        send: Send,
+        call: _Call,
+        status: int,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        head: bool = False,
+    ) -> None:
+        out = [
+            (b"x-amz-request-id", call.request_id.encode()),
+            (b"x-amz-id-2", _host_id(call.request_id).encode()),
+        ]
+        extra = dict(headers or {})
+        if body and "content-type" not in extra:
+            extra["content-type"] = CONTENT_TYPE.decode()
+        if "content-length" not in extra:
+            extra["content-length"] = str(len(body))
+        out.extend((k.encode(), v.encode("latin-1", "replace")) for k, v in extra.items())
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def _storage_call(key: str, fn: Callable[[], _T]) -> _T:
+    """Run a bucket call; its refusals as S3's errors."""
+    try:
+        return fn()
+    except NoSuchKeyError:
+        raise no_such_key(key) from None
+    except InvalidKeyError as exc:
+        raise invalid_argument(f"Invalid key: {exc.reason}", "key", key) from None
+    except StorageError as exc:
+        if exc.status == 500:
+            raise
+        raise invalid_argument(str(exc)) from None
+
+
+def _check_payload(declared: str, actual: str) -> None:
+    if declared == UNSIGNED_PAYLOAD:
+        return
+    if not hmac.compare_digest(declared.lower(), actual):
+        raise S3Error(
+            400,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            {"ClientComputedContentSHA256": declared, "S3ComputedContentSHA256": actual},
+        )
+
+
+def _check_md5(headers: Mapping[str, str], digest: bytes) -> None:
+    claimed = headers.get("content-md5")
+    if claimed is None:
+        return
+    try:
+        expected = base64.b64decode(claimed, validate=True)
+    except binascii.Error:
+        expected = b""
+    if len(expected) != 16:
+        raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+    if not hmac.compare_digest(expected, digest):
+        raise S3Error(
+            400,
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+            {
+                "ExpectedDigest": claimed,
+                "CalculatedDigest": base64.b64encode(digest).decode(),
+            },
+        )
+
+
+def _metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name[len(_META_PREFIX) :]: value
+        for name, value in headers.items()
+        if name.startswith(_META_PREFIX)
+    }
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The one range ``bytes=a-b`` / ``a-`` / ``-n`` asks for; None to send it all (S3
+    ignores a header it cannot parse); InvalidRange when it starts past the end."""
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()):
+        return None
+    if not first:
+        count = int(last)
+        if count == 0:
+            raise _invalid_range(size)
+        return max(size - count, 0), size - 1
+    start = int(first)
+    end = int(last) if last.isdigit() else size - 1
+    if start >= size:
+        raise _invalid_range(size)
+    if end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+def _invalid_range(size: int) -> S3Error:
+    return S3Error(
+        416,
+        "InvalidRange",
+        "The requested range is not satisfiable",
+        {"ActualObjectSize": str(size)},
+    )
+
+
+def _too_large(size: int) -> S3Error:
+    return S3Error(
+        400,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size",
+        {"ProposedSize": str(size), "MaxSizeAllowed": str(MAX_OBJECT_BYTES)},
+    )
+
+
+def _host_id(request_id: str) -> str:
+    """An ``x-amz-id-2`` for the request (S3's names the host that served it)."""
+    return base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
+
+
+_DENIED_CODES = {
+    "InvalidSignatureException": "SignatureDoesNotMatch",
+    "UnrecognizedClientException": "InvalidAccessKeyId",
+    "MissingAuthenticationTokenException": "AccessDenied",
+    "IncompleteSignatureException": "AuthorizationHeaderMalformed",
+    "ExpiredTokenException": "ExpiredToken",
+    "TooManyRequestsException": "SlowDown",
+}
+
+
+def _from_denied(denied: Denied) -> S3Error:
+    """The access gate's refusal under S3's code for it."""
+    code = _DENIED_CODES.get(denied.code, "AccessDenied")
+    message = denied.message
+    if code == "InvalidAccessKeyId":
+        message = "The AWS Access Key Id you provided does not exist in our records."
+    elif code == "SignatureDoesNotMatch" and "expired" in message:
+        code = "RequestTimeTooSkewed"
+    status = 503 if code == "SlowDown" else 400 if code == "AuthorizationHeaderMalformed" else 403
+    return S3Error(status, code, message)
+
+
+async def _send_error(
+    send: Send, error: S3Error, request_id: str, resource: str, *, head: bool
+) -> None:
+    # A HEAD answer has no body: botocore then reports the status as the code ("404").
+    body = b"" if head else error_body(error, request_id, resource)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", CONTENT_TYPE),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-amz-request-id", request_id.encode()),
+                (b"x-amz-id-2", _host_id(request_id).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
