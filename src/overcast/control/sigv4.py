@@ -410,9 +410,7 @@ class Verifier:
         must check the body it reads against ``Verified.payload_hash``.
         """
         values = _header_values(request.headers)
-        return self._verify(
-            request, values, lambda service: declared_payload_hash(values, service)
-        )
+        return self._verify(request, values, lambda service: declared_payload_hash(values, service))
 
     def _verify(
         self, request: Request, values: Mapping[str, str], payload_hash: Callable[[str], str]

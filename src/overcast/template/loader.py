@@ -34,6 +34,7 @@ from overcast.template.model import (
     LambdaAuthorizerSpec,
     Location,
     RouteSpec,
+    S3EventSpec,
     ScheduleSpec,
 )
 from overcast.template.parameters import (
@@ -42,6 +43,13 @@ from overcast.template.parameters import (
     resolve_parameters,
 )
 from overcast.template.policies import ArnContext
+from overcast.template.s3_events import (
+    S3_EVENT_TYPE,
+    bucket_attributes,
+    bucket_reference,
+    generated_bucket_name,
+    parse_s3_event,
+)
 from overcast.template.sam_resources import (
     API_TYPE,
     FUNCTION_PROPERTIES,
@@ -266,6 +274,26 @@ class _ResourceTable:
         finally:
             self._naming.discard(resource.logical_id)
 
+    def bucket_name(self, resource: _Resource) -> str:
+        """BucketName if set (resolved), else a stable generated lower-case name."""
+        raw = resource.properties.get("BucketName")
+        if raw is None:
+            return generated_bucket_name(self._loader.stack_name, resource.logical_id)
+        if resource.logical_id in self._naming:
+            raise UnresolvedReferenceError(
+                f"Bucket '{resource.logical_id}' BucketName refers to itself",
+                location=resource.properties.key_location("BucketName"),
+            )
+        self._naming.add(resource.logical_id)
+        try:
+            return self._loader.resolver.resolve_text(
+                raw,
+                f"Bucket '{resource.logical_id}' BucketName",
+                resource.properties.key_location("BucketName"),
+            )
+        finally:
+            self._naming.discard(resource.logical_id)
+
     def _efs_id(self, resource: _Resource) -> str:
         """A stable EFS id (``fsap-…``/``fs-…``) from the stack and the logical ID."""
         digest = hashlib.sha256(
@@ -284,6 +312,8 @@ class _ResourceTable:
         if resource.type == QUEUE_TYPE:
             loader = self._loader
             return queue_url(loader.region, loader.account_id, self.queue_name(resource))
+        if resource.type == BUCKET_TYPE:
+            return self.bucket_name(resource)
         self._loader.log.warn(
             f"Ref {logical_id}: '{logical_id}' ({resource.type}) is not run by overcast; "
             f"its Ref resolves to '{logical_id}'",
@@ -317,6 +347,15 @@ class _ResourceTable:
             known["Arn"] = queue_arn(partition, loader.region, loader.account_id, name)
             known["QueueName"] = name
             known["QueueUrl"] = queue_url(loader.region, loader.account_id, name)
+        elif resource is not None and resource.type == BUCKET_TYPE:
+            known.update(
+                bucket_attributes(
+                    self.bucket_name(resource),
+                    loader.pseudo["AWS::Partition"],
+                    loader.region,
+                    loader.pseudo["AWS::URLSuffix"],
+                )
+            )
         elif kind == "rest":
             known["RootResourceId"] = api_id_for(loader.stack_name, f"{logical_id}/")
         elif kind == "http":
@@ -418,6 +457,7 @@ class _Loader:
         alarms: dict[str, Mapping[str, Any]] = {}
         budgets: dict[str, Mapping[str, Any]] = {}
         buckets: list[str] = []
+        bucket_names: dict[str, str] = {}
         queues: dict[str, QueueSpec] = {}
         scheduled: list[_Resource] = []
         for resource in self.resources.values():
@@ -431,6 +471,11 @@ class _Loader:
                     functions[resource.logical_id] = dataclasses.replace(
                         functions[resource.logical_id], schedules=schedules
                     )
+                s3_events = self._s3_events(resource, table)
+                if s3_events:
+                    functions[resource.logical_id] = dataclasses.replace(
+                        functions[resource.logical_id], s3_events=s3_events
+                    )
             elif resource.type in _API_TYPES:
                 apis[resource.logical_id] = self._api(resource)
             elif resource.type == ALARM_TYPE:
@@ -439,6 +484,7 @@ class _Loader:
                 budgets[resource.logical_id] = self._plain_properties(resource)
             elif resource.type == BUCKET_TYPE:
                 buckets.append(resource.logical_id)
+                bucket_names[resource.logical_id] = table.bucket_name(resource)
             elif resource.type == QUEUE_TYPE:
                 queues[resource.logical_id] = self._queue(resource, table)
             elif resource.type in _EFS_TYPES:
@@ -476,6 +522,7 @@ class _Loader:
             alarms=alarms,
             budgets=budgets,
             buckets=tuple(buckets),
+            bucket_names=bucket_names,
             queues=queues,
         )
 
@@ -685,8 +732,8 @@ class _Loader:
                     hint="add Type: HttpApi (or Api) and Properties: {Path: /x, Method: get}",
                 )
             kind = _EVENT_KINDS.get(event["Type"])
-            if is_schedule(event["Type"]):
-                continue  # self._schedules reads them
+            if is_schedule(event["Type"]) or event["Type"] == S3_EVENT_TYPE:
+                continue  # self._schedules and self._s3_events read them
             if kind is None:
                 self.log.warn(
                     f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
@@ -736,6 +783,44 @@ class _Loader:
             specs.append(
                 parse_schedule_event(
                     owner, name, event["Type"], self._resolved(props), location=loc, log=self.log
+                )
+            )
+        return tuple(specs)
+
+    def _s3_events(self, resource: _Resource, table: _ResourceTable) -> tuple[S3EventSpec, ...]:
+        """The function's ``S3`` events (``_events`` checked the shape)."""
+        owner = f"Function '{resource.logical_id}'"
+        events = resource.properties.get("Events")
+        if not isinstance(events, LocatedDict):
+            return ()
+        specs = []
+        for name, event in events.items():
+            if not isinstance(event, LocatedDict) or event.get("Type") != S3_EVENT_TYPE:
+                continue
+            loc = events.key_location(name)
+            props = event.get("Properties")
+            if not isinstance(props, LocatedDict):
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Properties must be a mapping", location=loc,
+                    hint="write Properties: {Bucket: !Ref MyBucket, Events: s3:ObjectCreated:*}",
+                )  # fmt: skip
+            logical_id = bucket_reference(owner, name, props, loc)
+            bucket = self.resources.get(logical_id)
+            if bucket is None or bucket.type != BUCKET_TYPE or bucket.dropped_by is not None:
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Bucket: '{logical_id}' is not an AWS::S3::Bucket "
+                    "of this template (SAM accepts no other bucket)",
+                    location=props.key_location("Bucket"),
+                )
+            specs.append(
+                parse_s3_event(
+                    owner,
+                    name,
+                    self._resolved(props, skip="Bucket"),
+                    bucket=logical_id,
+                    bucket_name=table.bucket_name(bucket),
+                    location=loc,
+                    log=self.log,
                 )
             )
         return tuple(specs)
