@@ -57,7 +57,14 @@ def test_a_function_invokes_what_its_policy_allows_and_is_refused_the_rest(app: 
 
 def test_function_credentials_are_neither_shown_nor_logged(app: Any) -> None:
     listed = _invoke(app, "Caller", {})
-    assert listed == {"keys": ["AWS_ENDPOINT_URL_LAMBDA", "VAULT_ADDR", "VAULT_TOKEN"]}
+    assert listed == {
+        "keys": [
+            "AWS_ENDPOINT_URL_LAMBDA",
+            "AWS_ENDPOINT_URL_S3",
+            "VAULT_ADDR",
+            "VAULT_TOKEN",
+        ]
+    }
 
     config = app.lambda_client().get_function(FunctionName="Caller")["Configuration"]
     assert config["Environment"]["Variables"] == {"PLAIN": "shown"}

@@ -58,7 +58,12 @@ def _caller(platform: RunningPlatform, event: dict[str, Any], stage: str = "dev"
 
 def test_a_function_gets_temporary_credentials_of_its_own(platform: RunningPlatform) -> None:
     listed = _caller(platform, {})
-    assert listed["keys"] == ["AWS_ENDPOINT_URL_LAMBDA", "VAULT_ADDR", "VAULT_TOKEN"]
+    assert listed["keys"] == [
+        "AWS_ENDPOINT_URL_LAMBDA",
+        "AWS_ENDPOINT_URL_S3",
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
+    ]
 
 
 def test_a_function_reads_its_stages_secrets_and_not_anothers(platform: RunningPlatform) -> None:

@@ -37,6 +37,7 @@ from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.s3_api import S3Api
 from overcast.control.s3_buckets import BucketStore
+from overcast.control.s3_notifications import S3Notifier, create_template_buckets, s3_targets
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi, create_template_queues
@@ -214,6 +215,12 @@ class Node:
             self.admin.access,
             region=model.region,
             account_id=model.account_id,
+        )
+        create_template_buckets(self.s3.buckets, model.bucket_names)
+        # S3 events invoke $LATEST, as the node's schedules do.
+        notifications = s3_targets(model, qualifier="$LATEST")
+        self.s3.on_change = S3Notifier(
+            self.events, lambda: notifications, region=model.region, owner=model.account_id
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
