@@ -104,6 +104,30 @@ def test_a_matching_put_and_delete_invoke_the_function_once_each_with_s3s_record
     assert removed["s3"]["object"]["sequencer"] > obj["sequencer"]
 
 
+def test_a_copy_and_a_multi_object_delete_notify_as_s3_does(running_app: Any) -> None:
+    app = running_app(APP)
+    s3 = _s3(app)
+    bucket = _bucket(s3)
+    s3.put_object(Bucket=bucket, Key="incoming/source.csv", Body=b"x,y")
+    s3.copy_object(
+        Bucket=bucket,
+        Key="incoming/copied.txt",
+        CopySource={"Bucket": bucket, "Key": "incoming/source.csv"},
+    )
+    _wait_for(lambda: len(_events(app)) >= 1, "the copy's event", app)
+    s3.delete_objects(
+        Bucket=bucket,
+        Delete={"Objects": [{"Key": "incoming/copied.txt"}, {"Key": "incoming/source.csv"}]},
+    )
+    _wait_for(lambda: len(_events(app)) >= 2, "the multi-object delete's event", app)
+    names = [(e["Records"][0]["eventName"], e["Records"][0]["s3"]["object"]["key"])
+             for e in _events(app)]  # fmt: skip
+    assert names == [
+        ("ObjectCreated:Copy", "incoming/copied.txt"),
+        ("ObjectRemoved:Delete", "incoming/copied.txt"),
+    ]
+
+
 def test_a_function_writes_the_bucket_its_policy_grants_and_is_refused_another(
     running_app: Any,
 ) -> None:
