@@ -63,6 +63,15 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.node import NODE_FILE
 from overcast.control.platform_invoker import PlatformInvoker
+from overcast.control.s3_api import S3Api
+from overcast.control.s3_buckets import BucketStore
+from overcast.control.s3_notifications import (
+    S3Notifier,
+    S3Target,
+    TemplateBucketError,
+    create_template_buckets,
+    s3_targets,
+)
 from overcast.control.sandbox_choice import (
     SandboxUnavailableError,
     choose_sandbox,
@@ -274,6 +283,7 @@ class Platform:
             self.stages,
             self.edge_cache,
             lookup=lambda: secret_lookup(state, self.secrets.store),
+            on_switch=self._deployments_changed,
             extra_hosts=self._hosts_of,
             metrics=self.metrics.metrics if self.metrics is not None else None,
             api_keys=FileApiKeyStore(state),
@@ -371,6 +381,18 @@ class Platform:
         #: the SQS-compatible queues the admin port serves
         self.sqs = self.admin.sqs_api = SqsApi.open(
             state, access, region=options.region, account_id=options.account_id
+        )
+        #: the S3-compatible buckets the admin port serves; the S3 events of every live
+        #: deployment, by bucket name (rebuilt on each switch)
+        self.s3 = self.admin.s3_api = S3Api(
+            BucketStore.under(state), access, region=options.region, account_id=options.account_id
+        )
+        self._s3_targets: dict[str, list[S3Target]] = {}
+        self.s3.on_change = S3Notifier(
+            self.events,
+            lambda: self._s3_targets,
+            region=options.region,
+            owner=options.account_id,
         )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
@@ -498,6 +520,21 @@ class Platform:
                 else None
             )
         return out
+
+    def _deployments_changed(self) -> None:
+        """A deployment went live or away: create its template buckets and rebuild the
+        S3 events. Bucket names come from the template, not the stage (names per stage
+        are not settled), so two stages of one template share its buckets."""
+        targets: dict[str, list[S3Target]] = {}
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                try:
+                    create_template_buckets(self.s3.buckets, live.model.bucket_names)
+                except TemplateBucketError as exc:
+                    logger.warning("stage %s: %s", name, exc)
+                for bucket, found in s3_targets(live.model, qualifier=name).items():
+                    targets.setdefault(bucket, []).extend(found)
+        self._s3_targets = targets
 
     def _schedule_targets(self) -> list[ScheduleTarget]:
         """What fires now: the schedules of each stage's current deployments (a deploy or
