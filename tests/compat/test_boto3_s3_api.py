@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -191,3 +192,37 @@ def test_a_viewer_reads_but_may_not_write(app: Any, s3: Any, bucket: str) -> Non
     with pytest.raises(ClientError) as info:
         viewer.put_object(Bucket=bucket, Key="k", Body=b"y")
     assert info.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_presigned_urls_get_and_put_without_credentials(app: Any, s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="shared file.txt", Body=b"shared")
+    creds = app.admin_credentials()
+    v2_url = s3.generate_presigned_url(  # boto3 presigns with SigV2 unless told otherwise
+        "get_object", Params={"Bucket": bucket, "Key": "shared file.txt"}, ExpiresIn=300
+    )
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=app.admin_url,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+    )
+    get_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "shared file.txt"}, ExpiresIn=300
+    )
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "uploaded.bin"}, ExpiresIn=300
+    )
+    with httpx.Client(timeout=30) as client:
+        got = client.get(get_url)
+        assert got.status_code == 200, got.text
+        assert got.content == b"shared"
+        assert client.put(put_url, content=b"\x00\x01").status_code == 200
+        refused = client.get(v2_url)
+        assert refused.status_code == 400
+        assert b"<Code>InvalidRequest</Code>" in refused.content
+        tampered = client.get(get_url.replace("shared%20file.txt", "uploaded.bin"))
+        assert tampered.status_code == 403
+        assert b"<Code>SignatureDoesNotMatch</Code>" in tampered.content
+    assert s3.get_object(Bucket=bucket, Key="uploaded.bin")["Body"].read() == b"\x00\x01"

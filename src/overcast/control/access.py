@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -148,15 +149,35 @@ class AccessControl:
             return key
         return key, verified.payload_hash
 
-    def _signer(self, scope: Scope, verified: Verified) -> AccessKey | Denied:
+    def authenticate_presigned(self, scope: Scope) -> tuple[AccessKey, str] | Denied:
+        """The key that presigned this URL (S3's query-string authentication) and the
+        payload hash it vouches for (``UNSIGNED-PAYLOAD``), or why it is refused."""
+        try:
+            verified = self._verifier.verify_presigned(_request(scope, b""))
+        except SignatureError as exc:
+            return Denied(exc.status, exc.code, exc.message)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        key = self._signer(scope, verified, query.get("X-Amz-Security-Token", ""))
+        if isinstance(key, Denied):
+            return key
+        return key, verified.payload_hash
+
+    def _signer(
+        self, scope: Scope, verified: Verified, token: str | None = None
+    ) -> AccessKey | Denied:
         key = self._key(verified.access_key_id)
         if key is None:  # revoked between the two look-ups
             return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
         if key.session_token:
-            # Temporary credentials: the session token is part of them (STS's rules).
-            offered = next(
-                (v for k, v in scope["headers"] if k == b"x-amz-security-token"), b""
-            ).decode("latin-1")
+            # Temporary credentials: the session token is part of them (STS's rules);
+            # a presigned URL carries it in its query (``token``).
+            offered = (
+                token
+                if token is not None
+                else next(
+                    (v for k, v in scope["headers"] if k == b"x-amz-security-token"), b""
+                ).decode("latin-1")
+            )
             if not hmac.compare_digest(offered.encode(), key.session_token.encode()):
                 return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
             if key.expires is not None and key.expires < self._clock():

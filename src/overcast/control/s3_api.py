@@ -8,9 +8,9 @@ scope (service ``s3``), so they never reach another API of the admin port.
 Operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
 ListObjectsV2, PutObject, CopyObject, GetObject (one byte range at most), HeadObject,
 DeleteObject and DeleteObjects; everything else is S3's ``NotImplemented`` (501).
-Presigned URLs are refused (``AccessDenied``): every request carries an Authorization
-header, signed for ``s3``, whose key's role (or, for a function, its template
-Policies) allows the operation's IAM action on ``arn:aws:s3:::<bucket>[/<key>]``.
+Every request is signed for ``s3`` (an Authorization header, or a presigned URL's
+query), by a key whose role (or, for a function, its template Policies) allows the
+operation's IAM action on ``arn:aws:s3:::<bucket>[/<key>]``.
 
 A PutObject body is streamed to a temporary file next to its final place, checked
 against the signed ``x-amz-content-sha256`` (or taken as is when ``UNSIGNED-PAYLOAD``)
@@ -138,7 +138,11 @@ class S3Api:
         if header is not None:
             return b"/s3/aws4_request" in header
         query: bytes = scope.get("query_string", b"")
-        return b"X-Amz-Credential=" in query and b"%2Fs3%2Faws4_request" in query
+        if b"X-Amz-Credential=" in query:
+            return b"%2Fs3%2Faws4_request" in query
+        # A Signature Version 2 presigned URL (boto3's default presigner in us-east-1),
+        # answered with S3's refusal rather than the admin port's 404.
+        return b"AWSAccessKeyId=" in query and b"Signature=" in query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = secrets.token_hex(8).upper()
@@ -152,14 +156,20 @@ class S3Api:
             await _send_error(send, exc, request_id, unquote(path), head=method == "HEAD")
 
     def _decode(self, scope: Scope, path: str, request_id: str) -> _Call:
-        if not any(k == b"authorization" for k, _ in scope["headers"]):
+        if any(k == b"authorization" for k, _ in scope["headers"]):
+            signed = self._access.authenticate_head(scope)
+        elif b"X-Amz-Credential=" in scope.get("query_string", b""):
+            signed = self._access.authenticate_presigned(scope)
+        elif b"AWSAccessKeyId=" in scope.get("query_string", b""):
             raise S3Error(
-                403,
-                "AccessDenied",
-                "Presigned URLs are not supported by overcast's S3 API; sign each request "
-                "with an Authorization header.",
+                400,
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. "
+                "Please use AWS4-HMAC-SHA256 (presign with "
+                "botocore.config.Config(signature_version='s3v4')).",
             )
-        signed = self._access.authenticate_head(scope)
+        else:
+            raise S3Error(403, "AccessDenied", "Access Denied")
         if isinstance(signed, Denied):
             raise _from_denied(signed)
         who, payload_hash = signed
@@ -628,6 +638,8 @@ def _host_id(request_id: str) -> str:
     return base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
 
 
+#: S3's own codes, which the gate's refusals may carry already
+_S3_CODES = frozenset({"AccessDenied", "AuthorizationQueryParametersError"})
 _DENIED_CODES = {
     "InvalidSignatureException": "SignatureDoesNotMatch",
     "UnrecognizedClientException": "InvalidAccessKeyId",
@@ -640,6 +652,8 @@ _DENIED_CODES = {
 
 def _from_denied(denied: Denied) -> S3Error:
     """The access gate's refusal under S3's code for it."""
+    if denied.code in _S3_CODES:
+        return S3Error(denied.status, denied.code, denied.message)
     code = _DENIED_CODES.get(denied.code, "AccessDenied")
     message = denied.message
     if code == "InvalidAccessKeyId":

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
-from urllib.parse import quote, unquote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit
 
 from overcast.errors import OvercastError
 
@@ -476,6 +476,79 @@ class Verifier:
             # Not an AWS message: AWS accepts a resend within the window.
             raise SignatureError("InvalidSignatureException", REPLAY_MESSAGE)
         return Verified(auth.access_key_id, auth.region, auth.service, auth.signature, hashed)
+
+    def verify_presigned(self, request: Request) -> Verified:
+        """Verify a presigned URL (query-string authentication, as S3 takes it:
+        https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html).
+
+        The signature is in ``X-Amz-Signature``, the rest of the query is canonical;
+        the payload is unsigned. Valid from ``X-Amz-Date`` (less the skew) for
+        ``X-Amz-Expires`` seconds, and reusable within that window as S3 allows: a
+        presigned URL is handed out to be used, so no replay cache applies.
+        """
+        params = dict(parse_qsl(request.query, keep_blank_values=True))
+        needed = ("X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders")
+        missing = [name for name in (*needed, "X-Amz-Signature") if name not in params]
+        if params.get("X-Amz-Algorithm") != ALGORITHM or missing:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "Query-string authentication version 4 requires the X-Amz-Algorithm "
+                "(AWS4-HMAC-SHA256), X-Amz-Credential, X-Amz-Signature, X-Amz-Date, "
+                "X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+                status=400,
+            )
+        scope = params["X-Amz-Credential"].split("/")
+        if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                f"X-Amz-Credential is malformed: {params['X-Amz-Credential']!r}.",
+                status=400,
+            )
+        key_id, date, region, service = scope[:4]
+        if service not in self._services:
+            raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        amz_date = params["X-Amz-Date"]
+        expires = params["X-Amz-Expires"]
+        try:
+            signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+        except ValueError:
+            signed_at = None
+        if signed_at is None or date != amz_date[:8]:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "X-Amz-Date must be in the ISO8601 Long Format and match the credential's date.",
+                status=400,
+            )
+        if not expires.isdigit() or not 1 <= int(expires) <= 604_800:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be between 1 and 604800 seconds.",
+                status=400,
+            )
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        if signed_at > now + MAX_SKEW:
+            raise SignatureError("AccessDenied", "Request is not valid yet")
+        if now > signed_at + timedelta(seconds=int(expires)):
+            raise SignatureError("AccessDenied", "Request has expired")
+        secret = self._secret_for(key_id)
+        if secret is None:
+            raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+        signed_headers = tuple(params["X-Amz-SignedHeaders"].lower().split(";"))
+        if "host" not in signed_headers:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "'Host' must be a signed header (X-Amz-SignedHeaders).",
+                status=400,
+            )
+        query = "&".join(
+            item for item in request.query.split("&") if not item.startswith("X-Amz-Signature=")
+        )
+        unsigned = Request(request.method, request.raw_path, query, request.headers, b"")
+        canonical = canonical_request(unsigned, signed_headers, UNSIGNED_PAYLOAD, service)
+        expected = signature(secret, (date, region, service), amz_date, canonical)
+        if not hmac.compare_digest(expected, params["X-Amz-Signature"].lower()):
+            raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        return Verified(key_id, region, service, expected, UNSIGNED_PAYLOAD)
 
     @staticmethod
     def _check_skew(signed_at: datetime, now: datetime) -> None:

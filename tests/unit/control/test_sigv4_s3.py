@@ -4,11 +4,12 @@ normalized; UNSIGNED-PAYLOAD taken as declared), and only for the ``s3`` service
 from __future__ import annotations
 
 import hashlib
+import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import S3SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -75,3 +76,37 @@ def test_a_declared_hash_that_is_not_the_bodys_is_refused() -> None:
     with pytest.raises(SignatureError) as info:
         verifier().verify(forged)
     assert info.value.code == "InvalidSignatureException"
+
+
+def presigned(url: str, expires: int, method: str = "GET") -> Request:
+    aws = AWSRequest(method=method, url=url)
+    S3SigV4QueryAuth(Credentials(KEY_ID, SECRET), "s3", "us-east-1", expires=expires).add_auth(aws)
+    parts = urlsplit(aws.prepare().url)
+    return Request(method, parts.path, parts.query, [("Host", parts.netloc)], b"")
+
+
+def clocked(at: float) -> Verifier:
+    return Verifier(
+        lambda k: SECRET if k == KEY_ID else None, services=frozenset({"s3"}), clock=lambda: at
+    )
+
+
+def test_a_presigned_url_verifies_until_it_expires_and_may_be_reused() -> None:
+    request = presigned("http://127.0.0.1:9000/bucket/a%20b.txt", expires=60)
+    now = time.time()
+    assert clocked(now).verify_presigned(request).payload_hash == "UNSIGNED-PAYLOAD"
+    assert clocked(now + 30).verify_presigned(request).access_key_id == KEY_ID
+    with pytest.raises(SignatureError) as info:
+        clocked(now + 120).verify_presigned(request)
+    assert (info.value.code, info.value.message) == ("AccessDenied", "Request has expired")
+
+
+def test_a_presigned_url_for_another_key_or_method_is_refused() -> None:
+    request = presigned("http://127.0.0.1:9000/bucket/a", expires=60)
+    moved = Request("GET", "/bucket/b", request.query, request.headers, b"")
+    with pytest.raises(SignatureError) as info:
+        clocked(time.time()).verify_presigned(moved)
+    assert info.value.code == "InvalidSignatureException"
+    as_put = Request("PUT", request.raw_path, request.query, request.headers, b"")
+    with pytest.raises(SignatureError):
+        clocked(time.time()).verify_presigned(as_put)
