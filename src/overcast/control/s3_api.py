@@ -62,7 +62,7 @@ from overcast.control.s3_xml import (
     parse_delete,
     quoted_etag,
 )
-from overcast.control.sigv4 import UNSIGNED_PAYLOAD
+from overcast.control.sigv4 import UNSIGNED_PAYLOAD, SignatureError, parse_authorization
 from overcast.events.s3_event import ObjectChange, sequencer
 from overcast.storage import FilesystemBucket, InvalidKeyError, NoSuchKeyError, ObjectInfo
 from overcast.storage.errors import StorageError
@@ -136,7 +136,13 @@ class S3Api:
         scope, or a presigned URL's ``X-Amz-Credential``)."""
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if header is not None:
-            return b"/s3/aws4_request" in header
+            # Parsed as the verifier parses it: the scope that routes a request here is
+            # the one its signature is checked against, so no other service's
+            # signature can pass for an S3 request.
+            try:
+                return parse_authorization(header.decode("latin-1")).service == "s3"
+            except SignatureError:
+                return False
         query: bytes = scope.get("query_string", b"")
         if b"X-Amz-Credential=" in query:
             return b"%2Fs3%2Faws4_request" in query
@@ -154,6 +160,11 @@ class S3Api:
             await self._serve(call, scope, receive, send)
         except S3Error as exc:
             await _send_error(send, exc, request_id, unquote(path), head=method == "HEAD")
+        except (StorageError, OSError) as exc:
+            # A disk that is full, read-only or failing: S3's InternalError, in XML.
+            logger.error("%s %s failed (request %s): %s", method, path, request_id, exc)
+            error = S3Error(500, "InternalError", f"We encountered an internal error: {exc}")
+            await _send_error(send, error, request_id, unquote(path), head=method == "HEAD")
 
     def _decode(self, scope: Scope, path: str, request_id: str) -> _Call:
         if any(k == b"authorization" for k, _ in scope["headers"]):
