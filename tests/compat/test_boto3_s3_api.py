@@ -226,3 +226,12 @@ def test_presigned_urls_get_and_put_without_credentials(app: Any, s3: Any, bucke
         assert tampered.status_code == 403
         assert b"<Code>SignatureDoesNotMatch</Code>" in tampered.content
     assert s3.get_object(Bucket=bucket, Key="uploaded.bin")["Body"].read() == b"\x00\x01"
+
+
+def test_sdk_checksums_are_verified_on_put(s3: Any, bucket: str) -> None:
+    for algorithm in ("CRC32", "SHA1", "SHA256"):
+        s3.put_object(Bucket=bucket, Key=algorithm, Body=b"summed", ChecksumAlgorithm=algorithm)
+        assert s3.get_object(Bucket=bucket, Key=algorithm)["Body"].read() == b"summed"
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="bad", Body=b"summed", ChecksumSHA256="A" * 44)
+    assert info.value.response["Error"]["Code"] == "BadDigest"

@@ -35,6 +35,7 @@ import itertools
 import logging
 import secrets
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -65,6 +66,7 @@ from overcast.control.s3_xml import (
 from overcast.control.sigv4 import UNSIGNED_PAYLOAD, SignatureError, parse_authorization
 from overcast.events.s3_event import ObjectChange, sequencer
 from overcast.storage import FilesystemBucket, InvalidKeyError, NoSuchKeyError, ObjectInfo
+from overcast.storage.bucket import normalise_metadata, resolve_content_type
 from overcast.storage.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -370,7 +372,8 @@ class S3Api:
         if int(length) > MAX_OBJECT_BYTES:
             raise _too_large(int(length))
         bucket = self.buckets.bucket(call.bucket)
-        metadata = _metadata(call.headers)
+        content_type, metadata = _object_headers(call)
+        checksums = _Checksums.asked(call.headers)
         staged = _storage_call(call.key, lambda: bucket.stage(call.key))
         with staged:
             size = 0
@@ -384,6 +387,7 @@ class S3Api:
                     raise _too_large(size)
                 if chunk:
                     await asyncio.to_thread(staged.write, chunk)
+                    checksums.update(chunk)
                 if not message.get("more_body", False):
                     break
             if size != int(length):
@@ -395,10 +399,9 @@ class S3Api:
                 )
             _check_payload(call.payload_hash, staged.sha256)
             _check_md5(call.headers, bytes.fromhex(staged.md5))
+            checksums.check()
             info = await asyncio.to_thread(
-                _storage_call,
-                call.key,
-                lambda: staged.commit(call.headers.get("content-type"), metadata),
+                _storage_call, call.key, lambda: staged.commit(content_type, metadata)
             )
         await self._changed(call, call.key, "ObjectCreated:Put", info)
         await self._reply(send, call, 200, b"", {"etag": quoted_etag(info.etag)})
@@ -421,8 +424,7 @@ class S3Api:
         )
         directive = call.headers.get("x-amz-metadata-directive", "COPY")
         if directive == "REPLACE":
-            content_type = call.headers.get("content-type")
-            metadata = _metadata(call.headers)
+            content_type, metadata = _object_headers(call)
         elif directive == "COPY":
             if (source_bucket, source_key) == (call.bucket, call.key):
                 raise S3Error(
@@ -595,12 +597,58 @@ def _check_md5(headers: Mapping[str, str], digest: bytes) -> None:
         )
 
 
-def _metadata(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
+def _object_headers(call: _Call) -> tuple[str, dict[str, str]]:
+    """The Content-Type and ``x-amz-meta-*`` metadata a write asks for, checked before
+    any byte is stored (InvalidArgument when the store could not keep them)."""
+    metadata = {
         name[len(_META_PREFIX) :]: value
-        for name, value in headers.items()
+        for name, value in call.headers.items()
         if name.startswith(_META_PREFIX)
     }
+    try:
+        return resolve_content_type(call.key, call.headers.get("content-type")), (
+            normalise_metadata(metadata)
+        )
+    except StorageError as exc:
+        raise invalid_argument(exc.message) from None
+
+
+class _Checksums:
+    """The ``x-amz-checksum-*`` values a PutObject declares (botocore sends CRC32 by
+    default), checked as the body streams in; CRC32C and CRC64NVME are not checked."""
+
+    def __init__(self, expected: dict[str, str]) -> None:
+        self._expected = expected
+        self._crc32 = 0
+        self._hashes = {name: hashlib.new(name) for name in expected if name != "crc32"}
+
+    @classmethod
+    def asked(cls, headers: Mapping[str, str]) -> _Checksums:
+        return cls(
+            {
+                name: headers[f"x-amz-checksum-{name}"]
+                for name in ("crc32", "sha1", "sha256")
+                if f"x-amz-checksum-{name}" in headers
+            }
+        )
+
+    def update(self, chunk: bytes) -> None:
+        if "crc32" in self._expected:
+            self._crc32 = zlib.crc32(chunk, self._crc32)
+        for digest in self._hashes.values():
+            digest.update(chunk)
+
+    def check(self) -> None:
+        for name, claimed in self._expected.items():
+            actual = (
+                self._crc32.to_bytes(4, "big") if name == "crc32" else self._hashes[name].digest()
+            )
+            if not hmac.compare_digest(claimed.encode(), base64.b64encode(actual)):
+                raise S3Error(
+                    400,
+                    "BadDigest",
+                    f"The {name.upper()} you specified did not match the calculated checksum.",
+                )
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,19 @@ def test_only_requests_signed_for_s3_are_routed_here() -> None:
     presigned = "X-Amz-Credential=AKIA%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"
     assert S3Api.handles(scope_of({}, "/b/k", "GET", presigned))
     assert not S3Api.handles(scope_of({}, "/b/k", "GET"))
+
+
+def test_a_declared_checksum_that_does_not_match_is_bad_digest(s3: Harness) -> None:
+    right = base64.b64encode(zlib.crc32(b"hello").to_bytes(4, "big")).decode()
+    assert s3.request("PUT", "/bkt/ok", b"hello", {"x-amz-checksum-crc32": right})[0] == 200
+    wrong = base64.b64encode(zlib.crc32(b"other").to_bytes(4, "big")).decode()
+    status, body = s3.request("PUT", "/bkt/bad", b"hello", {"x-amz-checksum-crc32": wrong})
+    assert status == 400
+    assert b"<Code>BadDigest</Code>" in body
+    assert [c.key for c in s3.changes] == ["ok"]
+
+
+def test_metadata_the_store_cannot_keep_is_invalid_argument(s3: Harness) -> None:
+    status, body = s3.request("PUT", "/bkt/k", b"x", {"x-amz-meta-overcast-sha256": "forged"})
+    assert status == 400
+    assert b"<Code>InvalidArgument</Code>" in body
