@@ -49,6 +49,7 @@ from overcast.template.s3_events import (
     bucket_reference,
     generated_bucket_name,
     parse_s3_event,
+    warn_bucket_properties,
 )
 from overcast.template.sam_resources import (
     API_TYPE,
@@ -485,6 +486,7 @@ class _Loader:
             elif resource.type == BUCKET_TYPE:
                 buckets.append(resource.logical_id)
                 bucket_names[resource.logical_id] = table.bucket_name(resource)
+                warn_bucket_properties(self.log, resource.logical_id, resource.properties)
             elif resource.type == QUEUE_TYPE:
                 queues[resource.logical_id] = self._queue(resource, table)
             elif resource.type in _EFS_TYPES:

@@ -53,6 +53,28 @@ _NEVER_EMITTED: Final = frozenset(
     }
 )  # fmt: skip
 _SUFFIX_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz0123456789"
+#: bucket Properties overcast reads, or may ignore without changing what a client sees
+_BUCKET_PROPERTIES: Final = frozenset(
+    {"BucketName", "Tags", "BucketEncryption", "OwnershipControls",
+     "PublicAccessBlockConfiguration", "AccessControl"}
+)  # fmt: skip
+
+
+def warn_bucket_properties(log: WarningLog, logical_id: str, properties: LocatedDict) -> None:
+    """One warning per bucket property overcast's buckets do not apply."""
+    for name in properties:
+        if name in _BUCKET_PROPERTIES:
+            continue
+        hint = (
+            " (subscribe functions with Events: Type: S3 instead)"
+            if name == "NotificationConfiguration"
+            else ""
+        )
+        log.warn(
+            f"Bucket '{logical_id}' {name} is not applied by overcast's buckets; "
+            f"it is ignored{hint}",
+            properties.key_location(name),
+        )
 
 
 def generated_bucket_name(stack_name: str, logical_id: str) -> str:

@@ -142,3 +142,22 @@ def test_generated_bucket_names_are_stable_lower_case_and_within_63_characters()
     assert len(long) <= 63
     assert valid_bucket_name(long)
     assert valid_bucket_name(name)
+
+
+def test_bucket_properties_overcast_does_not_apply_are_warned_about() -> None:
+    model = load_resources(
+        """\
+  Data:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: data-bucket
+      Tags: [{Key: team, Value: a}]
+      VersioningConfiguration: {Status: Enabled}
+      NotificationConfiguration: {}
+"""
+    )
+    assert messages(model) == [
+        "Bucket 'Data' VersioningConfiguration is not applied by overcast's buckets; it is ignored",
+        "Bucket 'Data' NotificationConfiguration is not applied by overcast's buckets; "
+        "it is ignored (subscribe functions with Events: Type: S3 instead)",
+    ]
