@@ -479,10 +479,12 @@ class S3Api:
         await self._reply(send, call, status, data, headers, head=call.method == "HEAD")
 
     async def _delete(self, call: _Call, bucket: FilesystemBucket, key: str) -> None:
-        existed = await asyncio.to_thread(_storage_call, key, lambda: bucket.exists(key))
+        if not await asyncio.to_thread(_storage_call, key, lambda: bucket.exists(key)):
+            # Absent: nothing to remove and nobody to notify (S3 answers 204 all the
+            # same). The folder of a longer key's objects is not this key's to remove.
+            return
         await asyncio.to_thread(_storage_call, key, lambda: bucket.delete(key))
-        if existed:
-            await self._changed(call, key, "ObjectRemoved:Delete", None)
+        await self._changed(call, key, "ObjectRemoved:Delete", None)
 
     async def _changed(
         self, call: _Call, key: str, event_name: str, info: ObjectInfo | None

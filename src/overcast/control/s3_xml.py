@@ -15,12 +15,13 @@ body is bounded before it is parsed).
 from __future__ import annotations
 
 import email.utils
+import re
 import xml.etree.ElementTree as ET  # bounded body; expat refuses entity amplification
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from overcast.errors import OvercastError
 from overcast.storage import ObjectInfo
@@ -28,6 +29,15 @@ from overcast.storage import ObjectInfo
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 CONTENT_TYPE = b"application/xml"
+
+
+#: characters XML 1.0 cannot carry at all, even escaped (a key may hold them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data; what XML cannot carry becomes U+FFFD."""
+    return _escape(_NOT_XML.sub("\ufffd", text))
 
 
 class S3Error(OvercastError):
