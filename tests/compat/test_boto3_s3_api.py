@@ -235,3 +235,20 @@ def test_sdk_checksums_are_verified_on_put(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as info:
         s3.put_object(Bucket=bucket, Key="bad", Body=b"summed", ChecksumSHA256="A" * 44)
     assert info.value.response["Error"]["Code"] == "BadDigest"
+
+
+def test_conditional_reads_and_writes(s3: Any, bucket: str) -> None:
+    etag = s3.put_object(Bucket=bucket, Key="c", Body=b"v1")["ETag"]
+    with pytest.raises(ClientError) as info:
+        s3.get_object(Bucket=bucket, Key="c", IfNoneMatch=etag)
+    assert info.value.response["Error"]["Code"] == "304"
+    with pytest.raises(ClientError) as info:
+        s3.get_object(Bucket=bucket, Key="c", IfMatch='"0000"')
+    assert info.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key="c", IfMatch=etag)["Body"].read() == b"v1"
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="c", Body=b"v2", IfNoneMatch="*")
+    assert info.value.response["Error"]["Code"] == "PreconditionFailed"
+    s3.put_object(Bucket=bucket, Key="c", Body=b"v2", IfMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="c")["Body"].read() == b"v2"
+    s3.put_object(Bucket=bucket, Key="new", Body=b"n", IfNoneMatch="*")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import email.utils
 import hashlib
 import hmac
 import itertools
@@ -38,12 +39,13 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from overcast.control.access import AccessControl, Denied
 from overcast.control.access_keys import AccessKey
-from overcast.control.asgi_types import Receive, Scope, Send
+from overcast.control.asgi_types import Message, Receive, Scope, Send
 from overcast.control.s3_buckets import BucketStore
 from overcast.control.s3_listing import list_page
 from overcast.control.s3_xml import (
@@ -157,16 +159,30 @@ class S3Api:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
+        read_all = False
+
+        async def reading() -> Message:
+            nonlocal read_all
+            message = await receive()
+            read_all = read_all or not message.get("more_body", False)
+            return message
+
         try:
             call = self._decode(scope, path, request_id)
-            await self._serve(call, scope, receive, send)
-        except S3Error as exc:
-            await _send_error(send, exc, request_id, unquote(path), head=method == "HEAD")
-        except (StorageError, OSError) as exc:
-            # A disk that is full, read-only or failing: S3's InternalError, in XML.
-            logger.error("%s %s failed (request %s): %s", method, path, request_id, exc)
-            error = S3Error(500, "InternalError", f"We encountered an internal error: {exc}")
-            await _send_error(send, error, request_id, unquote(path), head=method == "HEAD")
+            await self._serve(call, scope, reading, send)
+        except (S3Error, StorageError, OSError) as exc:
+            error = exc if isinstance(exc, S3Error) else None
+            if error is None:
+                # A disk that is full, read-only or failing: S3's InternalError, in XML.
+                logger.error("%s %s failed (request %s): %s", method, path, request_id, exc)
+                error = S3Error(500, "InternalError", f"We encountered an internal error: {exc}")
+            # A body left unread (a refusal before it, or a client waiting on
+            # "Expect: 100-continue" that will never send it) must not be taken for
+            # the next request on the connection: close it instead.
+            close = not read_all and _announces_body(scope)
+            await _send_error(
+                send, error, request_id, unquote(path), head=method == "HEAD", close=close
+            )
 
     def _decode(self, scope: Scope, path: str, request_id: str) -> _Call:
         if any(k == b"authorization" for k, _ in scope["headers"]):
@@ -374,6 +390,7 @@ class S3Api:
         bucket = self.buckets.bucket(call.bucket)
         content_type, metadata = _object_headers(call)
         checksums = _Checksums.asked(call.headers)
+        await self._check_write_conditions(call, bucket)
         staged = _storage_call(call.key, lambda: bucket.stage(call.key))
         with staged:
             size = 0
@@ -400,11 +417,30 @@ class S3Api:
             _check_payload(call.payload_hash, staged.sha256)
             _check_md5(call.headers, bytes.fromhex(staged.md5))
             checksums.check()
+            await self._check_write_conditions(call, bucket)
             info = await asyncio.to_thread(
                 _storage_call, call.key, lambda: staged.commit(content_type, metadata)
             )
         await self._changed(call, call.key, "ObjectCreated:Put", info)
         await self._reply(send, call, 200, b"", {"etag": quoted_etag(info.etag)})
+
+    async def _check_write_conditions(self, call: _Call, bucket: FilesystemBucket) -> None:
+        """S3's conditional writes: ``If-None-Match: *`` (only if absent) and ``If-Match``
+        (only over that ETag). Checked before the body is read and again before it is
+        published; a writer racing in between is not excluded."""
+        if "if-none-match" not in call.headers and "if-match" not in call.headers:
+            return
+        try:
+            current: ObjectInfo | None = await asyncio.to_thread(bucket.head, call.key)
+        except NoSuchKeyError:
+            current = None
+        if call.headers.get("if-none-match", "").strip() == "*" and current is not None:
+            raise _precondition_failed("If-None-Match")
+        if "if-match" in call.headers:
+            if current is None:
+                raise no_such_key(call.key)
+            if not _etag_listed(call.headers["if-match"], current.etag):
+                raise _precondition_failed("If-Match")
 
     async def _copy(self, call: _Call, receive: Receive, send: Send) -> None:
         await self._body(call, receive)
@@ -447,17 +483,22 @@ class S3Api:
 
     async def _get(self, call: _Call, send: Send) -> None:
         bucket = self.buckets.bucket(call.bucket)
-        if call.method == "HEAD":
-            info = await asyncio.to_thread(_storage_call, call.key, lambda: bucket.head(call.key))
-            data = b""
-        else:
+        info = await asyncio.to_thread(_storage_call, call.key, lambda: bucket.head(call.key))
+        validators = {
+            "etag": quoted_etag(info.etag),
+            "last-modified": http_date(info.last_modified),
+        }
+        if not_modified(call.headers, info.etag, info.last_modified):
+            await self._reply(send, call, 304, b"", validators, head=True)
+            return
+        data = b""
+        if call.method != "HEAD":
             data, info = await asyncio.to_thread(
                 _storage_call, call.key, lambda: bucket.get(call.key)
             )
         headers = {
             "content-type": info.content_type,
-            "etag": quoted_etag(info.etag),
-            "last-modified": http_date(info.last_modified),
+            **validators,
             "accept-ranges": "bytes",
             **{_META_PREFIX + name: value for name, value in info.metadata.items()},
         }
@@ -653,6 +694,48 @@ class _Checksums:
                 )
 
 
+def not_modified(headers: Mapping[str, str], etag: str, modified: datetime) -> bool:
+    """Whether a read's conditions answer 304; PreconditionFailed (412) when they refuse
+    it. S3's order (RFC 7232): If-Match, then If-Unmodified-Since only without it;
+    If-None-Match, then If-Modified-Since only without it."""
+    seconds = modified.replace(microsecond=0)
+    if "if-match" in headers:
+        if not _etag_listed(headers["if-match"], etag):
+            raise _precondition_failed("If-Match")
+    else:
+        since = _http_time(headers.get("if-unmodified-since"))
+        if since is not None and seconds > since:
+            raise _precondition_failed("If-Unmodified-Since")
+    if "if-none-match" in headers:
+        return _etag_listed(headers["if-none-match"], etag)
+    since = _http_time(headers.get("if-modified-since"))
+    return since is not None and seconds <= since
+
+
+def _etag_listed(header: str, etag: str) -> bool:
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _http_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # an unparsable date is ignored, as HTTP says
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _precondition_failed(condition: str) -> S3Error:
+    return S3Error(
+        412,
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        {"Condition": condition},
+    )
+
+
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     """The one range ``bytes=a-b`` / ``a-`` / ``-n`` asks for; None to send it all (S3
     ignores a header it cannot parse); InvalidRange when it starts past the end."""
@@ -725,21 +808,25 @@ def _from_denied(denied: Denied) -> S3Error:
     return S3Error(status, code, message)
 
 
+def _announces_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
 async def _send_error(
-    send: Send, error: S3Error, request_id: str, resource: str, *, head: bool
+    send: Send, error: S3Error, request_id: str, resource: str, *, head: bool, close: bool
 ) -> None:
     # A HEAD answer has no body: botocore then reports the status as the code ("404").
     body = b"" if head else error_body(error, request_id, resource)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", CONTENT_TYPE),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-amz-request-id", request_id.encode()),
-                (b"x-amz-id-2", _host_id(request_id).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", CONTENT_TYPE),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-amz-request-id", request_id.encode()),
+        (b"x-amz-id-2", _host_id(request_id).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
