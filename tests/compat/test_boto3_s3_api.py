@@ -252,3 +252,49 @@ def test_conditional_reads_and_writes(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="c", Body=b"v2", IfMatch=etag)
     assert s3.get_object(Bucket=bucket, Key="c")["Body"].read() == b"v2"
     s3.put_object(Bucket=bucket, Key="new", Body=b"n", IfNoneMatch="*")
+
+
+def test_upload_file_above_the_multipart_threshold_round_trips(
+    s3: Any, bucket: str, tmp_path: Any
+) -> None:
+    source = tmp_path / "big.bin"
+    data = bytes(range(256)) * (12 * 4096)  # 12 MiB: two parts at boto3's 8 MiB
+    source.write_bytes(data)
+    s3.upload_file(str(source), bucket, "big.bin", ExtraArgs={"ContentType": "x/y"})
+    head = s3.head_object(Bucket=bucket, Key="big.bin")
+    assert head["ContentLength"] == len(data)
+    assert head["ContentType"] == "x/y"
+    assert head["ETag"].endswith('-2"')
+    target = tmp_path / "back.bin"
+    s3.download_file(bucket, "big.bin", str(target))
+    assert target.read_bytes() == data
+
+
+def test_multipart_rules_and_abort(s3: Any, bucket: str) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    first = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"a")
+    second = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=2, Body=b"b")
+    parts = [
+        {"PartNumber": 1, "ETag": first["ETag"]},
+        {"PartNumber": 2, "ETag": second["ETag"]},
+    ]
+    with pytest.raises(ClientError) as info:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="m", UploadId=upload, MultipartUpload={"Parts": parts}
+        )
+    assert info.value.response["Error"]["Code"] == "EntityTooSmall"
+    with pytest.raises(ClientError) as info:
+        s3.complete_multipart_upload(
+            Bucket=bucket, Key="m", UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": second["ETag"]}]},
+        )  # fmt: skip
+    assert info.value.response["Error"]["Code"] == "InvalidPart"
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="m", UploadId=upload, MultipartUpload={"Parts": parts[1:]}
+    )
+    assert done["ETag"].endswith('-1"')
+    assert s3.get_object(Bucket=bucket, Key="m")["Body"].read() == b"b"
+    other = s3.create_multipart_upload(Bucket=bucket, Key="n")["UploadId"]
+    s3.abort_multipart_upload(Bucket=bucket, Key="n", UploadId=other)
+    with pytest.raises(s3.exceptions.NoSuchUpload):
+        s3.upload_part(Bucket=bucket, Key="n", UploadId=other, PartNumber=1, Body=b"x")

@@ -63,7 +63,8 @@ QUERIES = st.one_of(
     st.sampled_from(
         ["", "list-type=2", "list-type=2&delimiter=%2F&max-keys=1", "list-type=2&max-keys=x",
          "list-type=2&continuation-token=%21%21", "delete", "location", "acl", "uploads",
-         "list-type=2&encoding-type=bogus", "list-type=2&start-after=zz"]
+         "list-type=2&encoding-type=bogus", "list-type=2&start-after=zz", "uploadId=x",
+         "uploadId=..%2F..&partNumber=1", "partNumber=0&uploadId=", "uploadId=abc&partNumber=99999"]
     ),
     st.text(max_size=20).map(lambda t: quote(t, safe="=&")),
 )  # fmt: skip
@@ -83,7 +84,15 @@ HEADERS = st.dictionaries(
 BODIES = st.one_of(
     st.binary(max_size=200),
     st.sampled_from(
-        [b"", b"<Delete><Object><Key>a</Key></Object></Delete>", b"<Delete/>", b"<", b"<!DOCTYPE>"]
+        [
+            b"",
+            b"<Delete><Object><Key>a</Key></Object></Delete>",
+            b"<Delete/>",
+            b"<",
+            b"<!DOCTYPE>",
+            b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>"
+            b"</CompleteMultipartUpload>",
+        ]
     ),
 )
 METHODS = st.sampled_from(["GET", "PUT", "HEAD", "DELETE", "POST", "PATCH"])

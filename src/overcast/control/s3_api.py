@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from overcast.control.access import AccessControl, Denied
@@ -48,20 +48,29 @@ from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Message, Receive, Scope, Send
 from overcast.control.s3_buckets import BucketStore
 from overcast.control.s3_listing import list_page
+from overcast.control.s3_multipart import (
+    UploadStore,
+    multipart_etag,
+    no_such_upload,
+    part_number,
+)
 from overcast.control.s3_xml import (
     CONTENT_TYPE,
     ListRequest,
     S3Error,
+    complete_multipart_result,
     copy_result,
     delete_result,
     error_body,
     http_date,
+    initiate_multipart_result,
     invalid_argument,
     list_buckets,
     list_objects_v2,
     location,
     no_such_key,
     not_implemented,
+    parse_complete_multipart,
     parse_delete,
     quoted_etag,
 )
@@ -90,8 +99,8 @@ _BUCKET_SUBRESOURCES = frozenset(
     }
 )  # fmt: skip
 _OBJECT_SUBRESOURCES = frozenset(
-    {"acl", "tagging", "uploads", "uploadId", "partNumber", "retention", "legal-hold",
-     "torrent", "restore", "select", "attributes"}
+    {"acl", "tagging", "retention", "legal-hold", "torrent", "restore", "select",
+     "attributes"}
 )  # fmt: skip
 
 #: what a notification hook does with a change (queue the invocations it asks for)
@@ -126,6 +135,7 @@ class S3Api:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.buckets = buckets
+        self.uploads = UploadStore(buckets.root)
         self._access = access
         self.region = region
         self.account_id = account_id
@@ -360,7 +370,9 @@ class S3Api:
         if unsupported:
             raise not_implemented(f"?{sorted(unsupported)[0]}")
         method = call.method
-        if method == "PUT" and "x-amz-copy-source" in call.headers:
+        if "uploads" in call.query or "uploadId" in call.query:
+            await self._multipart_operation(call, arn, receive, send)
+        elif method == "PUT" and "x-amz-copy-source" in call.headers:
             self._authorize(call, "s3:PutObject", arn)
             await self._copy(call, receive, send)
         elif method == "PUT":
@@ -377,52 +389,99 @@ class S3Api:
         else:
             raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed")
 
+    async def _multipart_operation(
+        self, call: _Call, arn: str, receive: Receive, send: Send
+    ) -> None:
+        method = call.method
+        if method == "POST" and "uploads" in call.query:
+            self._authorize(call, "s3:PutObject", arn)
+            await self._create_upload(call, receive, send)
+        elif (
+            method == "PUT" and "uploadId" in call.query and "x-amz-copy-source" not in call.headers
+        ):
+            self._authorize(call, "s3:PutObject", arn)
+            await self._upload_part(call, receive, send)
+        elif method == "POST" and "uploadId" in call.query:
+            self._authorize(call, "s3:PutObject", arn)
+            await self._complete_upload(call, receive, send)
+        elif method == "DELETE" and "uploadId" in call.query:
+            self._authorize(call, "s3:AbortMultipartUpload", arn)
+            await self._abort_upload(call, send)
+        else:
+            raise not_implemented("this multipart upload operation (ListParts, UploadPartCopy)")
+
     async def _put(self, call: _Call, receive: Receive, send: Send) -> None:
-        if call.payload_hash.startswith("STREAMING-"):
-            raise not_implemented(f"x-amz-content-sha256: {call.payload_hash}")
-        length = call.headers.get("content-length")
-        if length is None or not length.isdigit():
-            raise S3Error(
-                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
-            )
-        if int(length) > MAX_OBJECT_BYTES:
-            raise _too_large(int(length))
+        length = _announced_length(call)
         bucket = self.buckets.bucket(call.bucket)
         content_type, metadata = _object_headers(call)
-        checksums = _Checksums.asked(call.headers)
         await self._check_write_conditions(call, bucket)
         staged = _storage_call(call.key, lambda: bucket.stage(call.key))
         with staged:
-            size = 0
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                chunk: bytes = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_OBJECT_BYTES:
-                    raise _too_large(size)
-                if chunk:
-                    await asyncio.to_thread(staged.write, chunk)
-                    checksums.update(chunk)
-                if not message.get("more_body", False):
-                    break
-            if size != int(length):
-                raise S3Error(
-                    400,
-                    "IncompleteBody",
-                    "You did not provide the number of bytes specified by the Content-Length "
-                    "HTTP header",
-                )
-            _check_payload(call.payload_hash, staged.sha256)
-            _check_md5(call.headers, bytes.fromhex(staged.md5))
-            checksums.check()
+            if not await _receive_into(call, receive, staged, length):
+                return
             await self._check_write_conditions(call, bucket)
             info = await asyncio.to_thread(
                 _storage_call, call.key, lambda: staged.commit(content_type, metadata)
             )
         await self._changed(call, call.key, "ObjectCreated:Put", info)
         await self._reply(send, call, 200, b"", {"etag": quoted_etag(info.etag)})
+
+    # -- multipart uploads ----------------------------------------------------
+
+    async def _create_upload(self, call: _Call, receive: Receive, send: Send) -> None:
+        await self._body(call, receive)
+        self.buckets.bucket(call.bucket)
+        content_type, metadata = _object_headers(call)
+        upload_id = await asyncio.to_thread(
+            self.uploads.create, call.bucket, call.key, content_type, metadata
+        )
+        body = initiate_multipart_result(call.bucket, call.key, upload_id)
+        await self._reply(send, call, 200, body)
+
+    async def _upload_part(self, call: _Call, receive: Receive, send: Send) -> None:
+        length = _announced_length(call)
+        number = part_number(call.query.get("partNumber", ""))
+        upload = self.uploads.get(call.query["uploadId"], call.bucket, call.key)
+        try:
+            writer = self.uploads.stage_part(upload, number)
+        except FileNotFoundError:  # aborted meanwhile
+            raise no_such_upload(upload.upload_id) from None
+        with writer:
+            if not await _receive_into(call, receive, writer, length):
+                return
+            try:
+                part = await asyncio.to_thread(writer.commit)
+            except FileNotFoundError:
+                raise no_such_upload(upload.upload_id) from None
+        await self._reply(send, call, 200, b"", {"etag": quoted_etag(part.etag)})
+
+    async def _complete_upload(self, call: _Call, receive: Receive, send: Send) -> None:
+        body = await self._body(call, receive)
+        upload = self.uploads.get(call.query["uploadId"], call.bucket, call.key)
+        parts = await asyncio.to_thread(self.uploads.chosen, upload, parse_complete_multipart(body))
+        total = sum(part.size for part in parts)
+        if total > MAX_OBJECT_BYTES:
+            raise _too_large(total)
+        bucket = self.buckets.bucket(call.bucket)
+        etag = multipart_etag([part.etag for part in parts])
+
+        def assemble() -> ObjectInfo:
+            with bucket.stage(call.key) as staged:
+                for piece in self.uploads.read_parts(upload, parts):
+                    staged.write(piece)
+                return staged.commit(upload.content_type, upload.metadata, etag=etag)
+
+        info = await asyncio.to_thread(_storage_call, call.key, assemble)
+        await asyncio.to_thread(self.uploads.remove, upload)
+        await self._changed(call, call.key, "ObjectCreated:CompleteMultipartUpload", info)
+        location = f"/{call.bucket}/{call.key}"
+        result = complete_multipart_result(location, call.bucket, call.key, info.etag)
+        await self._reply(send, call, 200, result)
+
+    async def _abort_upload(self, call: _Call, send: Send) -> None:
+        upload = self.uploads.get(call.query["uploadId"], call.bucket, call.key)
+        await asyncio.to_thread(self.uploads.remove, upload)
+        await self._reply(send, call, 204, b"")
 
     async def _check_write_conditions(self, call: _Call, bucket: FilesystemBucket) -> None:
         """S3's conditional writes: ``If-None-Match: *`` (only if absent) and ``If-Match``
@@ -604,6 +663,62 @@ def _storage_call(key: str, fn: Callable[[], _T]) -> _T:
         if exc.status == 500:
             raise
         raise invalid_argument(str(exc)) from None
+
+
+def _announced_length(call: _Call) -> int:
+    """A write's Content-Length, within :data:`MAX_OBJECT_BYTES`."""
+    if call.payload_hash.startswith("STREAMING-"):
+        raise not_implemented(f"x-amz-content-sha256: {call.payload_hash}")
+    length = call.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise S3Error(
+            411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+        )
+    if int(length) > MAX_OBJECT_BYTES:
+        raise _too_large(int(length))
+    return int(length)
+
+
+class _Sink(Protocol):
+    """Where a write's body goes (an object being staged, or a part)."""
+
+    @property
+    def md5(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+
+async def _receive_into(call: _Call, receive: Receive, sink: _Sink, length: int) -> bool:
+    """Stream the body into ``sink`` and check it whole (length, signed sha256,
+    Content-MD5, SDK checksums); False when the client went away."""
+    checksums = _Checksums.asked(call.headers)
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return False
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_OBJECT_BYTES:
+            raise _too_large(size)
+        if chunk:
+            await asyncio.to_thread(sink.write, chunk)
+            checksums.update(chunk)
+        if not message.get("more_body", False):
+            break
+    if size != length:
+        raise S3Error(
+            400,
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+        )
+    _check_payload(call.payload_hash, sink.sha256)
+    _check_md5(call.headers, bytes.fromhex(sink.md5))
+    checksums.check()
+    return True
 
 
 def _check_payload(declared: str, actual: str) -> None:

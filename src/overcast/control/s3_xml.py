@@ -253,3 +253,49 @@ def _identity(text: str) -> str:
 
 def _url_encode(text: str) -> str:
     return quote(text, safe="/")
+
+
+def initiate_multipart_result(bucket: str, key: str, upload_id: str) -> bytes:
+    """``InitiateMultipartUploadResult``."""
+    return _document(
+        "InitiateMultipartUploadResult",
+        _element("Bucket", bucket) + _element("Key", key) + _element("UploadId", upload_id),
+    )
+
+
+def complete_multipart_result(location: str, bucket: str, key: str, etag: str) -> bytes:
+    """``CompleteMultipartUploadResult``."""
+    return _document(
+        "CompleteMultipartUploadResult",
+        _element("Location", location)
+        + _element("Bucket", bucket)
+        + _element("Key", key)
+        + _element("ETag", quoted_etag(etag)),
+    )
+
+
+def parse_complete_multipart(body: bytes) -> list[tuple[int, str]]:
+    """The (PartNumber, ETag) pairs a ``<CompleteMultipartUpload>`` body lists."""
+    malformed = S3Error(
+        400,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )
+    if b"<!" in body:  # no DTD, no entities: S3's bodies never need them
+        raise malformed
+    try:
+        root = ET.fromstring(body)  # noqa: S314  (bounded, and no DTD: checked above)
+    except ET.ParseError:
+        raise malformed from None
+    if _local(root.tag) != "CompleteMultipartUpload":
+        raise malformed
+    parts: list[tuple[int, str]] = []
+    for child in root:
+        if _local(child.tag) != "Part":
+            continue
+        fields = {_local(c.tag): (c.text or "").strip() for c in child}
+        number, etag = fields.get("PartNumber", ""), fields.get("ETag")
+        if not number.isdigit() or etag is None:
+            raise malformed
+        parts.append((int(number), etag))
+    return parts

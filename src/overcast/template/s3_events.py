@@ -32,13 +32,14 @@ EMITTED: Final = (
     "s3:ObjectCreated:*",
     "s3:ObjectCreated:Put",
     "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
     "s3:ObjectRemoved:*",
     "s3:ObjectRemoved:Delete",
 )
 #: S3's other event types: accepted, never emitted by overcast (a warning says so)
 _NEVER_EMITTED: Final = frozenset(
     {
-        "s3:ObjectCreated:Post", "s3:ObjectCreated:CompleteMultipartUpload",
+        "s3:ObjectCreated:Post",
         "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*",
         "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed", "s3:ObjectRestore:Delete",
         "s3:ReducedRedundancyLostObject", "s3:Replication:*",

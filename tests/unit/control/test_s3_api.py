@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from overcast.control.sigv4 import sign
 from overcast.events.s3_event import ObjectChange
 
 HOST = "127.0.0.1:9000"
+NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
 def scope_of(headers: dict[str, str], path: str, method: str, query: str = "") -> dict[str, Any]:
@@ -55,15 +57,21 @@ class Harness:
         self.api.on_change = hook
 
     def request(
-        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        query: str = "",
     ) -> tuple[int, bytes]:
+        url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
         signed = sign(
-            method, f"http://{HOST}{path}", headers or {}, body,
+            method, url, headers or {}, body,
             access_key_id=self.key.access_key_id, secret=self.key.secret_access_key,
             region="us-east-1", service="s3",
         )  # fmt: skip
         signed["Content-Length"] = str(len(body))
-        return asyncio.run(self._call(scope_of(signed, path, method), body))
+        return asyncio.run(self._call(scope_of(signed, path, method, query), body))
 
     async def _call(self, scope: dict[str, Any], body: bytes) -> tuple[int, bytes]:
         sent: list[dict[str, Any]] = []
@@ -153,3 +161,28 @@ def test_metadata_the_store_cannot_keep_is_invalid_argument(s3: Harness) -> None
     status, body = s3.request("PUT", "/bkt/k", b"x", {"x-amz-meta-overcast-sha256": "forged"})
     assert status == 400
     assert b"<Code>InvalidArgument</Code>" in body
+
+
+def test_a_completed_multipart_upload_notifies_once_with_its_own_event_name(s3: Harness) -> None:
+    status, body = s3.request("POST", "/bkt/parts.bin", query="uploads")
+    assert status == 200
+    upload = ET.fromstring(body).findtext(f"{NS}UploadId")
+    assert upload
+    status, _ = s3.request("PUT", "/bkt/parts.bin", b"abc", query=f"partNumber=1&uploadId={upload}")
+    assert status == 200
+    assert s3.changes == []
+    md5 = hashlib.md5(b"abc", usedforsecurity=False).hexdigest()
+    done = (
+        f'<CompleteMultipartUpload xmlns="{NS[1:-1]}"><Part><PartNumber>1</PartNumber>'
+        f'<ETag>"{md5}"</ETag></Part></CompleteMultipartUpload>'
+    ).encode()
+    status, body = s3.request("POST", "/bkt/parts.bin", done, query=f"uploadId={upload}")
+    assert status == 200, body
+    [change] = s3.changes
+    assert change.event_name == "ObjectCreated:CompleteMultipartUpload"
+    assert change.size == 3
+    assert change.etag is not None
+    assert change.etag.endswith("-1")
+    # (another body than the first completion's: a byte-identical request is a replay)
+    again = done + b" "
+    assert s3.request("POST", "/bkt/parts.bin", again, query=f"uploadId={upload}")[0] == 404
