@@ -298,3 +298,39 @@ def test_multipart_rules_and_abort(s3: Any, bucket: str) -> None:
     s3.abort_multipart_upload(Bucket=bucket, Key="n", UploadId=other)
     with pytest.raises(s3.exceptions.NoSuchUpload):
         s3.upload_part(Bucket=bucket, Key="n", UploadId=other, PartNumber=1, Body=b"x")
+
+
+def test_list_objects_version_1_and_the_resource_collections_that_use_it(
+    app: Any, s3: Any, bucket: str
+) -> None:
+    keys = ["a/1", "a/2", "b", "c/1", "c/2", "d"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"v")
+    top = s3.list_objects(Bucket=bucket, Delimiter="/")
+    assert [c["Key"] for c in top["Contents"]] == ["b", "d"]
+    assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["a/", "c/"]
+    pages = list(
+        s3.get_paginator("list_objects").paginate(
+            Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}
+        )
+    )
+    listed = [
+        entry
+        for page in pages
+        for entry in [c["Key"] for c in page.get("Contents", [])]
+        + [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    ]
+    assert listed == ["a/", "b", "c/", "d"]
+    creds = app.admin_credentials()
+    resource = boto3.resource(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=app.admin_url,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    objects = resource.Bucket(bucket).objects
+    assert [o.key for o in objects.filter(Prefix="c/").page_size(1)] == ["c/1", "c/2"]
+    objects.all().delete()
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0

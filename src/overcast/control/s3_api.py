@@ -66,6 +66,7 @@ from overcast.control.s3_xml import (
     initiate_multipart_result,
     invalid_argument,
     list_buckets,
+    list_objects_v1,
     list_objects_v2,
     location,
     no_such_key,
@@ -309,8 +310,9 @@ class S3Api:
             raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed")
 
     async def _list_objects(self, call: _Call, send: Send) -> None:
-        if call.query.get("list-type") != "2":
-            raise not_implemented("ListObjects (version 1); use ListObjectsV2")
+        version = call.query.get("list-type", "1")
+        if version not in ("1", "2"):
+            raise invalid_argument("Invalid List Type specified", "list-type", version)
         raw_max = call.query.get("max-keys", "1000")
         if not raw_max.isdigit():
             raise invalid_argument(
@@ -328,6 +330,7 @@ class S3Api:
             max_keys=min(int(raw_max), 1000),
             start_after=call.query.get("start-after", ""),
             continuation_token=call.query.get("continuation-token", ""),
+            marker=call.query.get("marker", "") if version == "1" else "",
             encoding_type=encoding,
             fetch_owner=call.query.get("fetch-owner") == "true",
         )
@@ -340,8 +343,10 @@ class S3Api:
             max_keys=request.max_keys,
             start_after=request.start_after,
             token=request.continuation_token,
+            marker=request.marker,
         )
-        await self._reply(send, call, 200, list_objects_v2(request, page, self._owner))
+        render = list_objects_v2 if version == "2" else list_objects_v1
+        await self._reply(send, call, 200, render(request, page, self._owner))
 
     async def _delete_objects(self, call: _Call, receive: Receive, send: Send) -> None:
         body = await self._body(call, receive)

@@ -48,9 +48,11 @@ def list_page(
     max_keys: int = 1000,
     start_after: str = "",
     token: str = "",
+    marker: str = "",
 ) -> ListPage:
-    """One page of ``objects`` (any order) as ListObjectsV2 returns it."""
-    marker = decode_token(token) if token else ""
+    """One page of ``objects`` (any order) as ListObjectsV2 returns it; ``marker`` is
+    ListObjects (version 1)'s, a plain key or common prefix to resume after."""
+    marker = marker or (decode_token(token) if token else "")
     # The token resumes after the last entry returned; without one, after start-after.
     after = marker or start_after
     # A token naming a common prefix skips every key rolled into it.
@@ -86,4 +88,5 @@ def list_page(
         common_prefixes=tuple(prefixes),
         is_truncated=truncated,
         next_token=encode_token(last) if truncated else None,
+        next_marker=last if truncated else None,
     )

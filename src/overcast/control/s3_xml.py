@@ -17,7 +17,7 @@ from __future__ import annotations
 import email.utils
 import re
 import xml.etree.ElementTree as ET  # bounded body; expat refuses entity amplification
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -133,6 +133,8 @@ class ListPage:
     common_prefixes: Sequence[str]
     is_truncated: bool
     next_token: str | None = None
+    #: the last key or common prefix of a truncated page (ListObjects' NextMarker)
+    next_marker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,8 @@ class ListRequest:
     max_keys: int = 1000
     start_after: str = ""
     continuation_token: str = ""
+    #: ListObjects (version 1)'s marker
+    marker: str = ""
     encoding_type: str = ""
     fetch_owner: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -170,20 +174,47 @@ def list_objects_v2(request: ListRequest, page: ListPage, owner_id: str) -> byte
         parts.append(_element("NextContinuationToken", page.next_token))
     if request.encoding_type:
         parts.append(_element("EncodingType", request.encoding_type))
-    for info in page.contents:
-        parts.append(
-            "<Contents>"
-            + _element("Key", encode(info.key))
-            + _element("LastModified", timestamp(info.last_modified))
-            + _element("ETag", quoted_etag(info.etag))
-            + _element("Size", info.size)
-            + (_owner(owner_id) if request.fetch_owner else "")
-            + _element("StorageClass", "STANDARD")
-            + "</Contents>"
-        )
+    owner = owner_id if request.fetch_owner else None
+    parts.extend(_contents(info, owner, encode) for info in page.contents)
     for prefix in page.common_prefixes:
         parts.append(f"<CommonPrefixes>{_element('Prefix', encode(prefix))}</CommonPrefixes>")
     return _document("ListBucketResult", "".join(parts))
+
+
+def list_objects_v1(request: ListRequest, page: ListPage, owner_id: str) -> bytes:
+    """``ListBucketResult`` of ListObjects, version 1 (what boto3's resource
+    ``bucket.objects`` collections page with): Marker/NextMarker, owners always."""
+    encode = _url_encode if request.encoding_type == "url" else _identity
+    parts = [
+        _element("Name", request.bucket),
+        _element("Prefix", encode(request.prefix)),
+        _element("Marker", encode(request.marker)),
+        _element("MaxKeys", request.max_keys),
+    ]
+    if request.delimiter:
+        parts.append(_element("Delimiter", encode(request.delimiter)))
+    parts.append(_element("IsTruncated", page.is_truncated))
+    if request.delimiter and page.next_marker is not None:
+        parts.append(_element("NextMarker", encode(page.next_marker)))
+    if request.encoding_type:
+        parts.append(_element("EncodingType", request.encoding_type))
+    parts.extend(_contents(info, owner_id, encode) for info in page.contents)
+    for prefix in page.common_prefixes:
+        parts.append(f"<CommonPrefixes>{_element('Prefix', encode(prefix))}</CommonPrefixes>")
+    return _document("ListBucketResult", "".join(parts))
+
+
+def _contents(info: ObjectInfo, owner_id: str | None, encode: Callable[[str], str]) -> str:
+    return (
+        "<Contents>"
+        + _element("Key", encode(info.key))
+        + _element("LastModified", timestamp(info.last_modified))
+        + _element("ETag", quoted_etag(info.etag))
+        + _element("Size", info.size)
+        + (_owner(owner_id) if owner_id is not None else "")
+        + _element("StorageClass", "STANDARD")
+        + "</Contents>"
+    )
 
 
 def copy_result(etag: str, last_modified: datetime) -> bytes:
