@@ -47,6 +47,7 @@ from overcast.template.s3_events import (
     S3_EVENT_TYPE,
     bucket_attributes,
     bucket_reference,
+    check_overlaps,
     generated_bucket_name,
     parse_s3_event,
     warn_bucket_properties,
@@ -502,6 +503,9 @@ class _Loader:
         for logical_id, kind in self.implicit_apis.items():
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
+        check_overlaps(
+            [(f"Function '{f.logical_id}'", e) for f in functions.values() for e in f.s3_events]
+        )
         functions = self._attach_scheduled_resources(scheduled, functions)
         self._check_authorizer_functions(apis, functions)
         self._check_destination_functions(functions)

@@ -17,6 +17,7 @@ CloudFormation's ``Ref`` is the name; ``Fn::GetAtt`` gives ``Arn``, ``DomainName
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any, Final
 
 from overcast.template.diagnostics import WarningLog
@@ -191,3 +192,40 @@ def _filter(what: str, raw: Any, at: Location | None) -> tuple[str | None, str |
             )
         chosen[name.lower()] = value
     return chosen.get("prefix"), chosen.get("suffix")
+
+
+def _types_overlap(a: str, b: str) -> bool:
+    def covers(pattern: str, name: str) -> bool:
+        return pattern == name or (pattern.endswith("*") and name.startswith(pattern[:-1]))
+
+    return covers(a, b) or covers(b, a)
+
+
+def _affixes_overlap(a: str | None, b: str | None, *, suffix: bool) -> bool:
+    if not a or not b:
+        return True
+    if suffix:
+        return a.endswith(b) or b.endswith(a)
+    return a.startswith(b) or b.startswith(a)
+
+
+def check_overlaps(specs: Sequence[tuple[str, S3EventSpec]]) -> None:
+    """Refuse two S3 events of one bucket that could both take a change, as S3 refuses
+    such a notification configuration ("Configurations overlap"): their event types
+    overlap, and so do their prefixes and their suffixes. ``specs``: (owner, event)."""
+    for i, (owner, spec) in enumerate(specs):
+        for other_owner, other in specs[:i]:
+            if other.bucket != spec.bucket:
+                continue
+            if (
+                any(_types_overlap(a, b) for a in spec.events for b in other.events)
+                and _affixes_overlap(spec.prefix, other.prefix, suffix=False)
+                and _affixes_overlap(spec.suffix, other.suffix, suffix=True)
+            ):
+                raise InvalidTemplateError(
+                    f"{owner} event '{spec.event_name}' overlaps {other_owner} event "
+                    f"'{other.event_name}' on bucket '{spec.bucket}': S3 refuses two "
+                    "notifications that could take the same change",
+                    location=spec.location,
+                    hint="give them event types, prefixes or suffixes that cannot both match",
+                )

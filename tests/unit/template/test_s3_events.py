@@ -161,3 +161,26 @@ def test_bucket_properties_overcast_does_not_apply_are_warned_about() -> None:
         "Bucket 'Data' NotificationConfiguration is not applied by overcast's buckets; "
         "it is ignored (subscribe functions with Events: Type: S3 instead)",
     ]
+
+
+def test_overlapping_notifications_on_one_bucket_are_refused_as_s3_refuses_them() -> None:
+    def event(name: str, events: str, prefix: str) -> str:
+        return (
+            f"{name}:\n  Type: S3\n  Properties:\n    Bucket: !Ref Uploads\n"
+            f"    Events: {events}\n"
+            f"    Filter: {{S3Key: {{Rules: [{{Name: prefix, Value: {prefix}}}]}}}}\n"
+        )
+
+    with pytest.raises(InvalidTemplateError, match="overlaps Function 'Hello' event 'A'"):
+        load_resources(
+            BUCKET
+            + function(events=event("A", "s3:ObjectCreated:*", "in/"))
+            + function("Other", events=event("B", "s3:ObjectCreated:Put", "in/sub/"))
+        )
+    model = load_resources(
+        BUCKET
+        + function(events=event("A", "s3:ObjectCreated:*", "in/"))
+        + function("Other", events=event("B", "s3:ObjectRemoved:*", "in/"))
+        + function("Third", events=event("C", "s3:ObjectCreated:*", "out/"))
+    )
+    assert messages(model) == []
