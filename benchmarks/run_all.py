@@ -16,6 +16,7 @@ SCRIPTS = (
     "bench_edge_static.py",
     "bench_edge_api.py",
     "bench_async.py",
+    "bench_sqs.py",
 )
 
 for script in SCRIPTS:

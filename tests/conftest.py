@@ -132,12 +132,18 @@ class RunningApp:
 
     def lambda_client(self, credentials: Credentials | None = None, **config: Any) -> Any:
         """A boto3 Lambda client on the admin port, signing with the admin key by default."""
+        return self.aws_client("lambda", credentials, **config)
+
+    def aws_client(
+        self, service: str, credentials: Credentials | None = None, **config: Any
+    ) -> Any:
+        """A boto3 client of ``service`` on the admin port (admin key by default)."""
         creds = credentials or self.admin_credentials()
         config.setdefault("retries", {"max_attempts": 0})
         config.setdefault("read_timeout", 60)
         config.setdefault("connect_timeout", 5)
         return boto3.client(
-            "lambda",
+            service,
             region_name="us-east-1",
             endpoint_url=self.admin_url,
             aws_access_key_id=creds.access_key_id,

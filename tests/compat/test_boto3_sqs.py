@@ -276,7 +276,9 @@ def test_a_key_limited_to_a_stage_reaches_no_queue(sqs: Any, app) -> None:
     with pytest.raises(ClientError) as info:
         limited.purge_queue(QueueUrl=url)
     assert info.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert "limited to stages or stacks" in info.value.response["Error"]["Message"]
+    assert (
+        "belongs to another stage or stack, or to none" in info.value.response["Error"]["Message"]
+    )
 
 
 def test_a_fifo_queue_keeps_group_order_and_deduplicates(sqs: Any) -> None:

@@ -65,3 +65,29 @@ def test_the_ref_url_works_as_a_queue_url(app: Any, sqs: Any) -> None:
     [message] = sqs.receive_message(QueueUrl=url)["Messages"]
     assert message["MessageId"] == sent["MessageId"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _send_from_function(app: Any, payload: dict[str, str]) -> dict[str, str]:
+    response = app.lambda_client().invoke(
+        FunctionName="Sender", Payload=json.dumps(payload).encode()
+    )
+    assert "FunctionError" not in response
+    result: dict[str, str] = json.loads(response["Payload"].read())
+    return result
+
+
+def test_a_function_sends_to_the_queue_its_policy_names(app: Any, sqs: Any) -> None:
+    url = _where(app)["url"]
+    sent = _send_from_function(app, {"body": "from the Sender"})
+    assert "sent" in sent, sent
+    [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert (message["MessageId"], message["Body"]) == (sent["sent"], "from the Sender")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_a_function_is_refused_a_queue_its_policy_does_not_name(app: Any, sqs: Any) -> None:
+    dead = sqs.get_queue_url(QueueName=f"{app.app_dir.name}-jobs-dead")["QueueUrl"]
+    refused = _send_from_function(app, {"body": "not allowed", "url": dead})
+    assert refused["error"] == "AccessDeniedException", refused
+    assert "assumed-role/Sender-role/Sender" in refused["message"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=dead)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from overcast.runtime import LogStore
@@ -173,3 +174,82 @@ def test_overcast_events_counts_retried_and_delivered_invocations(lam: Any, app:
     assert retried >= 1
     assert delivered >= 1
     assert _event_counts(app, "NotifiedFunction")[3] >= 1  # failed: retries exhausted
+
+
+@pytest.fixture(scope="module")
+def sqs(app: Any) -> Iterator[Any]:
+    client = app.aws_client("sqs")
+    yield client
+    client.close()
+
+
+def _message_for(sqs: Any, queue: str, request_id: str) -> dict[str, Any]:
+    """The message of ``queue`` about ``request_id`` (a record's, or a dead letter's)."""
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        answer = sqs.receive_message(
+            QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+        )  # fmt: skip
+        for message in answer.get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            attributes = message.get("MessageAttributes", {})
+            about = (
+                attributes.get("RequestID", {}).get("StringValue")
+                or json.loads(message["Body"])["requestContext"]["requestId"]
+            )
+            if about == request_id:
+                return dict(message)
+    pytest.fail(f"no message about {request_id} in {queue}")
+
+
+def test_an_sqs_on_success_destination_gets_the_record(lam: Any, sqs: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "QueuedFunction", {"marker": marker})
+    record = json.loads(_message_for(sqs, "events-successes", request_id)["Body"])
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestContext"]["functionArn"].endswith(":function:QueuedFunction:$LATEST")
+    assert record["requestPayload"] == {"marker": marker}
+    assert record["responsePayload"] == {"marker": marker}
+
+
+def test_a_failed_event_reaches_the_on_failure_queue_and_the_dead_letter_queue(
+    lam: Any, sqs: Any
+) -> None:
+    marker = uuid.uuid4().hex
+    payload = {"marker": marker, "fail": True}
+    request_id = _invoke_event(lam, "QueuedFunction", payload)
+    record = json.loads(_message_for(sqs, "events-failures", request_id)["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 1  # MaximumRetryAttempts: 0
+    assert record["responsePayload"]["errorMessage"] == f"asked to fail {marker}"
+    # The dead letter is the event itself; why it failed is in its attributes, as Lambda
+    # sends it.
+    letter = _message_for(sqs, "events-dead-letters", request_id)
+    assert json.loads(letter["Body"]) == payload
+    assert letter["MessageAttributes"] == {
+        "RequestID": {"StringValue": request_id, "DataType": "String"},
+        "ErrorCode": {"StringValue": "200", "DataType": "Number"},
+        "ErrorMessage": {"StringValue": f"asked to fail {marker}", "DataType": "String"},
+    }
+
+
+def _metric(text: str, name: str, function: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'function="{function}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_lambdas_async_metrics_are_on_the_metrics_page(lam: Any, sqs: Any, app: Any) -> None:
+    marker = uuid.uuid4().hex
+    request_id = _invoke_event(lam, "QueuedFunction", {"marker": marker, "fail": True})
+    _message_for(sqs, "events-dead-letters", request_id)  # settled by now
+    text = httpx.get(f"{app.admin_url}/metrics", timeout=30).text
+    received = _metric(text, "overcast_async_events_received_total", "QueuedFunction")
+    dropped = _metric(text, "overcast_async_events_dropped_total", "QueuedFunction")
+    assert received >= 1
+    assert 1 <= dropped <= received
+    assert _metric(text, "overcast_async_event_attempts_total", "QueuedFunction") >= dropped
+    assert 'overcast_dead_letter_errors_total{function="QueuedFunction",stage="local"} 0.0' in text

@@ -4,7 +4,8 @@ Owns: building a running node from a resolved app (``node``), its listening port
 (``listeners``: addresses, ``tls``, and ``http_server``, uvicorn held to the request
 limits of ``http_limits``), the AWS Lambda API
 subset served on the admin port (``lambda_api``) and the SQS API beside it (``sqs_api``,
-over ``overcast.events.sqs_store``), the admin port's access control
+over ``overcast.events.sqs_store``) with the event source mappings that poll it
+(``sqs_sources``, run by ``overcast.events.sqs_poller``), the admin port's access control
 (``sigv4`` signing and verification, ``access_keys`` issued keys and roles,
 ``access`` the gate in front of the Lambda API, ``permissions`` and
 ``function_credentials`` for each function's own key and Vault token), and the mapping

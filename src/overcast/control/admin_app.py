@@ -13,7 +13,7 @@ by its signature before any path is looked at, so a bucket may be called ``dashb
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
-only ``/health``, the Lambda API, the S3 API and the Vault API answer — what a function's own
+only ``/health``, the Lambda, Vault, SQS and S3 APIs answer — what a function's own
 credentials open — and nothing that answers without them (``/metrics``, the
 dashboard's sign-in, the deploy API) exists.
 """
@@ -95,7 +95,10 @@ class AdminApp:
             await _answering_failures(self.s3_api, scope, receive, send)
             return
         if self._from_functions(scope) and not (
-            path == "/health" or path.startswith(_VAULT_PREFIX) or self._lambda.handles(path)
+            path == "/health"
+            or path.startswith(_VAULT_PREFIX)
+            or self._lambda.handles(path)
+            or (self.sqs_api is not None and self.sqs_api.handles(scope))
         ):
             await send_response(
                 send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -153,6 +153,11 @@ class Deployer:
         self.credentials: Callable[[str, str], FunctionCredentials] | None = None
         #: spend against budget caps (functions with a cap of their own are checked here)
         self.spend = spend
+        #: creates a deployment's own resources (its template's queues) before it starts,
+        #: or raises DeployError (the platform sets it); None: nothing to create
+        self.provision: Callable[[str, str, AppModel], Awaitable[None]] | None = None
+        #: deletes a deleted stack's own resources (its queues), as DeleteStack does
+        self.release: Callable[[str, str, AppModel], Awaitable[None]] | None = None
         #: usage-plan keys every stage's gateways check, and per-client rate limits
         self.api_keys = api_keys
         self.client_limit = client_limit
@@ -204,6 +209,8 @@ class Deployer:
                 )
             prepared = await asyncio.to_thread(self._prepare, stage_name, stack, request)
             self._check_function_names(stage, stack, prepared.model)
+            if self.provision is not None:
+                await self.provision(stage_name, stack, prepared.model)
             versions = {
                 name: self.store.publish(stack, name, stage_name, prepared.fingerprints[name], sha)
                 for name, sha in prepared.code_sha.items()
@@ -269,6 +276,8 @@ class Deployer:
             self.store.finish(record.id, SUCCEEDED)
             if old is not None:
                 self._retire(old)
+                if self.release is not None:
+                    await self.release(stage_name, stack, old.model)
         finally:
             slot.busy = None
         return record
@@ -401,6 +410,8 @@ class Deployer:
                 base_dir=str(base),
                 parameter_overrides=overrides,
                 stack_name=stack,
+                # each stage's queues are its own, as each stage is its own stack on AWS
+                physical_stack=f"{stack}-{stage}",
                 region=self.settings.region,
                 account_id=self.settings.account_id,
             )

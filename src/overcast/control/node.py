@@ -35,19 +35,26 @@ from overcast.control.function_credentials import (
 from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCatalog
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
+from overcast.control.record_sink import QueueRecordSink
 from overcast.control.s3_api import S3Api
 from overcast.control.s3_buckets import BucketStore
 from overcast.control.s3_notifications import S3Notifier, create_template_buckets, s3_targets
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sqs_api import SqsApi, create_template_queues
+from overcast.control.sqs_sources import mapping_targets
 from overcast.durable_files import atomic_write
 from overcast.edge import EdgeApp
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
 from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.events.scheduler import Scheduler, clock_scale_from_environ
+from overcast.events.sqs_poller import SqsPoller
 from overcast.gateway import ApiKey, GatewayApp, InMemoryApiKeyStore
-from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
+from overcast.observe.edge_metrics import (
+    AsyncEventsCollector,
+    ConcurrencyCollector,
+    SandboxCollector,
+)
 from overcast.observe.service import MetricsService
 from overcast.runtime import Runtime, RuntimeConfig
 from overcast.runtime.sandbox import Endpoint
@@ -222,6 +229,29 @@ class Node:
         self.s3.on_change = S3Notifier(
             self.events, lambda: notifications, region=model.region, owner=model.account_id
         )
+        self.events.sink = QueueRecordSink(
+            self.sqs, region=model.region, account_id=model.account_id
+        )
+        if recorder is not None:
+            counters = self.events.counters
+            recorder.registry.register(
+                AsyncEventsCollector(
+                    lambda: {
+                        (LOCAL_STAGE, function): counts
+                        for (function, _q), counts in counters.snapshot().items()
+                    }
+                )
+            )
+        #: the app's SQS events: event source mappings polling the queues above
+        mappings = mapping_targets(
+            model,
+            scope=LOCAL_STAGE,
+            qualifier="$LATEST",
+            default_concurrency=options.node_concurrency,
+        )
+        self.sqs_poller = SqsPoller(
+            self.sqs, self.runtime, lambda: mappings, grace_s=options.graceful_timeout_s
+        )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
         self._stop = asyncio.Event()
@@ -261,6 +291,7 @@ class Node:
                 # Events queued before a restart (or in flight at a crash) run now.
                 group.create_task(self.events.run())
                 group.create_task(self.scheduler.run())
+                group.create_task(self.sqs_poller.run())
                 flusher = (
                     group.create_task(self.metrics.run()) if self.metrics is not None else None
                 )
@@ -269,6 +300,8 @@ class Node:
                 self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                # Stop polling; batches in flight finish (bounded) or their messages return.
+                self.sqs_poller.stop()
                 self.sqs.stop()
                 if flusher is not None:
                     flusher.cancel()

@@ -48,7 +48,7 @@ from overcast.control.dashboard_source import (
 )
 from overcast.control.deploy_api import DeployApi
 from overcast.control.deploy_store import DeployStore
-from overcast.control.deployer import Deployer, DeployerSettings
+from overcast.control.deployer import Deployer, DeployError, DeployerSettings
 from overcast.control.dns_responder import DnsResponder, DnsZone, start_dns_responder
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.egress_proxy import EgressProxy
@@ -63,6 +63,7 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.node import NODE_FILE
 from overcast.control.platform_invoker import PlatformInvoker
+from overcast.control.record_sink import QueueRecordSink
 from overcast.control.s3_api import S3Api
 from overcast.control.s3_buckets import BucketStore
 from overcast.control.s3_notifications import (
@@ -78,7 +79,8 @@ from overcast.control.sandbox_choice import (
     platform_ports,
 )
 from overcast.control.schedule_targets import schedule_targets
-from overcast.control.sqs_api import SqsApi
+from overcast.control.sqs_api import SqsApi, TemplateQueueError, create_template_queues
+from overcast.control.sqs_sources import mapping_targets
 from overcast.control.stage import STACK_HOST, Stage
 from overcast.dashboard import DashboardApp
 from overcast.durable_files import atomic_write
@@ -88,9 +90,14 @@ from overcast.errors import OvercastError
 from overcast.events import EVENTS_FILE, AsyncQueue, Dispatcher
 from overcast.events.dispatcher import backoff_scale_from_environ
 from overcast.events.scheduler import Scheduler, ScheduleTarget, clock_scale_from_environ
+from overcast.events.sqs_poller import MappingTarget, SqsPoller
 from overcast.gateway import ClientLimit
 from overcast.gateway.throttle import ThrottleLimit
-from overcast.observe.edge_metrics import ConcurrencyCollector, SandboxCollector
+from overcast.observe.edge_metrics import (
+    AsyncEventsCollector,
+    ConcurrencyCollector,
+    SandboxCollector,
+)
 from overcast.observe.notify import Notifier, SmtpTarget, WebhookTarget
 from overcast.observe.pricing import PriceBook
 from overcast.observe.service import MetricsService
@@ -394,6 +401,27 @@ class Platform:
             region=options.region,
             owner=options.account_id,
         )
+        self.deployer.provision = self._provision
+        self.deployer.release = self._release_queues
+        self.sqs.owner_of = self._queue_owner
+        self.events.sink = QueueRecordSink(
+            self.sqs, region=options.region, account_id=options.account_id
+        )
+        if self.metrics is not None:
+            counters = self.events.counters
+            # An event's qualifier is the stage it was sent to (or a version number).
+            self.metrics.metrics.registry.register(
+                AsyncEventsCollector(
+                    lambda: {
+                        (qualifier, function): counts
+                        for (function, qualifier), counts in counters.snapshot().items()
+                    }
+                )
+            )
+        #: each stage's current deployments' SQS events, polling the queues above
+        self.sqs_poller = SqsPoller(
+            self.sqs, self.invoker, self._mapping_targets, grace_s=options.graceful_timeout_s
+        )
         self.listeners = Listeners(options.listen)
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
@@ -480,12 +508,15 @@ class Platform:
                 # Events queued before a restart (or in flight at a crash) run now.
                 group.create_task(self.events.run())
                 group.create_task(self.scheduler.run())
+                group.create_task(self.sqs_poller.run())
                 await self._stop.wait()
                 for task in background:
                     task.cancel()
                 self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
                 self.events.stop()
+                # Stop polling; batches in flight finish (bounded) or their messages return.
+                self.sqs_poller.stop()
                 self.sqs.stop()
                 for server, _sock in servers:
                     server.should_exit = True
@@ -536,6 +567,47 @@ class Platform:
                     targets.setdefault(bucket, []).extend(found)
         self._s3_targets = targets
 
+    def _queue_owner(self, queue: str) -> tuple[str, str] | None:
+        """The (stage, stack) whose live deployment's template holds queue ``queue``."""
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                if any(spec.name == queue for spec in live.model.queues.values()):
+                    return name, live.record.stack
+        return None
+
+    async def _provision(self, stage_name: str, stack: str, model: AppModel) -> None:
+        """Create a deployment's queues; refuse one that another stage or stack's live
+        deployment owns (CloudFormation refuses a name another stack holds)."""
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                if (name, live.record.stack) == (stage_name, stack):
+                    continue
+                held = {queue.name for queue in live.model.queues.values()}
+                for queue in model.queues.values():
+                    if queue.name in held:
+                        raise DeployError(
+                            f"Queue '{queue.logical_id}': {queue.name} already exists in "
+                            f"stack {live.record.stack} of stage {name}",
+                            status=409,
+                            code="ResourceConflictException",
+                            hint="name it per stage (QueueName: !Sub 'jobs-${Stage}') or leave "
+                            "QueueName out: generated names are the stage's own",
+                        )
+        try:
+            await asyncio.to_thread(create_template_queues, self.sqs.store, model.queues.values())
+        except TemplateQueueError as exc:
+            raise DeployError(str(exc), code="InvalidParameterValueException") from exc
+
+    async def _release_queues(self, stage_name: str, stack: str, model: AppModel) -> None:
+        """Delete a deleted stack's queues, but any that a live deployment still holds."""
+        for queue in model.queues.values():
+            if self._queue_owner(queue.name) is not None:
+                continue
+            try:
+                await asyncio.to_thread(self.sqs.store.delete_queue, queue.name)
+            except OvercastError as exc:  # gone already: deleted by hand
+                logger.info("queue %s of stack %s: %s", queue.name, stack, exc)
+
     def _schedule_targets(self) -> list[ScheduleTarget]:
         """What fires now: the schedules of each stage's current deployments (a deploy or
         a rollback changes them; the scheduler reads them again every second)."""
@@ -544,6 +616,20 @@ class Platform:
             for live in stage.lives():
                 scope = f"{name}/{live.record.stack}"
                 targets += schedule_targets(live.model, scope=scope, qualifier=name)
+        return targets
+
+    def _mapping_targets(self) -> list[MappingTarget]:
+        """What polls now: the SQS events of each stage's current deployments, each on the
+        queue its spec names (a deploy or a rollback changes them; read every second)."""
+        targets: list[MappingTarget] = []
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                targets += mapping_targets(
+                    live.model,
+                    scope=f"{name}/{live.record.stack}",
+                    qualifier=name,
+                    default_concurrency=self.options.node_concurrency,
+                )
         return targets
 
     def _busy(self) -> dict[tuple[str, str], int]:

@@ -103,6 +103,9 @@ class SqsApi:
         self._clock = clock
         #: per queue: set (and replaced) by each send, to wake its long polls
         self._arrivals: dict[str, asyncio.Event] = {}
+        #: the (stage, stack) whose live deployment owns a queue, None for no stage's
+        #: (a platform sets it: keys limited to stages reach their stages' queues only)
+        self.owner_of: Callable[[str], tuple[str, str] | None] = lambda name: None
         self._stopping = False
 
     @classmethod
@@ -152,8 +155,8 @@ class SqsApi:
                 )
             resource = self._resource(operation, params)
             denied = self._access.authorize(who, ACTIONS[operation], resource)
-            if denied is None and who.role != "function" and (who.stages or who.stacks):
-                denied = _limited(who, ACTIONS[operation], resource, self.store.account_id)
+            if denied is None and (who.stages or who.stacks):
+                denied = self._outside(who, ACTIONS[operation], resource)
             if denied is not None:
                 await _refused(send, denied)
                 return
@@ -163,6 +166,19 @@ class SqsApi:
             await _error(send, exc)
             return
         await _json(send, 200, result)
+
+    def _outside(self, key: AccessKey, action: str, resource: str) -> Denied | None:
+        """A key limited to stages (or stacks) reaches the queues its stages' deployments
+        own; a function, also the queues no stage owns that its policies name."""
+        owner = self.owner_of(resource.rsplit(":", 1)[-1]) if resource != "*" else None
+        if owner is None:
+            if key.role == "function" and resource != "*":
+                return None
+            return _limited(key, action, resource, self.store.account_id)
+        stage, stack = owner
+        if (not key.stages or stage in key.stages) and (not key.stacks or stack in key.stacks):
+            return None
+        return _limited(key, action, resource, self.store.account_id)
 
     def _resource(self, operation: str, params: Mapping[str, Any]) -> str:
         if operation == "ListQueues":
@@ -406,14 +422,18 @@ class SqsApi:
 
 
 def _limited(key: AccessKey, action: str, resource: str, account_id: str) -> Denied:
-    """A key limited to stages or stacks reaches no queue: queues belong to no stage yet,
-    so one stage's key could otherwise purge another stage's queue."""
+    """A key limited to stages or stacks reaches no queue of another stage or stack,
+    none that no stage owns, and creates or lists none."""
     user = f"arn:aws:iam::{account_id}:user/{key.access_key_id}"
+    if key.role == "function":
+        user = f"arn:aws:sts::{account_id}:assumed-role/{key.function}-role/{key.function}"
+    limits = ", ".join((*key.stages, *key.stacks))
     return Denied(
         403,
         "AccessDeniedException",
         f"User: {user} is not authorized to perform: {action} on resource: {resource} "
-        "(the key is limited to stages or stacks; queues belong to none)",
+        f"(the key is limited to {limits}; the queue belongs to another stage or stack, "
+        "or to none)",
         message_field="Message",
     )
 

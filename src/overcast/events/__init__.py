@@ -8,7 +8,8 @@ payload a tick sends (``scheduled_event``) and the loop that claims each tick in
 the store and queues it (``scheduler``). Later: queues and event source mappings.
 
 May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
-``overcast.ids``, ``overcast.schedule_expression``, the standard library and orjson.
+``overcast.ids``, ``overcast.schedule_expression``, ``overcast.event_filter``, the
+standard library and orjson.
 Never the gateway, the edge or anything HTTP: callers (the Lambda API) hand it
 requests and get request ids back.
 """
@@ -20,6 +21,7 @@ from overcast.events.dispatcher import AsyncSettings, Destination, Dispatcher
 from overcast.events.errors import EventsError
 from overcast.events.retry_policy import GiveUp, Retry, RetryConfig, next_attempt
 from overcast.events.scheduler import Scheduler, ScheduleTarget
+from overcast.events.sqs_poller import EventSourceMapping, MappingTarget, SqsPoller
 
 __all__ = [
     "EVENTS_FILE",
@@ -28,12 +30,15 @@ __all__ = [
     "Destination",
     "Dispatcher",
     "EventCounts",
+    "EventSourceMapping",
     "EventsError",
     "GiveUp",
+    "MappingTarget",
     "QueuedEvent",
     "Retry",
     "RetryConfig",
     "ScheduleTarget",
     "Scheduler",
+    "SqsPoller",
     "next_attempt",
 ]

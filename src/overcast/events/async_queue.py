@@ -10,10 +10,14 @@ and the handler sees on every attempt). Its ``state`` moves through::
        └──── retry ───────┘
        └──── recover (on open: the process died mid-attempt) ┘
 
-Every move is one ``BEGIN IMMEDIATE`` transaction, committed with
-``synchronous=FULL`` before the caller goes on: an enqueued event survives a crash
-before its 202 is sent, and an attempt that was in flight when the process died is
-run again on the next open (at least once, as Lambda's own queue). A destination's
+Every move is committed with ``synchronous=FULL`` before the caller goes on: an
+enqueued event survives a crash before its 202 is sent, and an attempt that was in
+flight when the process died is run again on the next open (at least once, as
+Lambda's own queue). Moves are written by :meth:`AsyncQueue.apply`: several of them
+(from callers waiting at the same time) share one ``BEGIN IMMEDIATE`` transaction,
+each in a savepoint of its own, so one fsync serves them all (group commit) and one
+move that fails costs only itself. A claim takes every due event the caller has room
+for in one transaction. A destination's
 event (the invocation record for an OnSuccess/OnFailure function) is inserted in
 the same transaction that settles the event it reports on.
 
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -44,6 +48,9 @@ EVENTS_FILE = "events.sqlite3"
 KEEP_SETTLED_S = 7 * 86_400.0
 
 State = Literal["queued", "in_flight", "succeeded", "failed"]
+
+#: one move of the queue, run inside a write transaction; what it returns is the caller's
+Move = Callable[[sqlite3.Connection], object]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -142,46 +149,48 @@ class AsyncQueue:
             cursor = db.execute("UPDATE events SET state='queued' WHERE state='in_flight'")
             return cursor.rowcount
 
+    def apply(self, moves: Sequence[Move]) -> list[object]:
+        """Run ``moves`` in one committed transaction; each one's result, or the exception
+        it raised (its savepoint rolled back: the others stand)."""
+        results: list[object] = []
+        with immediate_transaction(self._db, self._lock) as db:
+            for move in moves:
+                db.execute("SAVEPOINT move")
+                try:
+                    results.append(move(db))
+                except sqlite3.Error as exc:
+                    db.execute("ROLLBACK TO move")
+                    results.append(exc)
+                db.execute("RELEASE move")
+        return results
+
+    def _one(self, move: Move) -> object:
+        [result] = self.apply([move])
+        if isinstance(result, sqlite3.Error):
+            raise result
+        return result
+
     def enqueue(self, event: QueuedEvent) -> None:
         """Store a new event, durably, before the caller is told it was accepted."""
-        with immediate_transaction(self._db, self._lock) as db:
-            _insert(db, event)
+        self._one(enqueue_move(event))
 
     def claim(self, now: float, full: Collection[tuple[str, str]] = ()) -> QueuedEvent | None:
         """The earliest due event of a function not in ``full``, now marked in flight."""
-        sql = f"SELECT {_COLUMNS} FROM events WHERE state='queued' AND due_at <= ?"  # noqa: S608
-        params: list[object] = [now]
-        if full:
-            rows = ", ".join("(?, ?)" for _ in full)
-            sql += f" AND (function, qualifier) NOT IN (VALUES {rows})"
-            for function, qualifier in full:
-                params += [function, qualifier]
-        sql += " ORDER BY due_at, rowid LIMIT 1"
+        found = self.claim_due(now, lambda key: 0 if key in full else 1, limit=1)
+        return found[0] if found else None
+
+    def claim_due(
+        self, now: float, room: Callable[[tuple[str, str]], int], *, limit: int = 64
+    ) -> list[QueuedEvent]:
+        """Due events, earliest first, at most ``room(key)`` of each function and ``limit``
+        in all, marked in flight in one transaction. Functions without room are skipped
+        in the query, so their backlog never hides another function's events."""
         with immediate_transaction(self._db, self._lock) as db:
-            row = db.execute(sql, params).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE events SET state='in_flight' WHERE request_id=?", (row[0],))
-        return _event(row)
+            return _claim_due(db, now, room, limit)
 
     def retry(self, event: QueuedEvent) -> None:
         """Put an attempted event back, due at ``event.due_at`` with its new counters."""
-        with immediate_transaction(self._db, self._lock) as db:
-            db.execute(
-                "UPDATE events SET state='queued', due_at=?, attempts=?, function_errors=?, "
-                "throttles=?, last_error=?, last_version=?, last_response=? "
-                "WHERE request_id=?",
-                (
-                    event.due_at,
-                    event.attempts,
-                    event.function_errors,
-                    event.throttles,
-                    event.last_error,
-                    event.last_version,
-                    event.last_response,
-                    event.request_id,
-                ),
-            )
+        self._one(retry_move(event))
 
     def settle(
         self,
@@ -193,38 +202,11 @@ class AsyncQueue:
         follow_up: QueuedEvent | None = None,
     ) -> None:
         """The event is done with; ``follow_up`` (a destination's event) is queued with it."""
-        with immediate_transaction(self._db, self._lock) as db:
-            db.execute(
-                "UPDATE events SET state=?, attempts=?, function_errors=?, throttles=?, "
-                "last_error=?, last_version=?, condition=?, settled_at=?, payload=NULL, "
-                "last_response=NULL WHERE request_id=?",
-                (
-                    state,
-                    event.attempts,
-                    event.function_errors,
-                    event.throttles,
-                    event.last_error,
-                    event.last_version,
-                    condition,
-                    now,
-                    event.request_id,
-                ),
-            )
-            if follow_up is not None:
-                _insert(db, follow_up)
+        self._one(settle_move(event, state, now, condition=condition, follow_up=follow_up))
 
     def enqueue_tick(self, schedule_id: str, tick: float, event: QueuedEvent) -> bool:
         """Claim ``schedule_id``'s ``tick`` and store its event; False if it was claimed."""
-        with immediate_transaction(self._db, self._lock) as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO schedule_ticks (schedule_id, tick, request_id, claimed_at) "
-                "VALUES (?, ?, ?, ?)",
-                (schedule_id, tick, event.request_id, event.enqueued_at),
-            )
-            if cursor.rowcount == 0:
-                return False
-            _insert(db, event)
-            return True
+        return bool(self._one(tick_move(schedule_id, tick, event)))
 
     def last_tick(self, schedule_id: str) -> float | None:
         """The latest tick of ``schedule_id`` claimed so far (None: it never fired)."""
@@ -285,6 +267,138 @@ class AsyncQueue:
                 (now - keep_s,),
             )
             return cursor.rowcount
+
+
+def enqueue_move(event: QueuedEvent) -> Move:
+    """Store a new event (queued)."""
+    return lambda db: _insert(db, event)
+
+
+def retry_move(event: QueuedEvent) -> Move:
+    """Put an attempted event back, due at ``event.due_at`` with its new counters."""
+
+    def move(db: sqlite3.Connection) -> None:
+        db.execute(
+            "UPDATE events SET state='queued', due_at=?, attempts=?, function_errors=?, "
+            "throttles=?, last_error=?, last_version=?, last_response=? WHERE request_id=?",
+            (
+                event.due_at,
+                event.attempts,
+                event.function_errors,
+                event.throttles,
+                event.last_error,
+                event.last_version,
+                event.last_response,
+                event.request_id,
+            ),
+        )
+
+    return move
+
+
+def settle_move(
+    event: QueuedEvent,
+    state: Literal["succeeded", "failed"],
+    now: float,
+    *,
+    condition: str | None = None,
+    follow_up: QueuedEvent | None = None,
+) -> Move:
+    """Settle an event, dropping its payload; ``follow_up`` is queued with it."""
+
+    def move(db: sqlite3.Connection) -> None:
+        db.execute(
+            "UPDATE events SET state=?, attempts=?, function_errors=?, throttles=?, "
+            "last_error=?, last_version=?, condition=?, settled_at=?, payload=NULL, "
+            "last_response=NULL WHERE request_id=?",
+            (
+                state,
+                event.attempts,
+                event.function_errors,
+                event.throttles,
+                event.last_error,
+                event.last_version,
+                condition,
+                now,
+                event.request_id,
+            ),
+        )
+        if follow_up is not None:
+            _insert(db, follow_up)
+
+    return move
+
+
+def tick_move(schedule_id: str, tick: float, event: QueuedEvent) -> Move:
+    """Claim a schedule's tick and store its event; False when it was claimed already."""
+
+    def move(db: sqlite3.Connection) -> bool:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO schedule_ticks (schedule_id, tick, request_id, claimed_at) "
+            "VALUES (?, ?, ?, ?)",
+            (schedule_id, tick, event.request_id, event.enqueued_at),
+        )
+        if cursor.rowcount == 0:
+            return False
+        _insert(db, event)
+        return True
+
+    return move
+
+
+def _claim_due(
+    db: sqlite3.Connection,
+    now: float,
+    room: Callable[[tuple[str, str]], int],
+    limit: int,
+) -> list[QueuedEvent]:
+    # Candidates are read by key alone (cheap rows); only the chosen ones are loaded.
+    chosen: list[str] = []
+    taken: dict[tuple[str, str], int] = {}
+    full: set[tuple[str, str]] = set()
+    while len(chosen) < limit:
+        sql = (
+            "SELECT request_id, function, qualifier FROM events "
+            "WHERE state='queued' AND due_at <= ?"
+        )
+        params: list[object] = [now]
+        if full:
+            sql += f" AND (function, qualifier) NOT IN (VALUES {', '.join('(?, ?)' for _ in full)})"
+            for function, qualifier in full:
+                params += [function, qualifier]
+        sql += " ORDER BY due_at, rowid LIMIT ?"
+        wanted = limit - len(chosen)
+        params.append(wanted)
+        rows = db.execute(sql, params).fetchall()
+        filled = False
+        for request_id, function, qualifier in rows:
+            key = (str(function), str(qualifier))
+            if key in full:
+                continue
+            if taken.get(key, 0) >= room(key):
+                full.add(key)
+                filled = True
+                continue
+            taken[key] = taken.get(key, 0) + 1
+            chosen.append(str(request_id))
+        # Nothing more is due, or every row read was taken: done. Else a function ran
+        # out of room, and the next read looks past its backlog.
+        if len(rows) < wanted or not filled:
+            break
+    if not chosen:
+        return []
+    db.executemany(
+        "UPDATE events SET state='in_flight' WHERE request_id=?", [(rid,) for rid in chosen]
+    )
+    marks = ", ".join("?" for _ in chosen)
+    found = {
+        str(row[0]): _event(row)
+        for row in db.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE request_id IN ({marks})",  # noqa: S608
+            chosen,
+        )
+    }
+    return [found[rid] for rid in chosen]
 
 
 def _insert(db: sqlite3.Connection, event: QueuedEvent) -> None:

@@ -6,7 +6,9 @@ then sleeps until the next event falls due or something wakes it (an enqueue, an
 attempt ending). A throttled or system-failed attempt goes back to the queue with
 the throttle backoff; a function error with the function-error backoff; every
 decision is :mod:`overcast.events.retry_policy`'s. Store calls run in a worker
-thread: each is a committed (fsynced) transaction.
+thread; moves asked for at the same time share one committed (fsynced) transaction
+(:mod:`overcast.events.group_commit`), and one claim takes every due event there is
+room for.
 
 Shutdown: stop claiming, give in-flight attempts a bounded time to finish, then
 abandon the rest; they stay ``in_flight`` in the store and run again on the next
@@ -22,9 +24,21 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
-from overcast.events.async_queue import AsyncQueue, QueuedEvent
+import orjson
+
+from overcast.events.async_counters import AsyncCounters
+from overcast.events.async_queue import (
+    AsyncQueue,
+    QueuedEvent,
+    enqueue_move,
+    retry_move,
+    settle_move,
+    tick_move,
+)
+from overcast.events.errors import DeliveryError
+from overcast.events.group_commit import GroupCommit
 from overcast.events.invocation_record import RecordCondition, invocation_record
 from overcast.events.retry_policy import GiveUp, RetryConfig, expired, next_attempt
 from overcast.ids import request_id as new_request_id
@@ -66,8 +80,27 @@ class AsyncSettings:
 #: a function's settings by (name, qualifier); None when no such function runs (now)
 SettingsLookup = Callable[[str, str], AsyncSettings | None]
 
+#: a message attribute as Lambda sets it on a dead letter: name → (DataType, value)
+LetterAttributes = Mapping[str, tuple[str, str]]
+
+#: Lambda truncates a dead letter's ErrorMessage attribute to 1 KB
+MAX_ERROR_MESSAGE_BYTES = 1024
+
+
+class RecordSink(Protocol):
+    """Where invocation records and dead letters leave for queues (and topics)."""
+
+    async def send(self, target_arn: str, body: str, attributes: LetterAttributes) -> None:
+        """Deliver ``body`` durably to ``target_arn``; DeliveryError when it cannot."""
+
+
 #: seconds before the loop reads the store again after it failed
 STORE_RETRY_S = 1.0
+#: most events claimed in one transaction
+CLAIM_BATCH = 64
+#: attempts at once of an event whose function does not run (now): each fails and is
+#: put back, so a few at a time suffice
+UNKNOWN_FUNCTION_ROOM = 8
 
 #: the environment variable that shrinks every retry wait (tests, demos): 0.01 turns
 #: Lambda's one-minute wait into 0.6 s; event ages are unaffected
@@ -101,8 +134,12 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         grace_s: float = 30.0,
         backoff_scale: float = 1.0,
+        sink: RecordSink | None = None,
     ) -> None:
         self.queue = queue
+        self._writes = GroupCommit(queue)
+        #: delivers SQS (and SNS) destinations' records and dead letters; None: none is
+        self.sink = sink
         self._invoker = invoker
         self._settings = settings
         self._clock = clock
@@ -112,13 +149,17 @@ class Dispatcher:
         self._stopping = False
         self._grace_s = grace_s
         self._backoff_scale = backoff_scale
-        #: settled events whose destination or dead-letter queue is not delivered yet
+        #: records and dead letters that could not be delivered (Lambda's
+        #: DestinationDeliveryFailures and DeadLetterErrors)
         self.undelivered = 0
+        #: Lambda's AsyncEvents* metrics, per function and qualifier
+        self.counters = AsyncCounters()
 
     async def submit(self, request: InvokeRequest) -> str:
         """Queue an Event invocation durably; its request id once it is stored."""
         event = self._queued(request)
-        await asyncio.to_thread(self.queue.enqueue, event)
+        await self._writes.write(enqueue_move(event))
+        self.counters.received(event.key)
         self._wake.set()
         return event.request_id
 
@@ -132,9 +173,10 @@ class Dispatcher:
         """
         event = self._queued(request)
         rid = event.request_id
-        claimed = await asyncio.to_thread(self.queue.enqueue_tick, schedule_id, tick, event)
+        claimed = await self._writes.write(tick_move(schedule_id, tick, event))
         if not claimed:
             return None
+        self.counters.received(event.key)
         self._wake.set()
         return rid
 
@@ -203,25 +245,33 @@ class Dispatcher:
             return None
         return max(0.0, due - self._clock())
 
-    def _full(self) -> set[tuple[str, str]]:
-        full: set[tuple[str, str]] = set()
-        for key, busy in self._busy.items():
+    def _room(self) -> Callable[[tuple[str, str]], int]:
+        """How many more attempts each function may start now (read in the claiming
+        thread, over a snapshot of what runs)."""
+        busy = dict(self._busy)
+
+        def room(key: tuple[str, str]) -> int:
             settings = self._settings(*key)
-            if settings is not None and busy >= settings.concurrency:
-                full.add(key)
-        return full
+            limit = settings.concurrency if settings is not None else UNKNOWN_FUNCTION_ROOM
+            return max(0, limit - busy.get(key, 0))
+
+        return room
 
     async def _launch_due(self) -> int:
         launched = 0
         while not self._stopping:
-            event = await asyncio.to_thread(self.queue.claim, self._clock(), self._full())
-            if event is None:
+            events = await asyncio.to_thread(
+                self.queue.claim_due, self._clock(), self._room(), limit=CLAIM_BATCH
+            )
+            loop = asyncio.get_running_loop()
+            for event in events:
+                self._busy[event.key] = self._busy.get(event.key, 0) + 1
+                task = loop.create_task(self._attempt(event))
+                self._attempts.add(task)
+                task.add_done_callback(self._attempt_done)
+            launched += len(events)
+            if len(events) < CLAIM_BATCH:
                 return launched
-            launched += 1
-            self._busy[event.key] = self._busy.get(event.key, 0) + 1
-            task = asyncio.get_running_loop().create_task(self._attempt(event))
-            self._attempts.add(task)
-            task.add_done_callback(self._attempt_done)
         return launched
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
@@ -243,6 +293,7 @@ class Dispatcher:
     async def _run_attempt(self, event: QueuedEvent) -> None:
         settings = self._settings(*event.key)
         now = self._clock()
+        self.counters.attempt_started(event.key, now - event.enqueued_at)
         if settings is not None and expired(event.enqueued_at, now, settings.retry):
             await self._give_up(event, settings, "EventAgeExceeded")
             return
@@ -302,15 +353,15 @@ class Dispatcher:
             await self._give_up(event, settings, decision.condition)
             return
         due = now + (decision.at - now) * self._backoff_scale
-        await asyncio.to_thread(self.queue.retry, replace(event, due_at=due))
+        await self._writes.write(retry_move(replace(event, due_at=due)))
 
     async def _succeed(
         self, event: QueuedEvent, settings: AsyncSettings | None, result: InvokeResult
     ) -> None:
         target = settings.on_success if settings is not None else None
-        follow_up = self._record_event(event, settings, target, "Success")
-        await asyncio.to_thread(
-            self.queue.settle, event, "succeeded", self._clock(), follow_up=follow_up
+        follow_up = await self._record(event, settings, target, "Success")
+        await self._writes.write(
+            settle_move(event, "succeeded", self._clock(), follow_up=follow_up)
         )
 
     async def _give_up(
@@ -324,35 +375,33 @@ class Dispatcher:
             "async event %s of %s:%s discarded (%s after %d attempts)",
             event.request_id, event.function, event.qualifier, condition, event.attempts,
         )  # fmt: skip
+        self.counters.dropped(event.key)
         target = settings.on_failure if settings is not None else None
-        follow_up = self._record_event(event, settings, target, condition)
+        follow_up = await self._record(event, settings, target, condition)
         if settings is not None and settings.dead_letter is not None:
-            self.undelivered += 1
-            logger.warning(
-                "async event %s: dead-letter queue %s is not delivered to yet",
-                event.request_id, settings.dead_letter,
-            )  # fmt: skip
-        await asyncio.to_thread(
-            self.queue.settle, event, "failed", self._clock(),
-            condition=condition, follow_up=follow_up,
-        )  # fmt: skip
+            # Lambda's dead letter: the event unchanged, why it failed in attributes.
+            await self._deliver(
+                event,
+                settings.dead_letter,
+                event.payload.decode(errors="replace"),
+                _letter_attributes(event),
+                dead_letter=True,
+            )
+        await self._writes.write(
+            settle_move(event, "failed", self._clock(), condition=condition, follow_up=follow_up)
+        )
 
-    def _record_event(
+    async def _record(
         self,
         event: QueuedEvent,
         settings: AsyncSettings | None,
         target: Destination | None,
         condition: RecordCondition,
     ) -> QueuedEvent | None:
-        """The destination function's event carrying the invocation record, if any."""
+        """Send the invocation record to ``target``: a queue's (or topic's) is delivered
+        now, before the event is settled (a crash between runs the event again, as
+        Lambda may: at least once); a function's is returned, queued with the settling."""
         if target is None or settings is None:
-            return None
-        if target.type != "Lambda":
-            self.undelivered += 1
-            logger.warning(
-                "async event %s: %s destination %s is not delivered to yet",
-                event.request_id, target.type, target.target,
-            )  # fmt: skip
             return None
         now = self._clock()
         record = invocation_record(
@@ -366,6 +415,9 @@ class Dispatcher:
             function_error=event.last_error,
             response_payload=event.last_response,
         )
+        if target.type != "Lambda":
+            await self._deliver(event, target.target, record.decode(), {}, dead_letter=False)
+            return None
         return QueuedEvent(
             request_id=new_request_id(),
             function=target.target,
@@ -374,3 +426,43 @@ class Dispatcher:
             enqueued_at=now,
             due_at=now,
         )
+
+    async def _deliver(
+        self,
+        event: QueuedEvent,
+        target_arn: str,
+        body: str,
+        attributes: LetterAttributes,
+        *,
+        dead_letter: bool,
+    ) -> None:
+        """Deliver to a queue or topic; a failure is counted and logged, never retried
+        (Lambda counts DestinationDeliveryFailures / DeadLetterErrors and moves on)."""
+        try:
+            if self.sink is None:
+                raise DeliveryError("no queues or topics run here")
+            await self.sink.send(target_arn, body, attributes)
+        except DeliveryError as exc:
+            self.undelivered += 1
+            self.counters.delivery_failed(event.key, dead_letter=dead_letter)
+            logger.warning(
+                "async event %s: not delivered to %s: %s", event.request_id, target_arn, exc
+            )
+
+
+def _letter_attributes(event: QueuedEvent) -> dict[str, tuple[str, str]]:
+    """Lambda's dead-letter attributes: RequestID, ErrorCode (the HTTP status of the last
+    attempt: 200 for a function error, 429 for a throttle) and ErrorMessage (1 KB)."""
+    message = "Event age exceeded" if event.attempts == 0 else "Retries exhausted"
+    if event.last_response is not None:
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError, AttributeError):
+            found = orjson.loads(event.last_response).get("errorMessage")
+            if isinstance(found, str) and found:
+                message = found
+    raw = message.encode()[:MAX_ERROR_MESSAGE_BYTES]
+    code = "200" if event.last_error is not None else "429"
+    return {
+        "RequestID": ("String", event.request_id),
+        "ErrorCode": ("Number", code),
+        "ErrorMessage": ("String", raw.decode(errors="ignore")),
+    }

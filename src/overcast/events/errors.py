@@ -7,3 +7,7 @@ from overcast.errors import OvercastError
 
 class EventsError(OvercastError):
     """The event queue refused or could not do something."""
+
+
+class DeliveryError(EventsError):
+    """A record or dead letter could not be delivered to its queue or topic."""

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS messages (
     dedup_id        TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at, seq);
+-- A receive takes the oldest visible rows by walking a queue's rows in order (past the
+-- few in flight) and drops expired ones by age: neither may cost a scan of the backlog.
+CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, seq, visible_at);
+CREATE INDEX IF NOT EXISTS messages_sent ON messages (queue, sent_at);
 CREATE TABLE IF NOT EXISTS deduplication (
     queue       TEXT NOT NULL,
     scope       TEXT NOT NULL,
@@ -424,7 +428,8 @@ class SqsStore:
             )
             sql = (
                 "SELECT seq, id, body, attributes, sender, sent_at, receives, first_receive, "
-                "group_id, dedup_id FROM messages WHERE queue=? AND visible_at <= ?"
+                "group_id, dedup_id FROM messages INDEXED BY messages_order "
+                "WHERE queue=? AND visible_at <= ?"
             )
             params: list[object] = [name, now]
             fifo = attributes.get("FifoQueue") == "true"

@@ -1,4 +1,5 @@
-"""Edge (CloudFront's part) counters per stage, and the gauges read at scrape time.
+"""Edge (CloudFront's part) counters per stage, and what is read at scrape time: the
+concurrency and sandbox gauges, and the asynchronous invocations' counters.
 
 Edge: requests by cache result, and bytes sent, per stage.
 
@@ -11,11 +12,36 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["ConcurrencyCollector", "EdgeCollector", "EdgeCounters", "SandboxCollector"]
+
+class AsyncCounts(Protocol):
+    """One function's asynchronous-invocation counts (``overcast.events.AsyncCounts``)."""
+
+    @property
+    def received(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def age_s_total(self) -> float: ...
+    @property
+    def delivery_failures(self) -> int: ...
+    @property
+    def dead_letter_errors(self) -> int: ...
+
+
+__all__ = [
+    "AsyncEventsCollector",
+    "ConcurrencyCollector",
+    "EdgeCollector",
+    "EdgeCounters",
+    "SandboxCollector",
+]
 
 
 class EdgeCounters:
@@ -102,3 +128,41 @@ class SandboxCollector(Collector):
             "1 when function instances run in their sandbox, 0 when they run unisolated",
             value=1 if self._enabled else 0,
         )
+
+
+class AsyncEventsCollector(Collector):
+    """Lambda's asynchronous-invocation metrics per stage and function, from the
+    dispatcher's counters (``overcast.events.AsyncCounters``, read at scrape time).
+
+    ``counts`` gives ``(stage, function) → AsyncCounts``: its owner maps the queue's
+    qualifier to a stage.
+    """
+
+    def __init__(
+        self, counts: Callable[[], Mapping[tuple[str, str], AsyncCounts]], prefix: str = "overcast"
+    ) -> None:
+        self._counts = counts
+        self._prefix = prefix
+
+    #: (metric name after the prefix, help, AsyncCounts attribute)
+    FAMILIES = (
+        ("async_events_received", "Events queued for asynchronous invocation", "received"),
+        ("async_events_dropped", "Events discarded without a successful run", "dropped"),
+        ("async_event_age_seconds", "Sum of the events' ages when an attempt started",
+         "age_s_total"),
+        ("async_event_attempts", "Attempts started of queued events", "attempts"),
+        ("destination_delivery_failures",
+         "Invocation records not delivered to their destination", "delivery_failures"),
+        ("dead_letter_errors", "Discarded events not delivered to the dead-letter queue",
+         "dead_letter_errors"),
+    )  # fmt: skip
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        counts = sorted(self._counts().items())
+        for name, text, attribute in self.FAMILIES:
+            family = CounterMetricFamily(
+                f"{self._prefix}_{name}", text, labels=["stage", "function"]
+            )
+            for (stage, function), count in counts:
+                family.add_metric([stage, function], float(getattr(count, attribute)))
+            yield family

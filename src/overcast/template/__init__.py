@@ -4,8 +4,9 @@ Owns parsing (YAML with CloudFormation tags, with line numbers), SAM Globals,
 Parameters, Conditions, intrinsic functions and the mapping of
 ``AWS::Serverless::*`` resources onto the model. Pure: no sockets, no processes,
 and no file access beyond what the caller hands in. May import only
-``overcast.errors``, the neutral ``overcast.schedule_expression`` and the standard
-library / PyYAML / cfn-lint / samtranslator.
+``overcast.errors``, the neutral ``overcast.schedule_expression`` and
+``overcast.event_filter``, and the standard library / PyYAML / cfn-lint / samtranslator
+(orjson through ``event_filter``).
 
 Entry points: :func:`load_template` (the hot path, used by ``overcast up``),
 :func:`parse_parameter_overrides` (CLI ``--parameter-overrides``) and

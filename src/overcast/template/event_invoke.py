@@ -5,8 +5,9 @@ SAM's shapes
 ``MaximumEventAgeInSeconds`` (60 to 21,600), ``MaximumRetryAttempts`` (0 to 2),
 ``DestinationConfig: {OnSuccess, OnFailure}`` each ``{Type, Destination}`` with Type
 SQS, SNS, S3 (OnFailure only), Lambda or EventBridge; ``DeadLetterQueue: {Type: SQS |
-SNS, TargetArn}``. Lambda destinations run a function of the app; the others are
-accepted and warned about: overcast does not deliver to queues, topics or buses yet.
+SNS, TargetArn}``. Lambda destinations run a function of the app, SQS ones (and SQS
+dead-letter queues) get the record in a queue of the platform's SQS API; the others are
+accepted and warned about: overcast does not deliver to topics, buses or buckets yet.
 
 Pure: values in, validated values out, errors with the template's line.
 """
@@ -36,7 +37,7 @@ _CONFIG_KEYS: Final = frozenset(
     {"MaximumEventAgeInSeconds", "MaximumRetryAttempts", "DestinationConfig"}
 )
 _NOT_DELIVERED: Final = (
-    "is not delivered to by overcast yet (queues come later); records are logged"
+    "is not delivered to by overcast yet (only functions and SQS queues are); records are logged"
 )
 
 
@@ -98,7 +99,14 @@ def _destination(
         return DestinationSpec("Lambda", cast(str, arn), name, target_loc)
     if target is not None and arn is None:
         raise InvalidTemplateError(f"{what} Destination must be an ARN", location=target_loc)
-    log.warn(f"{what}: the {kind} destination {_NOT_DELIVERED}", type_loc)
+    if kind == "SQS" and arn is None:
+        log.warn(
+            f"{what}: SAM creates a queue for an SQS destination without Destination; "
+            "overcast does not, so records are logged",
+            type_loc,
+        )
+    elif kind != "SQS":
+        log.warn(f"{what}: the {kind} destination {_NOT_DELIVERED}", type_loc)
     return DestinationSpec(cast(DestinationType, kind), arn or "", None, target_loc)
 
 
@@ -152,7 +160,7 @@ def event_invoke_config(owner: str, props: LocatedDict, log: WarningLog) -> Even
 
 
 def dead_letter_queue(owner: str, props: LocatedDict, log: WarningLog) -> DeadLetterSpec | None:
-    """``DeadLetterQueue``, validated and warned about (not delivered to yet)."""
+    """``DeadLetterQueue``, validated (an SNS one is warned about: not delivered to yet)."""
     if props.get("DeadLetterQueue") is None:
         return None
     loc = props.key_location("DeadLetterQueue")
@@ -172,5 +180,6 @@ def dead_letter_queue(owner: str, props: LocatedDict, log: WarningLog) -> DeadLe
             f"{owner} DeadLetterQueue needs a TargetArn", location=loc,
             hint="write TargetArn: !GetAtt MyQueue.Arn",
         )  # fmt: skip
-    log.warn(f"{owner} DeadLetterQueue ({kind}) {_NOT_DELIVERED}", loc)
+    if kind == "SNS":
+        log.warn(f"{owner} DeadLetterQueue ({kind}) {_NOT_DELIVERED}", loc)
     return DeadLetterSpec("SQS" if kind == "SQS" else "SNS", target, loc)

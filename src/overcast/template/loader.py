@@ -79,6 +79,7 @@ from overcast.template.schedule_events import (
     parse_schedule_event,
     parse_schedule_resource,
 )
+from overcast.template.sqs_events import is_sqs, parse_sqs_event
 from overcast.template.sqs_queues import (
     KNOWN_PROPERTIES,
     QUEUE_TYPE,
@@ -134,11 +135,15 @@ def load_template(
     stack_name: str = "overcast",
     region: str = "us-east-1",
     account_id: str = "123456789012",
+    physical_stack: str | None = None,
 ) -> AppModel:
     """Parse and resolve a SAM template into an :class:`AppModel`.
 
     ``filename`` is used in error locations (and as the model's template path);
-    ``base_dir`` is the folder CodeUri paths are relative to. Raises a
+    ``base_dir`` is the folder CodeUri paths are relative to. ``physical_stack`` is
+    the stack name generated physical names (queues) derive from, ``stack_name`` when
+    None: a platform gives each stage its own (on AWS each stage is its own stack, so
+    a stage's queues are its own). Raises a
     :class:`~overcast.template.errors.TemplateError` subclass pointing at
     ``file:line:col`` when the template cannot run.
     """
@@ -149,6 +154,7 @@ def load_template(
         stack_name=stack_name,
         region=region,
         account_id=account_id,
+        physical_stack=physical_stack,
     )
     return loader.load(text)
 
@@ -260,7 +266,7 @@ class _ResourceTable:
         """QueueName if set (resolved), else CloudFormation's generated form."""
         raw = resource.properties.get("QueueName")
         if raw is None:
-            return generated_name(self._loader.stack_name, resource.logical_id)
+            return generated_name(self._loader.physical_stack, resource.logical_id)
         if resource.logical_id in self._naming:
             raise UnresolvedReferenceError(
                 f"Queue '{resource.logical_id}' QueueName refers to itself",
@@ -396,11 +402,14 @@ class _Loader:
         stack_name: str,
         region: str,
         account_id: str,
+        physical_stack: str | None = None,
     ) -> None:
         self.filename = filename
         self.base_dir = base_dir
         self.overrides = overrides
         self.stack_name = stack_name
+        #: what generated physical names (queues) derive from: see load_template
+        self.physical_stack = physical_stack or stack_name
         self.region = region
         self.account_id = account_id
         self.log = WarningLog()
@@ -507,6 +516,7 @@ class _Loader:
             [(f"Function '{f.logical_id}'", e) for f in functions.values() for e in f.s3_events]
         )
         functions = self._attach_scheduled_resources(scheduled, functions)
+        functions = self._attach_sqs_sources(functions, queues)
         self._check_authorizer_functions(apis, functions)
         self._check_destination_functions(functions)
         apis = self._share_usage_plans(apis)
@@ -738,8 +748,13 @@ class _Loader:
                     hint="add Type: HttpApi (or Api) and Properties: {Path: /x, Method: get}",
                 )
             kind = _EVENT_KINDS.get(event["Type"])
-            if is_schedule(event["Type"]) or event["Type"] == S3_EVENT_TYPE:
-                continue  # self._schedules and self._s3_events read them
+            if (
+                is_schedule(event["Type"])
+                or is_sqs(event["Type"])
+                or event["Type"] == S3_EVENT_TYPE
+            ):
+                # self._schedules, self._attach_sqs_sources and self._s3_events read them
+                continue
             if kind is None:
                 self.log.warn(
                     f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
@@ -830,6 +845,42 @@ class _Loader:
                 )
             )
         return tuple(specs)
+
+    def _attach_sqs_sources(
+        self, functions: dict[str, FunctionSpec], queues: Mapping[str, QueueSpec]
+    ) -> dict[str, FunctionSpec]:
+        """Each function's ``SQS`` events, read once every queue of the template is known
+        (``_events`` checked their shape)."""
+        partition = self.pseudo["AWS::Partition"]
+        by_arn = {
+            queue_arn(partition, self.region, self.account_id, spec.name): spec
+            for spec in queues.values()
+        }
+        for logical_id, spec in functions.items():
+            events = self.resources[logical_id].properties.get("Events")
+            if not isinstance(events, LocatedDict):
+                continue
+            owner = f"Function '{logical_id}'"
+            sources = []
+            for name, event in events.items():
+                if not isinstance(event, LocatedDict) or not is_sqs(event.get("Type")):
+                    continue
+                loc = events.key_location(name)
+                props = event.get("Properties")
+                if not isinstance(props, LocatedDict):
+                    raise InvalidTemplateError(
+                        f"{owner} event '{name}' Properties must be a mapping", location=loc,
+                        hint="write Properties: {Queue: !GetAtt MyQueue.Arn}",
+                    )  # fmt: skip
+                resolved = self._resolved(props)
+                sources.append(
+                    parse_sqs_event(
+                        owner, name, resolved, queues=by_arn, location=loc, log=self.log
+                    )
+                )
+            if sources:
+                functions[logical_id] = dataclasses.replace(spec, sqs_sources=tuple(sources))
+        return functions
 
     def _attach_scheduled_resources(
         self, scheduled: list[_Resource], functions: dict[str, FunctionSpec]

@@ -140,6 +140,29 @@ class S3EventSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SqsSourceSpec:
+    """An ``SQS`` event: an event source mapping that polls a queue of the template.
+
+    ``maximum_concurrency`` None: as many batches at once as the function may run.
+    """
+
+    event_name: str
+    #: the queue's logical ID, name and ARN (the records' ``eventSourceARN``)
+    queue_logical_id: str
+    queue_name: str
+    queue_arn: str
+    batch_size: int = 10
+    maximum_batching_window_s: int = 0
+    #: ``FunctionResponseTypes: [ReportBatchItemFailures]``
+    report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = None
+    enabled: bool = True
+    #: ``FilterCriteria``: each filter's Pattern (JSON text, checked); none: no filtering
+    filter_patterns: tuple[str, ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetterSpec:
     """SAM ``DeadLetterQueue``: where discarded asynchronous events go (SQS or SNS)."""
 
@@ -185,6 +208,8 @@ class FunctionSpec:
     schedules: tuple[ScheduleSpec, ...] = ()
     #: ``S3`` events
     s3_events: tuple[S3EventSpec, ...] = ()
+    #: ``SQS`` events (event source mappings)
+    sqs_sources: tuple[SqsSourceSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,15 @@
 The documented subset (docs/policies.md):
 
 - SAM policy templates ``LambdaInvokePolicy``, ``AWSSecretsManagerGetSecretValuePolicy``,
-  ``S3ReadPolicy`` and ``S3CrudPolicy``, expanded as SAM expands them. Their definitions
+  ``S3ReadPolicy``, ``S3WritePolicy``, ``S3CrudPolicy``, ``SQSSendMessagePolicy``,
+  ``SQSPollerPolicy``, ``SNSPublishMessagePolicy`` and ``SNSCrudPolicy``, expanded as
+  SAM expands them. Their definitions
   are SAM's own, from samtranslator's
   ``policy_templates_data/policy_templates.json`` (aws-sam-translator), also listed at
   https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-policy-template-list.html
 - Inline policy documents (``Statement`` lists) with ``Effect``, ``Action`` and
-  ``Resource``, for the ``lambda:``, ``secretsmanager:`` and ``s3:`` services.
+  ``Resource``, for the ``lambda:``, ``secretsmanager:``, ``s3:``, ``sqs:`` and ``sns:``
+  services.
 
 Everything else (managed policies by name or ARN, other templates, other services,
 conditions) is reported as one warning naming it, never silently dropped. Where a part
@@ -32,7 +35,7 @@ from overcast.template.model import Location, Permission, PolicyEffect
 __all__ = ["SUPPORTED_SERVICES", "ArnContext", "parse_policies"]
 
 # Services whose actions overcast maps onto its own resources (s3 is kept for buckets).
-SUPPORTED_SERVICES: Final = ("lambda", "secretsmanager", "s3")
+SUPPORTED_SERVICES: Final = ("lambda", "secretsmanager", "s3", "sqs", "sns")
 
 # SAM's statement parts that overcast does not evaluate.
 _UNSUPPORTED_STATEMENT_KEYS: Final = ("Condition", "NotAction", "NotResource", "Principal")
@@ -47,6 +50,20 @@ _S3_CRUD_ACTIONS: Final = (
     "s3:PutObject", "s3:PutObjectAcl", "s3:GetLifecycleConfiguration",
     "s3:PutLifecycleConfiguration", "s3:DeleteObject",
 )  # fmt: skip
+_S3_WRITE_ACTIONS: Final = ("s3:PutObject", "s3:PutObjectAcl", "s3:PutLifecycleConfiguration")
+_SQS_POLLER_ACTIONS: Final = (
+    "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
+)  # fmt: skip
+_SNS_CRUD_ACTIONS: Final = (
+    "sns:ListSubscriptionsByTopic", "sns:CreateTopic", "sns:SetTopicAttributes",
+    "sns:Subscribe", "sns:Publish",
+)  # fmt: skip
+_S3_TEMPLATE_ACTIONS: Final = {
+    "S3ReadPolicy": _S3_READ_ACTIONS,
+    "S3WritePolicy": _S3_WRITE_ACTIONS,
+    "S3CrudPolicy": _S3_CRUD_ACTIONS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +89,23 @@ def _template_permission(
     if name == "AWSSecretsManagerGetSecretValuePolicy":
         # "${secretArn}"
         return Permission("Allow", ("secretsmanager:GetSecretValue",), (params["SecretArn"],), name)
-    if name in ("S3ReadPolicy", "S3CrudPolicy"):
+    if name in _S3_TEMPLATE_ACTIONS:
         bucket = params["BucketName"]
         resources = (f"arn:{arn.partition}:s3:::{bucket}", f"arn:{arn.partition}:s3:::{bucket}/*")
-        actions = _S3_READ_ACTIONS if name == "S3ReadPolicy" else _S3_CRUD_ACTIONS
-        return Permission("Allow", actions, resources, name)
+        return Permission("Allow", _S3_TEMPLATE_ACTIONS[name], resources, name)
+    if name in ("SQSSendMessagePolicy", "SQSPollerPolicy"):
+        # "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"
+        queue = f"arn:{arn.partition}:sqs:{arn.region}:{arn.account_id}:{params['QueueName']}"
+        send = name == "SQSSendMessagePolicy"
+        return Permission(
+            "Allow", ("sqs:SendMessage*",) if send else _SQS_POLLER_ACTIONS, (queue,), name
+        )
+    if name in ("SNSPublishMessagePolicy", "SNSCrudPolicy"):
+        # SNSCrudPolicy's resource ends in "*": topics whose names start with TopicName
+        topic = f"arn:{arn.partition}:sns:{arn.region}:{arn.account_id}:{params['TopicName']}"
+        if name == "SNSPublishMessagePolicy":
+            return Permission("Allow", ("sns:Publish",), (topic,), name)
+        return Permission("Allow", _SNS_CRUD_ACTIONS, (topic + "*",), name)
     return None
 
 
@@ -84,7 +113,12 @@ _TEMPLATE_PARAMETERS: Final = {
     "LambdaInvokePolicy": ("FunctionName",),
     "AWSSecretsManagerGetSecretValuePolicy": ("SecretArn",),
     "S3ReadPolicy": ("BucketName",),
+    "S3WritePolicy": ("BucketName",),
     "S3CrudPolicy": ("BucketName",),
+    "SQSSendMessagePolicy": ("QueueName",),
+    "SQSPollerPolicy": ("QueueName",),
+    "SNSPublishMessagePolicy": ("TopicName",),
+    "SNSCrudPolicy": ("TopicName",),
 }
 
 

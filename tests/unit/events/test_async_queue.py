@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from overcast.events.async_queue import AsyncQueue, EventCounts, QueuedEvent
+from overcast.events.async_queue import AsyncQueue, EventCounts, QueuedEvent, enqueue_move
+from overcast.events.group_commit import GroupCommit
 
 
 def _event(rid: str, function: str = "F", due: float = 0.0) -> QueuedEvent:
@@ -71,3 +75,70 @@ def test_retry_and_settle_keep_counters_and_queue_the_follow_up(tmp_path: Path) 
     assert queue.counts("F") == EventCounts(queued=0, in_flight=0, retried=1, failed=1)
     assert queue.counts("OnFailure") == EventCounts(queued=1)
     assert queue.prune(62.0 + 8 * 86_400) == 1
+
+
+def test_one_claim_takes_each_functions_room_and_looks_past_a_full_backlog(
+    tmp_path: Path,
+) -> None:
+    queue = AsyncQueue(tmp_path / "events.sqlite3")
+    for n in range(5):
+        queue.enqueue(_event(f"f{n}", "F", due=float(n)))
+    queue.enqueue(_event("g0", "G", due=10.0))
+    rooms = {("F", "$LATEST"): 2, ("G", "$LATEST"): 5}
+    claimed = queue.claim_due(20.0, lambda key: rooms[key], limit=3)
+    # F's backlog comes first, but only two of it fit: G's event is found behind it.
+    assert [e.request_id for e in claimed] == ["f0", "f1", "g0"]
+    assert queue.counts() == EventCounts(queued=3, in_flight=3)
+    queue.close()
+
+
+def test_moves_applied_together_keep_their_own_outcomes(tmp_path: Path) -> None:
+    queue = AsyncQueue(tmp_path / "events.sqlite3")
+    results = queue.apply(
+        [enqueue_move(_event("a")), enqueue_move(_event("a")), enqueue_move(_event("b"))]
+    )
+    # The repeated id fails alone (its savepoint rolled back); a and b are stored.
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert queue.counts().queued == 2
+    queue.close()
+
+
+def test_moves_asked_for_at_once_share_transactions(tmp_path: Path) -> None:
+    queue = AsyncQueue(tmp_path / "events.sqlite3")
+    batches: list[int] = []
+    apply = queue.apply
+
+    def counted(moves: Any) -> list[object]:
+        batches.append(len(moves))
+        return apply(moves)
+
+    queue.apply = counted  # type: ignore[method-assign]
+    writes = GroupCommit(queue)
+
+    async def main() -> None:
+        await asyncio.gather(*(writes.write(enqueue_move(_event(f"e{n}"))) for n in range(50)))
+
+    asyncio.run(main())
+    assert sum(batches) == 50
+    assert len(batches) <= 2  # the first caller's, then everyone who came meanwhile
+    assert queue.counts().queued == 50
+    queue.close()
+
+
+def test_a_refused_move_raises_for_its_caller_only(tmp_path: Path) -> None:
+    queue = AsyncQueue(tmp_path / "events.sqlite3")
+    writes = GroupCommit(queue)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            writes.write(enqueue_move(_event("x"))),
+            writes.write(enqueue_move(_event("x"))),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(main())
+    assert first is None
+    assert isinstance(second, sqlite3.IntegrityError)
+    queue.close()

@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 
 from overcast.events.async_queue import AsyncQueue, EventCounts
-from overcast.events.dispatcher import AsyncSettings, Destination, Dispatcher
+from overcast.events.dispatcher import AsyncSettings, Destination, Dispatcher, LetterAttributes
+from overcast.events.errors import DeliveryError
 from overcast.events.retry_policy import RetryConfig
 from overcast.invoke import InvokeRequest, InvokeResult, ThrottledError
 
@@ -249,6 +250,64 @@ async def test_a_queue_destination_is_not_dropped_silently(tmp_path: Path) -> No
     assert dispatcher.queue.state_of(rid) == "failed"
     assert dispatcher.undelivered == 2  # the OnFailure record and the dead letter
     assert dispatcher.queue.counts("F").failed == 1
+
+
+class FakeSink:
+    """Records what the dispatcher delivers; refuses targets named in ``refuse``."""
+
+    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
+        self.sent: list[tuple[str, str, dict[str, tuple[str, str]]]] = []
+        self.refuse = refuse
+
+    async def send(self, target_arn: str, body: str, attributes: LetterAttributes) -> None:
+        if target_arn in self.refuse:
+            raise DeliveryError("no such queue")
+        self.sent.append((target_arn, body, dict(attributes)))
+
+
+@in_loop
+async def test_a_failed_event_goes_to_its_queue_destination_and_dead_letter_queue(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    invoker = FakeInvoker(lambda r, n: InvokeResult(b'{"errorMessage": "no"}', "Unhandled"))
+    dispatcher = _dispatcher(
+        tmp_path, invoker, clock,
+        retry=RetryConfig(maximum_retry_attempts=0),
+        on_failure=Destination("SQS", "arn:aws:sqs:us-east-1:123456789012:failed"),
+        dead_letter="arn:aws:sqs:us-east-1:123456789012:dead",
+    )  # fmt: skip
+    dispatcher.sink = sink = FakeSink()
+    rid = await dispatcher.submit(_request(payload=b'{"n": 7}'))
+    await dispatcher.step()
+    [(record_arn, record, none), (letter_arn, letter, attributes)] = sink.sent
+    assert record_arn.endswith(":failed")
+    assert orjson.loads(record)["requestContext"]["condition"] == "RetriesExhausted"
+    assert none == {}
+    assert (letter_arn, letter) == ("arn:aws:sqs:us-east-1:123456789012:dead", '{"n": 7}')
+    assert attributes == {
+        "RequestID": ("String", rid),
+        "ErrorCode": ("Number", "200"),
+        "ErrorMessage": ("String", "no"),
+    }
+    assert dispatcher.undelivered == 0
+    assert dispatcher.queue.state_of(rid) == "failed"
+
+
+@in_loop
+async def test_an_undeliverable_record_is_counted_and_the_event_still_settles(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    target = "arn:aws:sqs:us-east-1:123456789012:gone"
+    dispatcher = _dispatcher(
+        tmp_path, FakeInvoker(_ok), clock, on_success=Destination("SQS", target)
+    )
+    dispatcher.sink = FakeSink(refuse=(target,))
+    rid = await dispatcher.submit(_request())
+    await dispatcher.step()
+    assert dispatcher.undelivered == 1
+    assert dispatcher.queue.state_of(rid) == "succeeded"
 
 
 @in_loop

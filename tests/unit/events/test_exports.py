@@ -11,13 +11,16 @@ EXPECTED = {
     "Destination",
     "Dispatcher",
     "EventCounts",
+    "EventSourceMapping",
     "EventsError",
     "GiveUp",
+    "MappingTarget",
     "QueuedEvent",
     "Retry",
     "RetryConfig",
     "ScheduleTarget",
     "Scheduler",
+    "SqsPoller",
     "next_attempt",
 }
 

@@ -77,7 +77,7 @@ def test_a_lambda_destination_outside_the_template_is_refused() -> None:
         load_resources(function(props=props))
 
 
-def test_queue_destinations_and_dead_letter_queues_are_accepted_and_warned() -> None:
+def test_queue_destinations_are_accepted_and_topics_warned() -> None:
     props = """
     EventInvokeConfig:
       DestinationConfig:
@@ -94,9 +94,14 @@ def test_queue_destinations_and_dead_letter_queues_are_accepted_and_warned() -> 
     assert spec.dead_letter == DeadLetterSpec(
         "SNS", "arn:aws:sns:us-east-1:123456789012:dead", spec.dead_letter.location
     )
-    warned = messages(model)
-    assert len(warned) == 2
-    assert all("not delivered to by overcast yet" in m for m in warned)
+    [warned] = messages(model)
+    assert "DeadLetterQueue (SNS) is not delivered to by overcast yet" in warned
+
+
+def test_an_sqs_destination_without_a_queue_is_warned_about() -> None:
+    props = "EventInvokeConfig: {DestinationConfig: {OnFailure: {Type: SQS}}}\n"
+    [warned] = messages(load_resources(function(props=props)))
+    assert "SAM creates a queue for an SQS destination without Destination" in warned
 
 
 def test_a_dead_letter_queue_of_another_type_is_refused() -> None:

@@ -41,6 +41,25 @@ def test_secrets_and_s3_templates_expand_to_their_actions() -> None:
     assert permissions[1].resources == ("arn:aws:s3:::photos", "arn:aws:s3:::photos/*")
 
 
+def test_queue_and_topic_templates_expand_as_sam_does() -> None:
+    permissions, warnings = _spec(
+        "  - SQSSendMessagePolicy:\n      QueueName: jobs\n"
+        "  - SQSPollerPolicy:\n      QueueName: jobs\n"
+        "  - SNSPublishMessagePolicy:\n      TopicName: news\n"
+        "  - SNSCrudPolicy:\n      TopicName: news\n"
+    )
+    queue = "arn:aws:sqs:us-east-1:123456789012:jobs"
+    send, poll, publish, crud = permissions
+    assert (send.actions, send.resources) == (("sqs:SendMessage*",), (queue,))
+    assert "sqs:ReceiveMessage" in poll.actions
+    assert "sqs:SendMessage" not in poll.actions
+    assert poll.resources == (queue,)
+    assert publish.actions == ("sns:Publish",)
+    assert publish.resources == ("arn:aws:sns:us-east-1:123456789012:news",)
+    assert crud.resources == ("arn:aws:sns:us-east-1:123456789012:news*",)
+    assert warnings == []
+
+
 def test_inline_statements_keep_effect_actions_and_resources() -> None:
     permissions, warnings = _spec(
         "  - Statement:\n"
