@@ -553,16 +553,11 @@ class Platform:
         return out
 
     def _deployments_changed(self) -> None:
-        """A deployment went live or away: create its template buckets and rebuild the
-        S3 events. Bucket names come from the template, not the stage (names per stage
-        are not settled), so two stages of one template share its buckets."""
+        """A deployment went live or away: rebuild the S3 events of what is live now
+        (its buckets were made by :meth:`_provision`)."""
         targets: dict[str, list[S3Target]] = {}
         for name, stage in self.stages.items():
             for live in stage.lives():
-                try:
-                    create_template_buckets(self.s3.buckets, live.model.bucket_names)
-                except TemplateBucketError as exc:
-                    logger.warning("stage %s: %s", name, exc)
                 for bucket, found in s3_targets(live.model, qualifier=name).items():
                     targets.setdefault(bucket, []).extend(found)
         self._s3_targets = targets
@@ -576,12 +571,23 @@ class Platform:
         return None
 
     async def _provision(self, stage_name: str, stack: str, model: AppModel) -> None:
-        """Create a deployment's queues; refuse one that another stage or stack's live
-        deployment owns (CloudFormation refuses a name another stack holds)."""
+        """Create a deployment's queues and buckets; refuse one that another stage or
+        stack's live deployment owns (CloudFormation refuses a name another stack holds)."""
         for name, stage in self.stages.items():
             for live in stage.lives():
                 if (name, live.record.stack) == (stage_name, stack):
                     continue
+                taken = set(live.model.bucket_names.values())
+                for logical_id, bucket in model.bucket_names.items():
+                    if bucket in taken:
+                        raise DeployError(
+                            f"Bucket '{logical_id}': {bucket} already exists in stack "
+                            f"{live.record.stack} of stage {name}",
+                            status=409,
+                            code="ResourceConflictException",
+                            hint="name it per stage (BucketName: !Sub 'files-${Stage}') or "
+                            "leave BucketName out: generated names are the stage's own",
+                        )
                 held = {queue.name for queue in live.model.queues.values()}
                 for queue in model.queues.values():
                     if queue.name in held:
@@ -595,7 +601,8 @@ class Platform:
                         )
         try:
             await asyncio.to_thread(create_template_queues, self.sqs.store, model.queues.values())
-        except TemplateQueueError as exc:
+            await asyncio.to_thread(create_template_buckets, self.s3.buckets, model.bucket_names)
+        except (TemplateQueueError, TemplateBucketError) as exc:
             raise DeployError(str(exc), code="InvalidParameterValueException") from exc
 
     async def _release_queues(self, stage_name: str, stack: str, model: AppModel) -> None:

@@ -286,7 +286,7 @@ class _ResourceTable:
         """BucketName if set (resolved), else a stable generated lower-case name."""
         raw = resource.properties.get("BucketName")
         if raw is None:
-            return generated_bucket_name(self._loader.stack_name, resource.logical_id)
+            return generated_bucket_name(self._loader.physical_stack, resource.logical_id)
         if resource.logical_id in self._naming:
             raise UnresolvedReferenceError(
                 f"Bucket '{resource.logical_id}' BucketName refers to itself",

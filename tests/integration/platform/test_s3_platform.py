@@ -56,3 +56,9 @@ def test_a_deployed_templates_bucket_notifies_its_stages_function(
         time.sleep(0.1)
     assert s3.get_object(Bucket=uploads, Key="incoming/yes.txt")["Body"].read() == b"yes"
     assert _delivered(overcast_platform, "OnUpload", "dev") == 1
+    # another stage: its generated bucket is its own, its literal BucketName is taken
+    done = overcast_platform.cli("deploy", str(APP), "--stage", "prod")
+    assert done.returncode != 0
+    error = " ".join(done.stderr.decode().split())
+    assert "s3-notifications-archive already exists in stack" in error
+    assert "of stage dev" in error

@@ -184,3 +184,11 @@ def test_overlapping_notifications_on_one_bucket_are_refused_as_s3_refuses_them(
         + function("Third", events=event("C", "s3:ObjectCreated:*", "out/"))
     )
     assert messages(model) == []
+
+
+def test_generated_bucket_names_follow_the_physical_stack_so_each_stage_has_its_own() -> None:
+    plain = "  Files:\n    Type: AWS::S3::Bucket\n"
+    dev = load_resources(plain, stack_name="app", physical_stack="app-dev").bucket_names
+    prod = load_resources(plain, stack_name="app", physical_stack="app-prod").bucket_names
+    assert dev["Files"].startswith("app-dev-files-")
+    assert prod["Files"].startswith("app-prod-files-")
