@@ -178,15 +178,31 @@ class S3Api:
             read_all = read_all or not message.get("more_body", False)
             return message
 
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
             call = self._decode(scope, path, request_id)
-            await self._serve(call, scope, reading, send)
-        except (S3Error, StorageError, OSError) as exc:
+            await self._serve(call, scope, reading, tracked)
+        except Exception as exc:
+            if started:
+                raise  # too late to answer: the server closes the connection
             error = exc if isinstance(exc, S3Error) else None
-            if error is None:
+            if error is None and isinstance(exc, StorageError | OSError):
                 # A disk that is full, read-only or failing: S3's InternalError, in XML.
                 logger.error("%s %s failed (request %s): %s", method, path, request_id, exc)
                 error = S3Error(500, "InternalError", f"We encountered an internal error: {exc}")
+            elif error is None:
+                # A bug, or the events queue failing after a write was stored: the
+                # client is told it failed (and may retry: S3 events are at least once).
+                logger.exception("%s %s failed (request %s)", method, path, request_id)
+                error = S3Error(
+                    500, "InternalError", "We encountered an internal error. Please try again."
+                )
             # A body left unread (a refusal before it, or a client waiting on
             # "Expect: 100-continue" that will never send it) must not be taken for
             # the next request on the connection: close it instead.

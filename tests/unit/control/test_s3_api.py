@@ -186,3 +186,18 @@ def test_a_completed_multipart_upload_notifies_once_with_its_own_event_name(s3: 
     # (another body than the first completion's: a byte-identical request is a replay)
     again = done + b" "
     assert s3.request("POST", "/bkt/parts.bin", again, query=f"uploadId={upload}")[0] == 404
+
+
+def test_a_notification_that_cannot_be_queued_fails_the_write_in_s3s_shape(
+    s3: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(_change: ObjectChange) -> None:
+        raise RuntimeError("the events queue is gone")
+
+    s3.api.on_change = broken
+    status, body = s3.request("PUT", "/bkt/k", b"stored anyway")
+    assert status == 500
+    assert b"<Code>InternalError</Code>" in body
+    # the object is durable before notifications are queued: a retry re-puts it
+    assert s3.request("GET", "/bkt/k")[1] == b"stored anyway"
+    assert "the events queue is gone" in caplog.text
