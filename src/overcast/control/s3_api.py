@@ -28,18 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
-import email.utils
 import hashlib
-import hmac
 import itertools
 import logging
 import secrets
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote
 
@@ -47,6 +42,16 @@ from overcast.control.access import AccessControl, Denied
 from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Message, Receive, Scope, Send
 from overcast.control.s3_buckets import BucketStore
+from overcast.control.s3_checks import (
+    Checksums,
+    byte_range,
+    check_md5,
+    check_payload,
+    etag_listed,
+    from_denied,
+    not_modified,
+    precondition_failed,
+)
 from overcast.control.s3_listing import list_page
 from overcast.control.s3_multipart import (
     UploadStore,
@@ -75,7 +80,7 @@ from overcast.control.s3_xml import (
     parse_delete,
     quoted_etag,
 )
-from overcast.control.sigv4 import UNSIGNED_PAYLOAD, SignatureError, parse_authorization
+from overcast.control.sigv4 import SignatureError, parse_authorization
 from overcast.events.s3_event import ObjectChange, sequencer
 from overcast.storage import FilesystemBucket, InvalidKeyError, NoSuchKeyError, ObjectInfo
 from overcast.storage.bucket import normalise_metadata, resolve_content_type
@@ -187,7 +192,7 @@ class S3Api:
 
         try:
             call = self._decode(scope, path, request_id)
-            await self._serve(call, scope, reading, tracked)
+            await self._serve(call, reading, tracked)
         except Exception as exc:
             if started:
                 raise  # too late to answer: the server closes the connection
@@ -227,7 +232,7 @@ class S3Api:
         else:
             raise S3Error(403, "AccessDenied", "Access Denied")
         if isinstance(signed, Denied):
-            raise _from_denied(signed)
+            raise from_denied(signed)
         who, payload_hash = signed
         bucket, _, key = path.lstrip("/").partition("/")
         headers: dict[str, str] = {}
@@ -255,7 +260,7 @@ class S3Api:
             source_ip=client[0] if client else "127.0.0.1",
         )
 
-    async def _serve(self, call: _Call, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, call: _Call, receive: Receive, send: Send) -> None:
         if not call.bucket:
             if call.method != "GET":
                 raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed")
@@ -265,7 +270,7 @@ class S3Api:
         if not call.key:
             await self._bucket_operation(call, receive, send)
             return
-        await self._object_operation(call, scope, receive, send)
+        await self._object_operation(call, receive, send)
 
     @property
     def _owner(self) -> str:
@@ -366,7 +371,7 @@ class S3Api:
 
     async def _delete_objects(self, call: _Call, receive: Receive, send: Send) -> None:
         body = await self._body(call, receive)
-        _check_md5(call.headers, hashlib.md5(body, usedforsecurity=False).digest())
+        check_md5(call.headers, hashlib.md5(body, usedforsecurity=False).digest())
         keys, quiet = parse_delete(body)
         bucket = self.buckets.bucket(call.bucket)
         deleted: list[str] = []
@@ -383,9 +388,7 @@ class S3Api:
 
     # -- objects --------------------------------------------------------------
 
-    async def _object_operation(
-        self, call: _Call, scope: Scope, receive: Receive, send: Send
-    ) -> None:
+    async def _object_operation(self, call: _Call, receive: Receive, send: Send) -> None:
         arn = f"arn:aws:s3:::{call.bucket}/{call.key}"
         unsupported = _OBJECT_SUBRESOURCES.intersection(call.query)
         if unsupported:
@@ -515,12 +518,12 @@ class S3Api:
         except NoSuchKeyError:
             current = None
         if call.headers.get("if-none-match", "").strip() == "*" and current is not None:
-            raise _precondition_failed("If-None-Match")
+            raise precondition_failed("If-None-Match")
         if "if-match" in call.headers:
             if current is None:
                 raise no_such_key(call.key)
-            if not _etag_listed(call.headers["if-match"], current.etag):
-                raise _precondition_failed("If-Match")
+            if not etag_listed(call.headers["if-match"], current.etag):
+                raise precondition_failed("If-Match")
 
     async def _copy(self, call: _Call, receive: Receive, send: Send) -> None:
         await self._body(call, receive)
@@ -585,7 +588,7 @@ class S3Api:
         status = 200
         wanted = call.headers.get("range")
         if wanted is not None:
-            span = _byte_range(wanted, info.size)
+            span = byte_range(wanted, info.size)
             if span is not None:
                 start, end = span
                 status = 206
@@ -645,7 +648,7 @@ class S3Api:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        _check_payload(call.payload_hash, hashlib.sha256(body).hexdigest())
+        check_payload(call.payload_hash, hashlib.sha256(body).hexdigest())
         return body
 
     async def _reply(
@@ -715,7 +718,7 @@ class _Sink(Protocol):
 async def _receive_into(call: _Call, receive: Receive, sink: _Sink, length: int) -> bool:
     """Stream the body into ``sink`` and check it whole (length, signed sha256,
     Content-MD5, SDK checksums); False when the client went away."""
-    checksums = _Checksums.asked(call.headers)
+    checksums = Checksums.asked(call.headers)
     size = 0
     while True:
         message = await receive()
@@ -736,44 +739,10 @@ async def _receive_into(call: _Call, receive: Receive, sink: _Sink, length: int)
             "IncompleteBody",
             "You did not provide the number of bytes specified by the Content-Length HTTP header",
         )
-    _check_payload(call.payload_hash, sink.sha256)
-    _check_md5(call.headers, bytes.fromhex(sink.md5))
+    check_payload(call.payload_hash, sink.sha256)
+    check_md5(call.headers, bytes.fromhex(sink.md5))
     checksums.check()
     return True
-
-
-def _check_payload(declared: str, actual: str) -> None:
-    if declared == UNSIGNED_PAYLOAD:
-        return
-    if not hmac.compare_digest(declared.lower(), actual):
-        raise S3Error(
-            400,
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            {"ClientComputedContentSHA256": declared, "S3ComputedContentSHA256": actual},
-        )
-
-
-def _check_md5(headers: Mapping[str, str], digest: bytes) -> None:
-    claimed = headers.get("content-md5")
-    if claimed is None:
-        return
-    try:
-        expected = base64.b64decode(claimed, validate=True)
-    except binascii.Error:
-        expected = b""
-    if len(expected) != 16:
-        raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
-    if not hmac.compare_digest(expected, digest):
-        raise S3Error(
-            400,
-            "BadDigest",
-            "The Content-MD5 you specified did not match what we received.",
-            {
-                "ExpectedDigest": claimed,
-                "CalculatedDigest": base64.b64encode(digest).decode(),
-            },
-        )
 
 
 def _object_headers(call: _Call) -> tuple[str, dict[str, str]]:
@@ -792,118 +761,6 @@ def _object_headers(call: _Call) -> tuple[str, dict[str, str]]:
         raise invalid_argument(exc.message) from None
 
 
-class _Checksums:
-    """The ``x-amz-checksum-*`` values a PutObject declares (botocore sends CRC32 by
-    default), checked as the body streams in; CRC32C and CRC64NVME are not checked."""
-
-    def __init__(self, expected: dict[str, str]) -> None:
-        self._expected = expected
-        self._crc32 = 0
-        self._hashes = {name: hashlib.new(name) for name in expected if name != "crc32"}
-
-    @classmethod
-    def asked(cls, headers: Mapping[str, str]) -> _Checksums:
-        return cls(
-            {
-                name: headers[f"x-amz-checksum-{name}"]
-                for name in ("crc32", "sha1", "sha256")
-                if f"x-amz-checksum-{name}" in headers
-            }
-        )
-
-    def update(self, chunk: bytes) -> None:
-        if "crc32" in self._expected:
-            self._crc32 = zlib.crc32(chunk, self._crc32)
-        for digest in self._hashes.values():
-            digest.update(chunk)
-
-    def check(self) -> None:
-        for name, claimed in self._expected.items():
-            actual = (
-                self._crc32.to_bytes(4, "big") if name == "crc32" else self._hashes[name].digest()
-            )
-            if not hmac.compare_digest(claimed.encode(), base64.b64encode(actual)):
-                raise S3Error(
-                    400,
-                    "BadDigest",
-                    f"The {name.upper()} you specified did not match the calculated checksum.",
-                )
-
-
-def not_modified(headers: Mapping[str, str], etag: str, modified: datetime) -> bool:
-    """Whether a read's conditions answer 304; PreconditionFailed (412) when they refuse
-    it. S3's order (RFC 7232): If-Match, then If-Unmodified-Since only without it;
-    If-None-Match, then If-Modified-Since only without it."""
-    seconds = modified.replace(microsecond=0)
-    if "if-match" in headers:
-        if not _etag_listed(headers["if-match"], etag):
-            raise _precondition_failed("If-Match")
-    else:
-        since = _http_time(headers.get("if-unmodified-since"))
-        if since is not None and seconds > since:
-            raise _precondition_failed("If-Unmodified-Since")
-    if "if-none-match" in headers:
-        return _etag_listed(headers["if-none-match"], etag)
-    since = _http_time(headers.get("if-modified-since"))
-    return since is not None and seconds <= since
-
-
-def _etag_listed(header: str, etag: str) -> bool:
-    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
-    return "*" in tags or etag in tags
-
-
-def _http_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # an unparsable date is ignored, as HTTP says
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _precondition_failed(condition: str) -> S3Error:
-    return S3Error(
-        412,
-        "PreconditionFailed",
-        "At least one of the pre-conditions you specified did not hold",
-        {"Condition": condition},
-    )
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """The one range ``bytes=a-b`` / ``a-`` / ``-n`` asks for; None to send it all (S3
-    ignores a header it cannot parse); InvalidRange when it starts past the end."""
-    unit, _, spec = header.partition("=")
-    if unit.strip() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()):
-        return None
-    if not first:
-        count = int(last)
-        if count == 0:
-            raise _invalid_range(size)
-        return max(size - count, 0), size - 1
-    start = int(first)
-    end = int(last) if last.isdigit() else size - 1
-    if start >= size:
-        raise _invalid_range(size)
-    if end < start:
-        return None
-    return start, min(end, size - 1)
-
-
-def _invalid_range(size: int) -> S3Error:
-    return S3Error(
-        416,
-        "InvalidRange",
-        "The requested range is not satisfiable",
-        {"ActualObjectSize": str(size)},
-    )
-
-
 def _too_large(size: int) -> S3Error:
     return S3Error(
         400,
@@ -916,32 +773,6 @@ def _too_large(size: int) -> S3Error:
 def _host_id(request_id: str) -> str:
     """An ``x-amz-id-2`` for the request (S3's names the host that served it)."""
     return base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
-
-
-#: S3's own codes, which the gate's refusals may carry already
-_S3_CODES = frozenset({"AccessDenied", "AuthorizationQueryParametersError"})
-_DENIED_CODES = {
-    "InvalidSignatureException": "SignatureDoesNotMatch",
-    "UnrecognizedClientException": "InvalidAccessKeyId",
-    "MissingAuthenticationTokenException": "AccessDenied",
-    "IncompleteSignatureException": "AuthorizationHeaderMalformed",
-    "ExpiredTokenException": "ExpiredToken",
-    "TooManyRequestsException": "SlowDown",
-}
-
-
-def _from_denied(denied: Denied) -> S3Error:
-    """The access gate's refusal under S3's code for it."""
-    if denied.code in _S3_CODES:
-        return S3Error(denied.status, denied.code, denied.message)
-    code = _DENIED_CODES.get(denied.code, "AccessDenied")
-    message = denied.message
-    if code == "InvalidAccessKeyId":
-        message = "The AWS Access Key Id you provided does not exist in our records."
-    elif code == "SignatureDoesNotMatch" and "expired" in message:
-        code = "RequestTimeTooSkewed"
-    status = 503 if code == "SlowDown" else 400 if code == "AuthorizationHeaderMalformed" else 403
-    return S3Error(status, code, message)
 
 
 def _announces_body(scope: Scope) -> bool:
