@@ -5,7 +5,9 @@ Owns: building a running node from a resolved app (``node``), its listening port
 limits of ``http_limits``), the AWS Lambda API
 subset served on the admin port (``lambda_api``) and the SQS API beside it (``sqs_api``,
 over ``overcast.events.sqs_store``) with the event source mappings that poll it
-(``sqs_sources``, run by ``overcast.events.sqs_poller``), the admin port's access control
+(``sqs_sources``, run by ``overcast.events.sqs_poller``), the S3 API (``s3_api`` over
+``s3_buckets`` and ``s3_multipart``, with the pure ``s3_xml``, ``s3_listing`` and
+``s3_checks``) and its notifications (``s3_notifications``), the admin port's access control
 (``sigv4`` signing and verification, ``access_keys`` issued keys and roles,
 ``access`` the gate in front of the Lambda API, ``permissions`` and
 ``function_credentials`` for each function's own key and Vault token), and the mapping
