@@ -4,15 +4,18 @@ The queue is overcast's SQS store (SQLite WAL, synchronous FULL: every send, rec
 and delete a committed transaction); the function a no-op on a sandboxed runtime. In
 one run:
 
-- baseline: the same work as direct invocations, ``--messages``/10 invocations of a
-  ten-record SQS event by ``--concurrency`` callers (no queue at all);
+- baselines: the same work as direct invocations, ``--messages``/10 invocations of a
+  ten-record SQS event by ``--concurrency`` callers (no queue at all); and a plain
+  receive → invoke → delete loop over the same store by ``--concurrency`` workers while
+  the same senders send (the queue's own cost, with no mapping);
 - throughput: ``--messages`` sent ten at a time (SendMessageBatch's store path, by
   ``--concurrency`` senders) while a mapping with BatchSize 10 and MaximumConcurrency
   ``--concurrency`` drains the queue: received, invoked, deleted;
 - latency: an idle mapping waiting on the queue (its long poll); one message sent at a
   time, ``--samples`` times: send → handler start (the handler reports its start time).
 
-Printed: messages/s for each, the ratio, and the p50/p99 of send → handler start.
+Printed: messages/s for each, the mapping's ratio to the plain loop, and the p50/p99
+of send → handler start.
 
 Run: .venv/bin/python benchmarks/bench_sqs.py [--messages 20000] [--concurrency 4]
 """
@@ -105,6 +108,34 @@ async def direct(runtime: object, messages: int, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+async def plain_loop(queues: Queues, runtime: object, messages: int, concurrency: int) -> float:
+    """Seconds for the same sends handled by a hand-written receive/invoke/delete loop."""
+    store = queues.store
+    left = iter(range(0, messages, 10))
+    handled = 0
+
+    async def sender() -> None:
+        for start in left:
+            await queues.send_batch([f"message {i}" for i in range(start, start + 10)])
+
+    async def worker() -> None:
+        nonlocal handled
+        while handled < messages:
+            got = await asyncio.to_thread(store.receive, QUEUE, 10)
+            if not got:
+                await asyncio.sleep(0.001)
+                continue
+            payload = sqs_event_payload(got, queue_arn=ARN, region="us-east-1")
+            await runtime.invoke(InvokeRequest("Noop", payload))  # type: ignore[attr-defined]
+            await asyncio.to_thread(store.delete_batch, QUEUE, [m.receipt_handle for m in got])
+            handled += len(got)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)),
+                         *(worker() for _ in range(concurrency)))  # fmt: skip
+    return time.perf_counter() - started
+
+
 def _target(concurrency: int) -> MappingTarget:
     return MappingTarget(
         mapping_id="bench/Noop/Work", function="Noop", qualifier="$LATEST", queue_name=QUEUE,
@@ -162,16 +193,19 @@ async def main(messages: int, concurrency: int, samples: int) -> None:
         async with running_runtime(folder, [config]) as runtime:
             await direct(runtime, concurrency * 40, concurrency)  # warm the instances
             base_s = await direct(runtime, messages, concurrency)
+            plain_s = await plain_loop(queues, runtime, messages, concurrency)
             mapped_s = await through_mapping(queues, runtime, messages, concurrency)
             latencies = sorted(await latency(queues, runtime, samples))
         store.close()
     base_rate = messages / base_s
+    plain_rate = messages / plain_s
     mapped_rate = messages / mapped_s
     p50 = statistics.median(latencies)
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
     print(
-        f"direct {base_rate:,.0f} messages/s (10 per invocation); through the mapping "
-        f"{mapped_rate:,.0f} messages/s → ratio {mapped_rate / base_rate:.2f}; "
+        f"direct {base_rate:,.0f} messages/s (10 per invocation, no queue); plain "
+        f"receive/invoke/delete loop {plain_rate:,.0f}/s; through the mapping "
+        f"{mapped_rate:,.0f}/s → ratio to the loop {mapped_rate / plain_rate:.2f}; "
         f"send → handler start p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
     emit(
@@ -181,8 +215,9 @@ async def main(messages: int, concurrency: int, samples: int) -> None:
             "batch_size": 10,
             "concurrency": concurrency,
             "direct_per_s": round(base_rate, 1),
+            "plain_loop_per_s": round(plain_rate, 1),
             "mapping_per_s": round(mapped_rate, 1),
-            "ratio": round(mapped_rate / base_rate, 3),
+            "ratio_to_loop": round(mapped_rate / plain_rate, 3),
             "send_to_start_p50_ms": round(p50, 2),
             "send_to_start_p99_ms": round(p99, 2),
         },

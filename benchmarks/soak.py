@@ -111,9 +111,7 @@ def request_loop(
                 if workers == 1:
                     one(client)
                 else:
-                    threads = [
-                        threading.Thread(target=one, args=(client,)) for _ in range(workers)
-                    ]
+                    threads = [threading.Thread(target=one, args=(client,)) for _ in range(workers)]
                     for thread in threads:
                         thread.start()
                     for thread in threads:

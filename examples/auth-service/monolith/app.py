@@ -71,6 +71,21 @@ def create_app(service: AuthService | None = None) -> FastAPI:
         authorization = request.headers.get("authorization")
         return await call(lambda: core.change_password(authorization, body))
 
+    @app.post("/auth/password/forgot")
+    async def forgot_password(request: Request) -> Response:
+        body = await request.body()
+        return await call(lambda: core.forgot_password(body))
+
+    @app.post("/auth/password/reset")
+    async def reset_password(request: Request) -> Response:
+        body = await request.body()
+        return await call(lambda: core.reset_password(body))
+
+    @app.api_route("/auth/verify", methods=["GET", "POST"])
+    async def verify(request: Request) -> Response:
+        token = request.query_params.get("token")
+        return await call(lambda: core.verify_email(token))
+
     @app.get("/auth/.well-known/jwks.json")
     async def jwks() -> Response:
         return await call(core.jwks)

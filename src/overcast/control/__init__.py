@@ -3,9 +3,12 @@
 Owns: building a running node from a resolved app (``node``), its listening ports
 (``listeners``: addresses, ``tls``, and ``http_server``, uvicorn held to the request
 limits of ``http_limits``), the AWS Lambda API
-subset served on the admin port (``lambda_api``) and the SQS API beside it (``sqs_api``,
-over ``overcast.events.sqs_store``) with the event source mappings that poll it
-(``sqs_sources``, run by ``overcast.events.sqs_poller``), the S3 API (``s3_api`` over
+subset served on the admin port (``lambda_api``) and the SQS and SNS APIs beside it
+(``sqs_api`` over ``overcast.events.sqs_store``, with the event source mappings that
+poll it in ``sqs_sources``, run by ``overcast.events.sqs_poller``; ``sns_api`` over
+``overcast.events.sns_store``; the query protocol's codec in ``query_protocol``, with
+each service's wire names in ``sqs_query_shapes`` and ``sns_query_shapes``; Lambda's
+queue and topic destinations in ``record_sink``), the S3 API (``s3_api`` over
 ``s3_buckets`` and ``s3_multipart``, with the pure ``s3_xml``, ``s3_listing`` and
 ``s3_checks``) and its notifications (``s3_notifications``), the admin port's access control
 (``sigv4`` signing and verification, ``access_keys`` issued keys and roles,

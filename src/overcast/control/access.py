@@ -76,7 +76,7 @@ class AccessControl:
         # SQS API (control/sqs_api.py); "s3" the S3 API (control/s3_api.py).
         self._verifier = verifier or Verifier(
             self._secret_for,
-            services=frozenset({"lambda", "cloudfront", "overcast", "sqs", "s3"}),
+            services=frozenset({"lambda", "cloudfront", "overcast", "sqs", "sns", "s3"}),
         )
 
     def _secret_for(self, access_key_id: str) -> str | None:

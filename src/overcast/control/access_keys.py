@@ -67,19 +67,36 @@ _QUEUE_MESSAGE_ACTIONS = frozenset(
         "sqs:PurgeQueue",
     }
 )
+# SNS likewise: viewers look, deployers also publish; topics and subscriptions are
+# changed by admins (and by templates).
+_TOPIC_READ_ACTIONS = frozenset(
+    {
+        "sns:ListTopics",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptions",
+        "sns:ListSubscriptionsByTopic",
+        "sns:GetSubscriptionAttributes",
+    }
+)
 _BUCKET_READ_ACTIONS = frozenset(
     {"s3:ListAllMyBuckets", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
 )
 _BUCKET_WRITE_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"})
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS | _BUCKET_READ_ACTIONS,
+    "viewer": _READ_ACTIONS
+    | _DEPLOY_READ_ACTIONS
+    | _QUEUE_READ_ACTIONS
+    | _TOPIC_READ_ACTIONS
+    | _BUCKET_READ_ACTIONS,
     "deployer": _READ_ACTIONS
     | _DEPLOY_READ_ACTIONS
     | _QUEUE_READ_ACTIONS
     | _QUEUE_MESSAGE_ACTIONS
+    | _TOPIC_READ_ACTIONS
     | _BUCKET_READ_ACTIONS
     | _BUCKET_WRITE_ACTIONS
     | {
+        "sns:Publish",
         "lambda:InvokeFunction",
         "cloudfront:CreateInvalidation",
         "overcast:UploadArtifact",

@@ -7,13 +7,15 @@ port listens on loopback unless told otherwise (docs/metrics.md says how to guar
 passed through untouched; every Lambda API request must be signed by an overcast key
 whose role allows the operation. So must every edge invalidation
 (``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge), and
-every SQS request (``POST /`` with an ``AmazonSQS.*`` target: control/sqs_api.py), and
-every S3 request (signed for the ``s3`` service, any path: control/s3_api.py; told apart
-by its signature before any path is looked at, so a bucket may be called ``dashboard``).
+every SQS request (``POST /`` with an ``AmazonSQS.*`` target, or a query-protocol form
+signed for ``sqs``: control/sqs_api.py), every SNS request (a query-protocol form
+signed for ``sns``: control/sns_api.py), and every S3 request (signed for the ``s3``
+service, any path: control/s3_api.py; told apart by its signature before any path is
+looked at, so a bucket may be called ``dashboard``).
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
-only ``/health``, the Lambda, Vault, SQS and S3 APIs answer — what a function's own
+only ``/health``, the Lambda, Vault, SQS, SNS and S3 APIs answer — what a function's own
 credentials open — and nothing that answers without them (``/metrics``, the
 dashboard's sign-in, the deploy API) exists.
 """
@@ -41,6 +43,7 @@ from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STACKS, KEY_STAGES, LambdaApi
 from overcast.control.s3_api import S3Api
+from overcast.control.sns_api import SnsApi
 from overcast.control.sqs_api import SqsApi
 from overcast.control.write_failures import is_write_failure, write_failure
 from overcast.dashboard import DashboardApp
@@ -83,6 +86,8 @@ class AdminApp:
         self.sqs_api: SqsApi | None = None
         #: the S3 API (requests signed for ``s3``; it checks SigV4 itself)
         self.s3_api: S3Api | None = None
+        #: the SNS API (query-protocol requests signed for ``sns``; it checks SigV4 itself)
+        self.sns_api: SnsApi | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -99,6 +104,7 @@ class AdminApp:
             or path.startswith(_VAULT_PREFIX)
             or self._lambda.handles(path)
             or (self.sqs_api is not None and self.sqs_api.handles(scope))
+            or (self.sns_api is not None and self.sns_api.handles(scope))
         ):
             await send_response(
                 send, 404, b'{"message":"Not Found"}', [(b"content-type", b"application/json")]
@@ -125,6 +131,9 @@ class AdminApp:
             return
         if self.sqs_api is not None and self.sqs_api.handles(scope):
             await _answering_failures(self.sqs_api, scope, receive, send)
+            return
+        if self.sns_api is not None and self.sns_api.handles(scope):
+            await _answering_failures(self.sns_api, scope, receive, send)
             return
         if self.deploy_api is not None and self.deploy_api.handles(path):
             await _answering_failures(self.deploy_api, scope, receive, send)

@@ -164,8 +164,15 @@ def sandbox_identity(model: AppModel, spec: FunctionSpec) -> str:
 
     Functions whose ``Policies`` grant the same permissions share one identity (one
     uid) within a stage; a function with permissions of its own gets its own, as an
-    IAM role of its own would separate it on AWS.
+    IAM role of its own would separate it on AWS. Functions mounting the same EFS
+    access point share the access point's identity whatever their Policies: on AWS the
+    access point's ``PosixUser`` is who every one of them is on that file system, so
+    what one writes there the others may change.
     """
+    if spec.file_systems:
+        # Lambda mounts at most one file system per function.
+        digest = hashlib.sha256(spec.file_systems[0].arn.encode()).hexdigest()[:16]
+        return f"{model.stack_name}/efs/{digest}"
     if not spec.permissions:
         return model.stack_name
     digest = hashlib.sha256(repr(spec.permissions).encode()).hexdigest()[:16]

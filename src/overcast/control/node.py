@@ -41,6 +41,7 @@ from overcast.control.s3_buckets import BucketStore
 from overcast.control.s3_notifications import S3Notifier, create_template_buckets, s3_targets
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sns_api import SnsApi, create_template_topics
 from overcast.control.sqs_api import SqsApi, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.durable_files import atomic_write
@@ -216,6 +217,17 @@ class Node:
             options.state_dir, self.admin.access, region=model.region, account_id=model.account_id
         )
         create_template_queues(self.sqs.store, model.queues.values())
+        #: the SNS-compatible topics: Publish queues Event invocations and queue messages
+        self.sns = self.admin.sns_api = SnsApi.open(
+            options.state_dir,
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
+        self.sns.base_url = self.listeners.admin_url
+        create_template_topics(self.sns.store, model.topics.values())
         #: the S3-compatible buckets the admin port serves
         self.s3 = self.admin.s3_api = S3Api(
             BucketStore.under(options.state_dir),
@@ -230,7 +242,7 @@ class Node:
             self.events, lambda: notifications, region=model.region, owner=model.account_id
         )
         self.events.sink = QueueRecordSink(
-            self.sqs, region=model.region, account_id=model.account_id
+            self.sqs, region=model.region, account_id=model.account_id, sns=self.sns
         )
         if recorder is not None:
             counters = self.events.counters
@@ -326,6 +338,7 @@ class Node:
                 await self.metrics.aclose()
             self.events.queue.close()
             self.sqs.store.close()
+            self.sns.store.close()
             self._release()
 
     def _release(self) -> None:

@@ -79,6 +79,7 @@ from overcast.control.sandbox_choice import (
     platform_ports,
 )
 from overcast.control.schedule_targets import schedule_targets
+from overcast.control.sns_api import SnsApi, TemplateTopicError, create_template_topics
 from overcast.control.sqs_api import SqsApi, TemplateQueueError, create_template_queues
 from overcast.control.sqs_sources import mapping_targets
 from overcast.control.stage import STACK_HOST, Stage
@@ -404,8 +405,18 @@ class Platform:
         self.deployer.provision = self._provision
         self.deployer.release = self._release_queues
         self.sqs.owner_of = self._queue_owner
+        #: the SNS-compatible topics (a lambda subscriber names its stage as qualifier)
+        self.sns = self.admin.sns_api = SnsApi.open(
+            state,
+            access,
+            region=options.region,
+            account_id=options.account_id,
+            submit=self.events.submit,
+            deliver=self.sqs.deliver,
+        )
+        self.sns.owner_of = self._topic_owner
         self.events.sink = QueueRecordSink(
-            self.sqs, region=options.region, account_id=options.account_id
+            self.sqs, region=options.region, account_id=options.account_id, sns=self.sns
         )
         if self.metrics is not None:
             counters = self.events.counters
@@ -423,6 +434,7 @@ class Platform:
             self.sqs, self.invoker, self._mapping_targets, grace_s=options.graceful_timeout_s
         )
         self.listeners = Listeners(options.listen)
+        self.sns.base_url = self.listeners.admin_url
         #: the forward proxy sandboxed functions reach the internet through
         self.egress = EgressProxy()
         egress = Endpoint("127.0.0.1", self.egress.bind()) if options.egress else None
@@ -537,6 +549,7 @@ class Platform:
             self.store.close()
             self.events.queue.close()
             self.sqs.store.close()
+            self.sns.store.close()
             self._release()
 
     def _current_models(self) -> dict[str, tuple[str, list[AppModel]] | None]:
@@ -567,6 +580,14 @@ class Platform:
         for name, stage in self.stages.items():
             for live in stage.lives():
                 if any(spec.name == queue for spec in live.model.queues.values()):
+                    return name, live.record.stack
+        return None
+
+    def _topic_owner(self, topic: str) -> tuple[str, str] | None:
+        """The (stage, stack) whose live deployment's template holds topic ``topic``."""
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                if any(spec.name == topic for spec in live.model.topics.values()):
                     return name, live.record.stack
         return None
 
@@ -604,9 +625,44 @@ class Platform:
             await asyncio.to_thread(create_template_buckets, self.s3.buckets, model.bucket_names)
         except (TemplateQueueError, TemplateBucketError) as exc:
             raise DeployError(str(exc), code="InvalidParameterValueException") from exc
+        await self._provision_topics(stage_name, stack, model)
+
+    async def _provision_topics(self, stage_name: str, stack: str, model: AppModel) -> None:
+        """Create a deployment's topics and subscriptions (its functions invoked at the
+        stage), refusing a topic name another stage or stack's live deployment holds."""
+        owners = {
+            topic.name: (name, live.record.stack)
+            for name, stage in self.stages.items()
+            for live in stage.lives()
+            if (name, live.record.stack) != (stage_name, stack)
+            for topic in live.model.topics.values()
+        }
+        for topic in model.topics.values():
+            if topic.name in owners:
+                held_stage, held_stack = owners[topic.name]
+                raise DeployError(
+                    f"Topic '{topic.logical_id}': {topic.name} already exists in stack "
+                    f"{held_stack} of stage {held_stage}",
+                    status=409,
+                    code="ResourceConflictException",
+                    hint="name it per stage (TopicName: !Sub 'orders-${Stage}') or leave "
+                    "TopicName out: generated names are the stage's own",
+                )
+        try:
+            await asyncio.to_thread(
+                lambda: create_template_topics(
+                    self.sns.store,
+                    model.topics.values(),
+                    origin=f"template:{stage_name}/{stack}",
+                    qualifier=stage_name,
+                )
+            )
+        except TemplateTopicError as exc:
+            raise DeployError(str(exc), code="InvalidParameterValueException") from exc
 
     async def _release_queues(self, stage_name: str, stack: str, model: AppModel) -> None:
-        """Delete a deleted stack's queues, but any that a live deployment still holds."""
+        """Delete a deleted stack's queues and topics, but any that a live deployment
+        still holds."""
         for queue in model.queues.values():
             if self._queue_owner(queue.name) is not None:
                 continue
@@ -614,6 +670,15 @@ class Platform:
                 await asyncio.to_thread(self.sqs.store.delete_queue, queue.name)
             except OvercastError as exc:  # gone already: deleted by hand
                 logger.info("queue %s of stack %s: %s", queue.name, stack, exc)
+        held = {
+            topic.name
+            for stage in self.stages.values()
+            for live in stage.lives()
+            for topic in live.model.topics.values()
+        }
+        for topic in model.topics.values():
+            if topic.name not in held:
+                await asyncio.to_thread(self.sns.store.delete_topic, topic.name)
 
     def _schedule_targets(self) -> list[ScheduleTarget]:
         """What fires now: the schedules of each stage's current deployments (a deploy or

@@ -145,6 +145,18 @@ def parse_authorization(header: str) -> Authorization:
     return Authorization(scope[0], scope[1], scope[2], scope[3], signed, signature)
 
 
+def credential_service(header: bytes | None) -> str | None:
+    """The service an Authorization header's credential scope names (``sqs``, ``sns``),
+    or None when there is no well-formed header: how the admin port tells apart two
+    APIs that share ``POST /`` and a form body (the query protocol)."""
+    if header is None:
+        return None
+    try:
+        return parse_authorization(header.decode("latin-1")).service
+    except SignatureError:
+        return None
+
+
 def canonical_uri(raw_path: str, service: str = "") -> str:
     """The canonical URI: for S3 the path as sent (S3 neither normalizes nor encodes it
     twice: botocore's ``S3SigV4Auth``); for every other service dot segments removed,

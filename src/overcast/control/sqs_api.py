@@ -1,12 +1,17 @@
-"""The admin port's SQS API: Amazon SQS's JSON protocol over :class:`SqsStore`.
+"""The admin port's SQS API: Amazon SQS's JSON and query protocols over :class:`SqsStore`.
 
-The protocol current SDKs speak (boto3 since 1.34): ``POST /`` with
+The JSON protocol current SDKs speak (boto3 since 1.34): ``POST /`` with
 ``X-Amz-Target: AmazonSQS.<Operation>`` and a JSON body
 (``application/x-amz-json-1.0``). Errors are status 400 with
 ``{"__type": "com.amazonaws.sqs#<Shape>", "message": ...}`` and the query protocol's
 code in ``x-amzn-query-error: <code>;Sender``: botocore takes ``Error.Code`` from
 that header and picks the modeled exception (``client.exceptions.QueueDoesNotExist``)
 by the shape name (botocore/handlers.py ``_handle_sqs_compatible_error``).
+
+Older SDKs speak the query protocol: a form-encoded ``Action=SendMessage&...`` posted
+to ``/`` or to the queue's URL (or a GET with it as the query string), answered in XML
+(control/query_protocol.py, with SQS's wire names in control/sqs_query_shapes.py).
+Both protocols reach the same operation methods with the same nested parameters.
 
 Every request is SigV4-signed for the ``sqs`` service by an overcast key whose role
 allows the operation's IAM action (``sqs:SendMessage`` for SendMessage and
@@ -32,9 +37,12 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from overcast.control import query_protocol
 from overcast.control.access import AccessControl, Denied
 from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Receive, Scope, Send, send_response
+from overcast.control.sqs_query_shapes import NAMESPACE
+from overcast.control.sqs_query_shapes import OPERATIONS as QUERY_OPERATIONS
 from overcast.errors import OvercastError
 from overcast.events.sqs_rules import (
     MAX_BATCH_BYTES,
@@ -125,13 +133,16 @@ class SqsApi:
 
     @staticmethod
     def handles(scope: Scope) -> bool:
-        """Whether this is an SQS JSON-protocol request (``POST /``, AmazonSQS target)."""
-        if scope["method"] != "POST" or scope["path"] != "/":
-            return False
-        target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"")
-        return target.startswith(TARGET_PREFIX.encode())
+        """Whether this is an SQS request: the JSON protocol (``POST /``, an AmazonSQS
+        target) or the query protocol (see :func:`query_protocol.is_query_request`)."""
+        if scope["method"] == "POST" and scope["path"] == "/":
+            target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"")
+            if target.startswith(TARGET_PREFIX.encode()):
+                return True
+        return query_protocol.is_query_request(scope, "sqs", queue_paths=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = query_protocol.is_query_request(scope, "sqs", queue_paths=True)
         signed = await self._access.read_signed(
             scope,
             receive,
@@ -139,14 +150,18 @@ class SqsApi:
             Denied(413, "RequestTooLarge", "the request is too large"),
         )
         if isinstance(signed, Denied):
-            await _refused(send, signed)
+            await (_query_refused(send, signed) if query else _refused(send, signed))
             return
         who, body = signed
-        target = next(v for k, v in scope["headers"] if k == b"x-amz-target").decode("latin-1")
-        operation = target[len(TARGET_PREFIX) :]
         host = next((v for k, v in scope["headers"] if k == b"host"), b"localhost")
+        base = f"http://{host.decode('latin-1')}/{self.store.account_id}/"
         try:
-            params = _params(body)
+            if query:
+                operation, params = self._query_params(scope, body, base)
+            else:
+                target = next(v for k, v in scope["headers"] if k == b"x-amz-target")
+                operation = target.decode("latin-1")[len(TARGET_PREFIX) :]
+                params = _params(body)
             if operation not in ACTIONS:
                 raise SqsError(
                     "UnsupportedOperation",
@@ -158,14 +173,32 @@ class SqsApi:
             if denied is None and (who.stages or who.stacks):
                 denied = self._outside(who, ACTIONS[operation], resource)
             if denied is not None:
-                await _refused(send, denied)
+                await (_query_refused(send, denied) if query else _refused(send, denied))
                 return
-            base = f"http://{host.decode('latin-1')}/{self.store.account_id}/"
             result = await getattr(self, "_" + _snake(operation))(params, base, who.access_key_id)
         except SqsError as exc:
-            await _error(send, exc)
+            await (_query_error(send, exc) if query else _error(send, exc))
             return
-        await _json(send, 200, result)
+        if query:
+            request_id = str(uuid.uuid4())
+            xml = query_protocol.encode(
+                operation, NAMESPACE, QUERY_OPERATIONS[operation], result, request_id
+            )
+            await _xml(send, 200, xml, request_id)
+        else:
+            await _json(send, 200, result)
+
+    @staticmethod
+    def _query_params(scope: Scope, body: bytes, base: str) -> tuple[str, dict[str, Any]]:
+        """A query request's operation and its parameters as the JSON protocol's dict;
+        a request sent to a queue's URL names its queue by the path, as SQS allows."""
+        form = query_protocol.form_params(body, scope.get("query_string", b""))
+        operation = form.get("Action", "")
+        shape = QUERY_OPERATIONS.get(operation)
+        params = query_protocol.decode(shape.input, form) if shape is not None else {}
+        if "QueueUrl" not in params and scope["path"] != "/":
+            params["QueueUrl"] = base + scope["path"].rsplit("/", 1)[1]
+        return operation, params
 
     def _outside(self, key: AccessKey, action: str, resource: str) -> Denied | None:
         """A key limited to stages (or stacks) reaches the queues its stages' deployments
@@ -610,6 +643,40 @@ async def _refused(send: Send, denied: Denied) -> None:
             (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
             *denied.headers,
         ],
+    )
+
+
+async def _xml(send: Send, status: int, body: bytes, request_id: str) -> None:
+    await send_response(
+        send,
+        status,
+        body,
+        [(b"content-type", query_protocol.XML_CONTENT_TYPE),
+         (b"x-amzn-requestid", request_id.encode())],
+    )  # fmt: skip
+
+
+async def _query_refused(send: Send, denied: Denied) -> None:
+    """The access gate's refusal in the query protocol's shape."""
+    request_id = str(uuid.uuid4())
+    body = query_protocol.error(NAMESPACE, denied.code, denied.message, request_id)
+    await send_response(
+        send,
+        denied.status,
+        body,
+        [(b"content-type", query_protocol.XML_CONTENT_TYPE),
+         (b"x-amzn-requestid", request_id.encode()), *denied.headers],
+    )  # fmt: skip
+
+
+async def _query_error(send: Send, exc: SqsError) -> None:
+    """SQS's query-protocol error: the query code (``AWS.SimpleQueueService.*``)."""
+    request_id = str(uuid.uuid4())
+    await _xml(
+        send,
+        400,
+        query_protocol.error(NAMESPACE, exc.query_code, exc.message, request_id),
+        request_id,
     )
 
 

@@ -5,9 +5,12 @@ state folder (``async_queue``), the asyncio adapter that drains it into an
 :class:`overcast.invoke.Invoker` within each function's concurrency (``dispatcher``)
 the destination invocation record (``invocation_record``), and schedules: the
 payload a tick sends (``scheduled_event``) and the loop that claims each tick in
-the store and queues it (``scheduler``); S3 notifications: the record a bucket's
-change sends and which notifications want it (``s3_event``). Later: queues and event
-source mappings.
+the store and queues it (``scheduler``); SQS-compatible queues (``sqs_rules``,
+``sqs_store``) and SNS-compatible topics: their rules (``sns_rules``), store
+(``sns_store``), the events and envelopes subscribers get (``sns_event``), filter
+policies (``sns_filter``) and Publish's fan-out (``sns_fanout``); S3
+notifications: the record a bucket's change sends and which notifications want it
+(``s3_event``).
 
 May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
 ``overcast.ids``, ``overcast.schedule_expression``, ``overcast.event_filter``, the

@@ -142,6 +142,12 @@ class EventSourceMapping:
         self._stopping = True
         self._stopped.set()
 
+    async def rest(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until :meth:`stop`; whether the mapping is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+        return self._stopping
+
     async def run(self) -> None:
         """Collect and process batches until stopped; owns every batch task."""
         slots = asyncio.Semaphore(self.target.maximum_concurrency)
@@ -306,14 +312,17 @@ class EventSourceMapping:
                 # Refused (throttled, over budget...): this slot backs off before it
                 # takes more messages that would only be refused and hidden too.
                 self._backoff_s = min(MAX_BACKOFF_S, max(MIN_BACKOFF_S, self._backoff_s * 2))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopped.wait(), self._backoff_s)
+                await self.rest(self._backoff_s)
             else:
                 self._backoff_s = 0.0
         except (SqsError, sqlite3.Error):
             # Not deleted: the messages come back when their visibility timeout ends.
             logger.exception("event source mapping %s could not delete a batch",
                              self.target.mapping_id)  # fmt: skip
+        except Exception:
+            # A bug here must not take the node (every mapping, every server) down with
+            # it: the batch is left to come back, and the mapping goes on.
+            logger.exception("event source mapping %s failed on a batch", self.target.mapping_id)
         finally:
             slots.release()
 
@@ -404,4 +413,17 @@ class SqsPoller:
         for target in wanted - set(self.mappings):
             mapping = EventSourceMapping(target, self._queues, self._invoker, grace_s=self._grace_s)
             self.mappings[target] = mapping
-            group.create_task(mapping.run())
+            group.create_task(self._supervise(mapping))
+
+    async def _supervise(self, mapping: EventSourceMapping) -> None:
+        """Run ``mapping``; one that fails unexpectedly is logged and started again (its
+        unfinished messages come back), never allowed to stop the node."""
+        while True:
+            try:
+                await mapping.run()
+                return
+            except Exception:
+                logger.exception("event source mapping %s failed; restarting it",
+                                 mapping.target.mapping_id)  # fmt: skip
+            if await mapping.rest(RECEIVE_RETRY_S):
+                return

@@ -6,8 +6,9 @@ SAM's shapes
 ``DestinationConfig: {OnSuccess, OnFailure}`` each ``{Type, Destination}`` with Type
 SQS, SNS, S3 (OnFailure only), Lambda or EventBridge; ``DeadLetterQueue: {Type: SQS |
 SNS, TargetArn}``. Lambda destinations run a function of the app, SQS ones (and SQS
-dead-letter queues) get the record in a queue of the platform's SQS API; the others are
-accepted and warned about: overcast does not deliver to topics, buses or buckets yet.
+dead-letter queues) get the record in a queue of the platform's SQS API, SNS ones (and
+dead-letter topics) are published to a topic of its SNS API; the others are accepted
+and warned about: overcast does not deliver to buses or buckets yet.
 
 Pure: values in, validated values out, errors with the template's line.
 """
@@ -37,7 +38,8 @@ _CONFIG_KEYS: Final = frozenset(
     {"MaximumEventAgeInSeconds", "MaximumRetryAttempts", "DestinationConfig"}
 )
 _NOT_DELIVERED: Final = (
-    "is not delivered to by overcast yet (only functions and SQS queues are); records are logged"
+    "is not delivered to by overcast yet (only functions, SQS queues and SNS topics are); "
+    "records are logged"
 )
 
 
@@ -105,7 +107,7 @@ def _destination(
             "overcast does not, so records are logged",
             type_loc,
         )
-    elif kind != "SQS":
+    elif kind not in ("SQS", "SNS"):
         log.warn(f"{what}: the {kind} destination {_NOT_DELIVERED}", type_loc)
     return DestinationSpec(cast(DestinationType, kind), arn or "", None, target_loc)
 
@@ -160,7 +162,7 @@ def event_invoke_config(owner: str, props: LocatedDict, log: WarningLog) -> Even
 
 
 def dead_letter_queue(owner: str, props: LocatedDict, log: WarningLog) -> DeadLetterSpec | None:
-    """``DeadLetterQueue``, validated (an SNS one is warned about: not delivered to yet)."""
+    """``DeadLetterQueue``, validated: an SQS queue or an SNS topic."""
     if props.get("DeadLetterQueue") is None:
         return None
     loc = props.key_location("DeadLetterQueue")
@@ -180,6 +182,4 @@ def dead_letter_queue(owner: str, props: LocatedDict, log: WarningLog) -> DeadLe
             f"{owner} DeadLetterQueue needs a TargetArn", location=loc,
             hint="write TargetArn: !GetAtt MyQueue.Arn",
         )  # fmt: skip
-    if kind == "SNS":
-        log.warn(f"{owner} DeadLetterQueue ({kind}) {_NOT_DELIVERED}", loc)
     return DeadLetterSpec("SQS" if kind == "SQS" else "SNS", target, loc)

@@ -79,6 +79,17 @@ from overcast.template.schedule_events import (
     parse_schedule_event,
     parse_schedule_resource,
 )
+from overcast.template.sns_topics import EVENT_TYPE as SNS_EVENT_TYPE
+from overcast.template.sns_topics import KNOWN_PROPERTIES as TOPIC_PROPERTIES
+from overcast.template.sns_topics import (
+    SUBSCRIPTION_TYPE,
+    TOPIC_TYPE,
+    TopicSpec,
+    sns_event,
+    subscription,
+    topic_arn,
+    topic_attributes,
+)
 from overcast.template.sqs_events import is_sqs, parse_sqs_event
 from overcast.template.sqs_queues import (
     KNOWN_PROPERTIES,
@@ -302,6 +313,26 @@ class _ResourceTable:
         finally:
             self._naming.discard(resource.logical_id)
 
+    def topic_name(self, resource: _Resource) -> str:
+        """TopicName if set (resolved), else the generated form (as a queue's)."""
+        raw = resource.properties.get("TopicName")
+        if raw is None:
+            return generated_name(self._loader.physical_stack, resource.logical_id)
+        if resource.logical_id in self._naming:
+            raise UnresolvedReferenceError(
+                f"Topic '{resource.logical_id}' TopicName refers to itself",
+                location=resource.properties.key_location("TopicName"),
+            )
+        self._naming.add(resource.logical_id)
+        try:
+            return self._loader.resolver.resolve_text(
+                raw,
+                f"Topic '{resource.logical_id}' TopicName",
+                resource.properties.key_location("TopicName"),
+            )
+        finally:
+            self._naming.discard(resource.logical_id)
+
     def _efs_id(self, resource: _Resource) -> str:
         """A stable EFS id (``fsap-…``/``fs-…``) from the stack and the logical ID."""
         digest = hashlib.sha256(
@@ -322,6 +353,12 @@ class _ResourceTable:
             return queue_url(loader.region, loader.account_id, self.queue_name(resource))
         if resource.type == BUCKET_TYPE:
             return self.bucket_name(resource)
+        if resource.type == TOPIC_TYPE:
+            loader = self._loader
+            return topic_arn(
+                loader.pseudo["AWS::Partition"], loader.region, loader.account_id,
+                self.topic_name(resource),
+            )  # fmt: skip
         self._loader.log.warn(
             f"Ref {logical_id}: '{logical_id}' ({resource.type}) is not run by overcast; "
             f"its Ref resolves to '{logical_id}'",
@@ -364,6 +401,11 @@ class _ResourceTable:
                     loader.pseudo["AWS::URLSuffix"],
                 )
             )
+        elif resource is not None and resource.type == TOPIC_TYPE:
+            name = self.topic_name(resource)
+            partition = loader.pseudo["AWS::Partition"]
+            known["TopicArn"] = topic_arn(partition, loader.region, loader.account_id, name)
+            known["TopicName"] = name
         elif kind == "rest":
             known["RootResourceId"] = api_id_for(loader.stack_name, f"{logical_id}/")
         elif kind == "http":
@@ -471,6 +513,7 @@ class _Loader:
         bucket_names: dict[str, str] = {}
         queues: dict[str, QueueSpec] = {}
         scheduled: list[_Resource] = []
+        topic_resources: list[_Resource] = []
         for resource in self.resources.values():
             if resource.dropped_by is not None:
                 continue
@@ -499,6 +542,8 @@ class _Loader:
                 warn_bucket_properties(self.log, resource.logical_id, resource.properties)
             elif resource.type == QUEUE_TYPE:
                 queues[resource.logical_id] = self._queue(resource, table)
+            elif resource.type in (TOPIC_TYPE, SUBSCRIPTION_TYPE):
+                topic_resources.append(resource)
             elif resource.type in _EFS_TYPES:
                 continue  # folders of the stage, made when a function mounts one
             elif resource.type in (RULE_TYPE, SCHEDULE_TYPE):
@@ -517,6 +562,7 @@ class _Loader:
         )
         functions = self._attach_scheduled_resources(scheduled, functions)
         functions = self._attach_sqs_sources(functions, queues)
+        topics = self._topics(topic_resources, functions, table)
         self._check_authorizer_functions(apis, functions)
         self._check_destination_functions(functions)
         apis = self._share_usage_plans(apis)
@@ -540,6 +586,7 @@ class _Loader:
             buckets=tuple(buckets),
             bucket_names=bucket_names,
             queues=queues,
+            topics=topics,
         )
 
     def _check_sections(self, doc: LocatedDict) -> None:
@@ -722,6 +769,98 @@ class _Loader:
             resource.logical_id, table.queue_name(resource), queue_attributes(properties)
         )
 
+    def _topics(
+        self,
+        resources: list[_Resource],
+        functions: Mapping[str, FunctionSpec],
+        table: _ResourceTable,
+    ) -> dict[str, TopicSpec]:
+        """The template's topics, each with its subscribers: its inline ``Subscription``
+        list, the ``AWS::SNS::Subscription`` resources naming it, and the functions'
+        ``SNS`` events. A subscription to a topic the template does not hold is refused."""
+        partition = self.pseudo["AWS::Partition"]
+        topics: dict[str, TopicSpec] = {}
+        added: dict[str, list[Any]] = {}
+        for resource in resources:
+            if resource.type != TOPIC_TYPE:
+                continue
+            owner = f"Topic '{resource.logical_id}'"
+            properties = self._plain_properties(resource)
+            for name in properties:
+                if name not in TOPIC_PROPERTIES:
+                    self.log.warn(
+                        f"{owner} {name} is not supported by overcast's topics; it is ignored",
+                        resource.properties.key_location(name),
+                    )
+            entries = properties.get("Subscription") or []
+            where = resource.properties.key_location("Subscription")
+            if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+                raise InvalidTemplateError(
+                    f"{owner} Subscription must be a list of {{Protocol, Endpoint}}",
+                    location=where,
+                )
+            inline = (subscription(f"{owner} Subscription", e, where, self.log) for e in entries)
+            topics[resource.logical_id] = TopicSpec(
+                resource.logical_id,
+                table.topic_name(resource),
+                topic_attributes(properties),
+                tuple(s for s in inline if s is not None),
+            )
+        by_arn = {
+            topic_arn(partition, self.region, self.account_id, spec.name): logical_id
+            for logical_id, spec in topics.items()
+        }
+        for resource in resources:
+            if resource.type != SUBSCRIPTION_TYPE:
+                continue
+            owner = f"Subscription '{resource.logical_id}'"
+            properties = self._plain_properties(resource)
+            arn = properties.get("TopicArn")
+            if not isinstance(arn, str) or arn not in by_arn:
+                raise InvalidTemplateError(
+                    f"{owner} TopicArn '{arn}' is not a topic of this template",
+                    location=resource.properties.key_location("TopicArn") or resource.location,
+                    hint="overcast runs only the template's own AWS::SNS::Topic resources",
+                )
+            found = subscription(owner, properties, resource.location, self.log)
+            if found is not None:
+                added.setdefault(by_arn[arn], []).append(found)
+        for logical_id, function in functions.items():
+            events = self.resources[logical_id].properties.get("Events")
+            if not isinstance(events, LocatedDict):
+                continue
+            for name, event in events.items():
+                if not isinstance(event, LocatedDict) or event.get("Type") != SNS_EVENT_TYPE:
+                    continue
+                props = event.get("Properties")
+                loc = events.key_location(name)
+                if not isinstance(props, LocatedDict):
+                    raise InvalidTemplateError(
+                        f"Function '{logical_id}' event '{name}' Properties must be a mapping",
+                        location=loc, hint="write Properties: {Topic: !Ref MyTopic}",
+                    )  # fmt: skip
+                arn = (
+                    f"arn:{partition}:lambda:{self.region}:{self.account_id}:function:"
+                    f"{function.name}"
+                )
+                plain_props = {str(k): plain(v) for k, v in self._resolved(props).items()}
+                topic, found = sns_event(
+                    f"Function '{logical_id}'",
+                    name,
+                    plain_props,
+                    function_arn=arn,
+                    topics=by_arn,
+                    location=loc,
+                    log=self.log,
+                )
+                added.setdefault(topic, []).append(found)
+        return {
+            logical_id: dataclasses.replace(
+                spec, subscriptions=(*spec.subscriptions, *added.get(logical_id, ()))
+            )
+            for logical_id, spec in topics.items()
+        }
+
     def _plain_properties(self, resource: _Resource) -> Mapping[str, Any]:
         """A resource's Properties, resolved, as plain data for the package that reads them
         (alarms: deploys and ``overcast.observe``; budgets: ``overcast.observe.budgets``)."""
@@ -752,8 +891,10 @@ class _Loader:
                 is_schedule(event["Type"])
                 or is_sqs(event["Type"])
                 or event["Type"] == S3_EVENT_TYPE
+                or event["Type"] == SNS_EVENT_TYPE
             ):
-                # self._schedules, self._attach_sqs_sources and self._s3_events read them
+                # self._schedules, self._attach_sqs_sources, self._s3_events and
+                # self._topics read them
                 continue
             if kind is None:
                 self.log.warn(

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from overcast.template.sqs_queues import QueueSpec
+
+if TYPE_CHECKING:  # sns_topics reports errors at model locations: no cycle at run time
+    from overcast.template.sns_topics import TopicSpec
 
 ApiKind = Literal["rest", "http"]
 PayloadFormat = Literal["1.0", "2.0"]
@@ -408,6 +411,8 @@ class AppModel:
     bucket_names: Mapping[str, str] = field(default_factory=dict)
     #: ``AWS::SQS::Queue`` resources by logical ID (created when the app starts)
     queues: Mapping[str, QueueSpec] = field(default_factory=dict)
+    #: ``AWS::SNS::Topic`` resources by logical ID, with their subscribers (created at start)
+    topics: Mapping[str, TopicSpec] = field(default_factory=dict)
 
     def function_by_name(self, name: str) -> FunctionSpec | None:
         """Look a function up by FunctionName or logical ID."""

@@ -6,21 +6,32 @@ development secrets with the app's own script, as ``make up`` does; start it wit
 ``running_app(app_dir, copy=False, ...)``. Argon2 runs at test cost through the
 template's parameters (the defaults stay production-grade). ``pg_schema`` gives a
 PostgreSQL URL into a fresh schema whose connections carry a unique
-``application_name``, dropped after the test.
+``application_name``, dropped after the test. :class:`SmtpInbox` is a real SMTP
+server (aiosmtpd) that keeps the mails the app's mailer sends; :func:`smtp_overrides`
+points the template's SMTP parameters (and the mailer's network grant) at it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import uuid
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 AUTH_SERVICE = Path(__file__).resolve().parents[3] / "examples" / "auth-service"
 SECRET = "auth-service"
@@ -51,6 +62,19 @@ def seeded_copy(dest_parent: Path) -> Path:
     return app_dir
 
 
+def development_key_set(app_dir: Path) -> str:
+    """A development signing key set, made by the app's own seeding script."""
+    spec = importlib.util.spec_from_file_location(
+        "seed_dev_secrets", app_dir / "scripts" / "seed_dev_secrets.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    keys: str = module.development_key_set()
+    return keys
+
+
 def stored_keys(app: Any) -> list[dict[str, Any]]:
     """The key list in the store's ``auth-service`` secret, read with `overcast secrets get`."""
     got = app.cli(
@@ -75,6 +99,21 @@ def migrate(app: Any) -> dict[str, object]:
 class PgSchema:
     admin_url: str
     name: str
+
+    @classmethod
+    def create(cls) -> PgSchema:
+        """A fresh schema in the local PostgreSQL (drop it with :meth:`drop`)."""
+        admin = pg_admin_url()
+        schema = cls(admin, f"auth_e2e_{uuid.uuid4().hex[:12]}")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema.name}"')
+        return schema
+
+    def drop(self) -> None:
+        """Drop the schema, after ending the app's connections to it."""
+        self.terminate()
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{self.name}" CASCADE')
 
     @property
     def database_url(self) -> str:
@@ -110,3 +149,63 @@ def pg_admin_url() -> str:
         except psycopg.OperationalError as exc:
             errors.append(str(exc))
     pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432/test: {errors}")
+
+
+#: how long :meth:`SmtpInbox.take` waits for a mail that the test expects
+MAIL_WAIT_S = 60.0
+
+
+class SmtpInbox:
+    """A local SMTP server (aiosmtpd, in a thread) keeping every mail it accepts."""
+
+    def __init__(self) -> None:
+        self._mails: list[Message] = []
+        self._arrived = threading.Condition()
+        # aiosmtpd connects to its own port to know it is up, so it needs a real one.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpInbox:
+        self._controller.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._controller.stop()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        mail = message_from_bytes(envelope.original_content or b"")
+        with self._arrived:
+            self._mails.append(mail)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def take(self, to: str, timeout_s: float = MAIL_WAIT_S) -> Message:
+        """The first mail to ``to`` (removed from the inbox), waiting for it to arrive."""
+
+        def first() -> Message | None:
+            return next((m for m in self._mails if m["To"] == to), None)
+
+        with self._arrived:
+            self._arrived.wait_for(lambda: first() is not None, timeout_s)
+            mail = first()
+            assert mail is not None, f"no mail to {to} within {timeout_s} s"
+            self._mails.remove(mail)
+            return mail
+
+
+def smtp_overrides(port: int) -> list[str]:
+    """Parameter overrides sending the app's mail to 127.0.0.1:``port``, without login."""
+    return [
+        "SmtpHost=127.0.0.1",
+        f"SmtpPort={port}",
+        "SmtpUsername=",
+        "SmtpPassword=",
+        f"SmtpEndpoint=127.0.0.1:{port}",
+    ]

@@ -62,7 +62,7 @@ def test_n_clients_hold_at_most_n_connections_and_scale_to_zero_releases_them(
         ],
         extra_args=["--keep-alive", "1"],
     )
-    assert migrate(app)["schema_version"] == 1
+    assert migrate(app)["schema_version"] == 2
     with app.client() as client:
         assert client.get("/auth/health").json()["database"] == "ok"
         for number in range(CLIENTS):

@@ -13,7 +13,6 @@ the stage from the template's ``domain: auth.test``, not from the loopback fallb
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_e2e_helpers import AUTH_SERVICE, FAST, migrate, seeded_copy
+from auth_e2e_helpers import AUTH_SERVICE, FAST, development_key_set, migrate, seeded_copy
 
 from process_helpers import start_platform
 
@@ -87,9 +86,21 @@ def app(
             "jwt_private_keys",
             "--platform",
             str(platform.state_dir),
-            input=_development_key_set(app_dir).encode(),
+            input=development_key_set(app_dir).encode(),
         )
         assert put.returncode == 0, put.stderr.decode()
+        smtp = platform.cli_plain(
+            "secrets",
+            "put",
+            "dev/auth-service-smtp",
+            "host=127.0.0.1",
+            "port=1025",
+            "username=",
+            "password=",
+            "--platform",
+            str(platform.state_dir),
+        )
+        assert smtp.returncode == 0, smtp.stderr.decode()
         overrides = list(FAST)  # the stage's SQLite lives on its StateAccessPoint volume
         platform.deploy(app_dir, "dev", *(f"--parameter-overrides={o}" for o in overrides))
         migrated = platform.client().request(
@@ -99,19 +110,6 @@ def app(
         yield platform
     finally:
         assert platform.stop() in (0, 130), platform.output()
-
-
-def _development_key_set(app_dir: Path) -> str:
-    """A development signing key, made by the app's own seeding script."""
-    spec = importlib.util.spec_from_file_location(
-        "seed_dev_secrets", app_dir / "scripts" / "seed_dev_secrets.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    keys: str = module.development_key_set()
-    return keys
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""`overcast serve`: a stage's current deployment polls its SQS events' queues; a deploy
-that disables the event stops the polling. (The queue is named by the template; this
-test creates it, as the platform does not create a stage's template queues yet.)"""
+"""`overcast serve`: a stage's current deployment polls its SQS events' queues (the
+stage's own, created by the deploy); a deploy that disables the event stops the
+polling."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from process_helpers import RunningPlatform, start_platform
 pytestmark = pytest.mark.slow
 
 APP = Path(__file__).resolve().parent / "apps" / "queued"
-QUEUE = "platform-esm-jobs"
 
 
 @pytest.fixture
@@ -61,9 +60,9 @@ def test_the_current_deployment_polls_and_a_disabling_deploy_stops_it(
     platform: RunningPlatform,
 ) -> None:
     sqs = _sqs(platform)
-    url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    markers = sqs.create_queue(QueueName="platform-esm-markers")["QueueUrl"]
     platform.deploy(APP, "dev")
+    url = sqs.get_queue_url(QueueName="esm-jobs-dev")["QueueUrl"]
+    markers = sqs.get_queue_url(QueueName="esm-markers-dev")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="one")
     _until_empty(platform, sqs, url)
     platform.deploy(APP, "dev", "--parameter-overrides", "PollEnabled=false")

@@ -21,6 +21,7 @@ def test_register_login_me_round_trip(service: AuthService) -> None:
     assert me.body == {
         "id": created.body["id"],
         "email": "alice@example.com",
+        "email_verified": False,
         "scope": "notes:read notes:write",
     }
 

@@ -11,7 +11,14 @@ from authcore.store import StoreUnavailable, open_store
 from .conftest import Backend, MakeService
 from .helpers import PASSWORD, bearer, body, login, register, tokens
 
-OWN_TABLES = {"refresh_tokens", "login_attempts", "signing_keys", "auth_schema_version"}
+OWN_TABLES = {
+    "refresh_tokens",
+    "login_attempts",
+    "signing_keys",
+    "one_time_tokens",
+    "email_verifications",
+    "auth_schema_version",
+}
 
 
 def _tables(backend: Backend) -> set[str]:
@@ -39,11 +46,11 @@ def test_requests_before_migration_get_503_and_create_nothing(
 
 def test_migration_is_explicit_and_idempotent(make_service: MakeService, backend: Backend) -> None:
     service = make_service(migrate=False)
-    assert service.migrate().body == {"status": "migrated", "schema_version": 1}
+    assert service.migrate().body == {"status": "migrated", "schema_version": 2}
     assert service.migrate().status == 200
     assert _tables(backend) >= OWN_TABLES | {"users"}
     versions = backend.admin_execute("SELECT version FROM auth_schema_version")
-    assert versions == [(1,)]
+    assert sorted(versions) == [(1,), (2,)]
     register(service, "a@example.com")
     assert service.health().body == {
         "status": "ok",
@@ -143,3 +150,24 @@ def test_unreachable_database_is_503_not_a_crash(tmp_path) -> None:  # type: ign
     assert service.health().status == 503
     result = service.login(body(email="a@example.com", password=PASSWORD), "192.0.2.1")
     assert result.status == 503
+
+
+def test_a_version_1_database_upgrades_to_2_and_keeps_its_users(
+    make_service: MakeService, backend: Backend
+) -> None:
+    register(make_service(), "old@example.com")
+    # Back to what version 1 created: no single-use tokens, no verified addresses.
+    backend.admin_execute("DROP TABLE one_time_tokens")
+    backend.admin_execute("DROP TABLE email_verifications")
+    backend.admin_execute("DELETE FROM auth_schema_version WHERE version = 2")
+
+    upgraded = make_service(migrate=False)
+    # New code on the old schema: refused before anything is written.
+    refused = upgraded.register(body(email="new@example.com", password=PASSWORD))
+    assert refused.status == 503
+    assert backend.admin_execute("SELECT COUNT(*) FROM users")[0][0] == 1
+
+    assert upgraded.migrate().body == {"status": "migrated", "schema_version": 2}
+    assert login(upgraded, "old@example.com").status == 200
+    assert upgraded.forgot_password(body(email="old@example.com")).status == 202
+    assert len(backend.admin_execute("SELECT token_hash FROM one_time_tokens")) == 1

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from overcast.control.record_sink import QueueRecordSink
+from overcast.control.sns_api import SnsApi
 from overcast.control.sqs_api import SqsApi
 from overcast.events.errors import DeliveryError
 from overcast.events.sqs_store import SqsStore
+from overcast.invoke import InvokeRequest
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:"
 
@@ -39,7 +41,7 @@ def test_a_dead_letter_arrives_with_its_attributes(tmp_path: Path) -> None:
         (ARN + "missing", "does not exist"),
         (ARN + "orders.fifo", "FIFO"),
         ("arn:aws:sqs:eu-west-1:123456789012:dead", "another region or account"),
-        ("arn:aws:sns:us-east-1:123456789012:topic", "only queues"),
+        ("arn:aws:sns:us-east-1:123456789012:topic", "only queues and topics"),
     ],
 )
 def test_what_lambda_cannot_deliver_to_is_a_delivery_error(
@@ -48,4 +50,31 @@ def test_what_lambda_cannot_deliver_to_is_a_delivery_error(
     sink, store = _sink(tmp_path)
     with pytest.raises(DeliveryError, match=why):
         asyncio.run(sink.send(target, "{}", {}))
+    store.close()
+
+
+def test_a_topic_destination_is_published_to_its_subscribers(tmp_path: Path) -> None:
+    store = SqsStore(tmp_path / "queues.sqlite3", region="us-east-1", account_id="123456789012")
+    sqs = SqsApi(store, access=None)  # type: ignore[arg-type]  # no request passes a gate here
+
+    async def submit(_request: InvokeRequest) -> str:
+        return "request-id"
+
+    sns = SnsApi.open(
+        tmp_path, None,  # type: ignore[arg-type]
+        region="us-east-1", account_id="123456789012", submit=submit, deliver=sqs.deliver,
+    )  # fmt: skip
+    sink = QueueRecordSink(sqs, region="us-east-1", account_id="123456789012", sns=sns)
+    store.create_queue("reader")
+    sns.store.create_topic("failures")
+    sns.store.subscribe("failures", "sqs", ARN + "reader", {"RawMessageDelivery": "true"})
+    topic = "arn:aws:sns:us-east-1:123456789012:"
+    asyncio.run(sink.send(topic + "failures", '{"n": 1}', {"RequestID": ("String", "r-1")}))
+    [message] = store.receive("reader", 1, None)
+    assert message.body == '{"n": 1}'
+    assert message.attributes["RequestID"].string_value == "r-1"
+    for target, why in ((topic + "missing", "does not exist"), (topic + "t.fifo", "FIFO topic")):
+        with pytest.raises(DeliveryError, match=why):
+            asyncio.run(sink.send(target, "{}", {}))
+    sns.store.close()
     store.close()

@@ -330,3 +330,51 @@ async def test_filtered_out_messages_are_deleted_without_an_invocation(tmp_path:
     assert [json.loads(b)["n"] for c in invoker.calls for b in bodies(c)] == [1, 2]
     assert q.counts() == (0, 0)
     q.store.close()
+
+
+@in_loop
+async def test_a_mapping_that_fails_unexpectedly_is_restarted(tmp_path: Path) -> None:
+    q = queues(tmp_path)
+    receive = q.store.receive
+    calls = 0
+
+    def broken_once(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        return receive(*args)  # type: ignore[arg-type]
+
+    q.store.receive = broken_once  # type: ignore[method-assign]
+    q.send("jobs", "a")
+    poller = SqsPoller(q, FakeInvoker(_ok), lambda: [target()], refresh_s=0.01)
+    task = asyncio.create_task(poller.run())
+    await until(lambda: q.counts() == (0, 0))
+    poller.stop()
+    await task
+    assert calls >= 2
+    q.store.close()
+
+
+@in_loop
+async def test_a_fifo_queue_keeps_each_groups_order_across_batches(tmp_path: Path) -> None:
+    store = SqsStore(tmp_path / "queues.sqlite3")
+    store.create_queue("jobs.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    q = Queues(store)
+    for i in range(30):
+        store.send("jobs.fifo", NewMessage(f"{'ab'[i % 2]}{i:02}", group_id="ab"[i % 2]))
+    invoker = FakeInvoker(_ok)
+    mapping = EventSourceMapping(
+        target(queue_name="jobs.fifo", batch_size=4, maximum_concurrency=3), q, invoker
+    )
+    task = await running(mapping)
+    await until(lambda: mapping.counts.deleted == 30)
+    await stopped(mapping, task)
+    handled = [b for c in invoker.calls for b in bodies(c)]
+    for group in "ab":
+        mine = [b for b in handled if b[0] == group]
+        assert mine == sorted(mine)
+    record = orjson.loads(invoker.calls[0].payload)["Records"][0]
+    assert record["attributes"]["MessageGroupId"] in ("a", "b")
+    assert "SequenceNumber" in record["attributes"]
+    store.close()

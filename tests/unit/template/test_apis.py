@@ -82,10 +82,10 @@ def test_invalid_events(event: str, match: str) -> None:
 
 
 def test_other_event_types_warn_and_are_skipped() -> None:
-    model = load_resources(events("Q:\n  Type: SNS\n  Properties: {Topic: arn:x}\n"))
+    model = load_resources(events("Q:\n  Type: Kinesis\n  Properties: {Stream: arn:x}\n"))
     assert model.routes == ()
     assert messages(model) == [
-        "Function 'Hello' event 'Q' of type 'SNS' is not run by overcast; it is ignored"
+        "Function 'Hello' event 'Q' of type 'Kinesis' is not run by overcast; it is ignored"
     ]
 
 

@@ -77,7 +77,7 @@ def test_a_lambda_destination_outside_the_template_is_refused() -> None:
         load_resources(function(props=props))
 
 
-def test_queue_destinations_are_accepted_and_topics_warned() -> None:
+def test_queue_destinations_and_dead_letter_topics_are_accepted() -> None:
     props = """
     EventInvokeConfig:
       DestinationConfig:
@@ -94,8 +94,7 @@ def test_queue_destinations_are_accepted_and_topics_warned() -> None:
     assert spec.dead_letter == DeadLetterSpec(
         "SNS", "arn:aws:sns:us-east-1:123456789012:dead", spec.dead_letter.location
     )
-    [warned] = messages(model)
-    assert "DeadLetterQueue (SNS) is not delivered to by overcast yet" in warned
+    assert messages(model) == []
 
 
 def test_an_sqs_destination_without_a_queue_is_warned_about() -> None:

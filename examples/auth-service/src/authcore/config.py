@@ -77,6 +77,23 @@ class Config:
     #: algorithm of generated development keys: "ES256" (P-256; what API Gateway's JWT
     #: authorizers accept, with RS*) or "EdDSA" (Ed25519; fine for the issuer's own checks)
     dev_key_algorithm: str = "ES256"
+    #: lifetime of a password-reset token (single use)
+    reset_ttl_s: int = 30 * 60
+    #: lifetime of an e-mail verification token (single use)
+    verify_ttl_s: int = 48 * 3600
+    #: reset mails sent to one address per hour at most (more `forgot` calls answer the
+    #: same 202 but queue nothing: the endpoint cannot be used to flood a mailbox)
+    reset_mails_per_hour: int = 5
+    #: where the links in mails point: the service's public base URL (``.../auth`` is
+    #: appended); empty = the issuer, which is the auth service's own URL
+    public_url: str = ""
+
+    @property
+    def links_base(self) -> str:
+        """The base of the links mailed to users, ending in ``/auth``."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/auth"
+        return self.issuer.rstrip("/")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -146,7 +163,17 @@ class Config:
             password_min_length=number("PASSWORD_MIN_LENGTH", 8),
             private_keys=source.get("JWT_PRIVATE_KEYS", "").strip() or None,
             dev_key_algorithm=dev_alg,
+            reset_ttl_s=number("RESET_TOKEN_TTL_SECONDS", 30 * 60),
+            verify_ttl_s=number("VERIFY_TOKEN_TTL_SECONDS", 48 * 3600),
+            reset_mails_per_hour=number("RESET_MAILS_PER_HOUR", 5),
+            public_url=_public_url(source.get("PUBLIC_URL", "").strip()),
         )
+
+
+def _public_url(value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise ConfigError("PUBLIC_URL must start with http:// or https://")
+    return value
 
 
 def _state_dir(configured: str) -> Path:

@@ -17,10 +17,18 @@ from typing import Any
 
 from authcore.config import Config
 from authcore.keys import SigningKey, load_signing_keys
+from authcore.mail import MailJob, Outbox, no_outbox
 from authcore.passwords import Passwords
-from authcore.ratelimit import LoginLimiter
+from authcore.ratelimit import LoginLimiter, account_key
 from authcore.store import EmailTaken, SchemaMissing, Store, StoreUnavailable, open_store
-from authcore.tokens import InvalidToken, KeyRing, Tokens, hash_refresh_token, new_refresh_token
+from authcore.tokens import (
+    InvalidToken,
+    KeyRing,
+    Tokens,
+    hash_refresh_token,
+    new_one_time_token,
+    new_refresh_token,
+)
 from authcore.validation import (
     MAX_PASSWORD,
     MAX_TOKEN,
@@ -36,6 +44,19 @@ logger = logging.getLogger("authcore")
 
 #: RFC 6749 section 5.1: responses carrying tokens must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+#: purposes of single-use tokens
+RESET = "password_reset"
+VERIFY = "verify_email"
+
+#: the window of :attr:`Config.reset_mails_per_hour`
+RESET_MAIL_WINDOW_S = 3600
+
+#: what `forgot` answers, whether or not the account exists
+FORGOT_ACCEPTED = {
+    "status": "accepted",
+    "message": "if an account uses this address, a reset link is on its way",
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +84,8 @@ def _unauthorized(message: str) -> Result:
 
 
 class AuthService:
-    """Register, log in, refresh, log out, profile, password change, JWKS, health."""
+    """Register, log in, refresh, log out, profile, password change and reset, e-mail
+    verification, JWKS, health, and the nightly purge."""
 
     def __init__(
         self,
@@ -72,8 +94,11 @@ class AuthService:
         keys: list[SigningKey],
         clock: Callable[[], float] = time.time,
         development_keys: bool = False,
+        *,
+        outbox: Outbox = no_outbox,
     ) -> None:
         self.config = config
+        self.outbox = outbox
         self.store = store
         self.clock = clock
         self.development_keys = development_keys
@@ -127,6 +152,25 @@ class AuthService:
             "scope": self.config.token_scope,
         }
 
+    def _mail_token(self, kind: str, purpose: str, user_id: str, email: str, ttl_s: int) -> None:
+        """Store a new single-use token for ``user_id`` and hand its mail to the outbox."""
+        token, token_hash = new_one_time_token()
+        now = self.clock()
+        self.store.add_one_time_token(
+            token_hash, purpose, user_id, email, now=now, expires_at=now + ttl_s
+        )
+        page = "verify" if purpose == VERIFY else "password/reset"
+        link = f"{self.config.links_base}/{page}?token={token}"
+        self._send(MailJob(kind, email, link, ttl_s))
+
+    def _send(self, job: MailJob) -> None:
+        # A queue that is down must not undo what the request did (the account exists,
+        # the token is stored): the mail is lost and logged, the user can ask again.
+        try:
+            self.outbox(job)
+        except Exception:
+            logger.exception("could not queue the %s mail", job.kind)
+
     # -- operations --------------------------------------------------------------
     def register(self, body: str | bytes | None) -> Result:
         """POST /auth/register {email, password} → 201 {id, email}."""
@@ -135,11 +179,16 @@ class AuthService:
             data = parse_object(body)
             email = email_field(data)
             password = password_field(data, "password", self.config.password_min_length)
+            if not self.store.schema_ready():
+                # Checked first: on an older schema the user row would be written and
+                # the verification token not, leaving a 503 that a retry turns into 409.
+                raise SchemaMissing("the schema is older than this code")
             password_hash = self.passwords.hash(password)
             try:
                 user_id = self.store.create_user(email, password_hash)
             except EmailTaken:
                 return _error(409, "email_taken", "this email is already registered", field="email")
+            self._mail_token(VERIFY, VERIFY, user_id, email, self.config.verify_ttl_s)
             return Result(201, {"id": user_id, "email": email})
 
         return self._guarded(run)
@@ -240,7 +289,13 @@ class AuthService:
             if user is None:
                 return _unauthorized("the token's user no longer exists")
             return Result(
-                200, {"id": user.id, "email": user.email, "scope": claims.get("scope", "")}
+                200,
+                {
+                    "id": user.id,
+                    "email": user.email,
+                    "email_verified": self.store.email_verified(user.id, user.email),
+                    "scope": claims.get("scope", ""),
+                },
             )
 
         return self._guarded(run)
@@ -282,6 +337,125 @@ class AuthService:
                 user.id, session if isinstance(session, str) else None, self.clock()
             )
             return Result(200, {"status": "password_changed"})
+
+        return self._guarded(run)
+
+    def forgot_password(self, body: str | bytes | None) -> Result:
+        """POST /auth/password/forgot {email} → 202, the same for every address.
+
+        Known or not, one mail job is queued (a reset link, or a note that no account
+        uses the address), so neither the answer nor its timing tells them apart.
+        """
+
+        def run() -> Result:
+            email = email_field(parse_object(body))
+            if not self._may_mail_reset(email):
+                logger.warning("reset mails to one address over the hourly limit: none sent")
+                return Result(202, dict(FORGOT_ACCEPTED))
+            user = self.store.find_user_by_email(email)
+            if user is None:
+                self._send(MailJob("password_reset_unknown", email))
+            else:
+                self._mail_token(RESET, RESET, user.id, user.email, self.config.reset_ttl_s)
+            return Result(202, dict(FORGOT_ACCEPTED))
+
+        return self._guarded(run)
+
+    def _may_mail_reset(self, email: str) -> bool:
+        """Count one reset mail to ``email``; False once the hour's allowance is spent.
+
+        Counted per address, known or not, in the failed-login table under a key of its
+        own, so every instance sees the same count and unknown addresses count alike.
+        """
+        key = f"reset-mail:{email.lower()}"
+        now = self.clock()
+        since = now - RESET_MAIL_WINDOW_S
+        count, _oldest = self.store.failures_since(key, since)
+        if count >= self.config.reset_mails_per_hour:
+            return False
+        self.store.add_failure([key], now, since)
+        return True
+
+    def reset_password(self, body: str | bytes | None) -> Result:
+        """POST /auth/password/reset {token, new_password} → 200; every login revoked.
+
+        The token is spent only once the new password passed the policy, so a too-short
+        password can be corrected with the same link.
+        """
+
+        def run() -> Result:
+            data = parse_object(body)
+            token = token_field(data, "token")
+            new = password_field(data, "new_password", self.config.password_min_length)
+            now = self.clock()
+            spent = self.store.spend_one_time_token(hash_refresh_token(token), RESET, now)
+            user = self.store.find_user_by_id(spent.user_id) if spent.status == "ok" else None
+            if user is None or user.email.lower() != spent.email.lower():
+                return _error(
+                    400,
+                    "invalid_grant",
+                    "the reset link is invalid, used or expired",
+                    field="token",
+                )
+            self.store.set_password(user.id, self.passwords.hash(new))
+            self.store.spend_user_tokens(user.id, RESET, now)
+            self.store.revoke_user_sessions(user.id, None, now)
+            # Whoever was guessing the old password has lost; the owner may log in now.
+            self.store.clear_failures(account_key(user.email))
+            # The link arrived at the address: that proves the address as well.
+            self.store.mark_email_verified(user.id, user.email, now)
+            return Result(200, {"status": "password_reset"})
+
+        return self._guarded(run)
+
+    def verify_email(self, token: str | None) -> Result:
+        """GET/POST /auth/verify?token= → 200 once the address is verified.
+
+        A link opened twice (mail scanners open links too) still answers 200 while the
+        address stays verified; an unknown, expired or foreign token is a 400.
+        """
+
+        def run() -> Result:
+            if not token:
+                raise ValidationError("token", "is required")
+            if len(token) > MAX_TOKEN:
+                raise ValidationError("token", f"must be at most {MAX_TOKEN} characters")
+            now = self.clock()
+            spent = self.store.spend_one_time_token(hash_refresh_token(token), VERIFY, now)
+            user = self.store.find_user_by_id(spent.user_id) if spent.user_id else None
+            current = user is not None and user.email.lower() == spent.email.lower()
+            if user is not None and current and spent.status == "ok":
+                self.store.mark_email_verified(user.id, user.email, now)
+                return Result(200, {"status": "email_verified", "email": user.email})
+            already = spent.status == "used" and user is not None and current
+            if already and user is not None and self.store.email_verified(user.id, user.email):
+                return Result(200, {"status": "email_verified", "email": user.email})
+            return _error(
+                400,
+                "invalid_grant",
+                "the verification link is invalid, used or expired",
+                field="token",
+            )
+
+        return self._guarded(run)
+
+    def purge(self) -> Result:
+        """The nightly purge: expired refresh and single-use tokens, old failed logins."""
+
+        def run() -> Result:
+            now = self.clock()
+            # Failed logins and reset-mail counts alike: both outlive their window no more.
+            window = max(self.config.limits.window_s, RESET_MAIL_WINDOW_S)
+            counts = self.store.purge(now, now - window)
+            logger.info("purged %s", counts)
+            return Result(
+                200,
+                {
+                    "refresh_tokens": counts.refresh_tokens,
+                    "one_time_tokens": counts.one_time_tokens,
+                    "login_attempts": counts.login_attempts,
+                },
+            )
 
         return self._guarded(run)
 
@@ -338,10 +512,12 @@ class AuthService:
 
 
 def build_service(
-    env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time
+    env: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    outbox: Outbox = no_outbox,
 ) -> AuthService:
     """Config from ``env``, the store's connection and the signing keys: one per process."""
     config = Config.from_env(env)
     store = open_store(config)
     keys, development = load_signing_keys(config)
-    return AuthService(config, store, keys, clock, development)
+    return AuthService(config, store, keys, clock, development, outbox=outbox)

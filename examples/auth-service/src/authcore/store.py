@@ -1,10 +1,11 @@
 """Storage: one small interface (:class:`Store`), two backends (SQLite, PostgreSQL).
 
 The service's own tables (``refresh_tokens``, ``login_attempts``, ``signing_keys``,
-``auth_schema_version``) sit beside the users table, which may be an existing
-application table mapped by :class:`~authcore.config.UsersMapping`. The schema is
-created only by :meth:`Store.migrate` (idempotent, versioned); a request against a
-missing schema raises :class:`SchemaMissing` instead of creating anything.
+``one_time_tokens``, ``email_verifications``, ``auth_schema_version``) sit beside the
+users table, which may be an existing application table mapped by
+:class:`~authcore.config.UsersMapping`. The schema is created only by
+:meth:`Store.migrate` (idempotent, versioned); a request against a missing schema
+raises :class:`SchemaMissing` instead of creating anything.
 
 Each process holds one connection, opened at init and reused. A connection that died
 (database restarted, backend terminated) is replaced and the statement retried once,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hmac
 import logging
 import sqlite3
 import threading
@@ -30,7 +32,7 @@ logger = logging.getLogger("authcore")
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(Exception):
@@ -67,6 +69,27 @@ class RotateOutcome:
     status: str
     user_id: str = ""
     family_id: str = ""
+
+
+@dataclass(frozen=True)
+class SpendOutcome:
+    """What happened to a single-use token presented once.
+
+    ``status``: ``ok`` (spent now), ``used`` (spent before), ``expired`` or ``unknown``.
+    """
+
+    status: str
+    user_id: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    """Rows removed by :meth:`Store.purge`, per table."""
+
+    refresh_tokens: int
+    one_time_tokens: int
+    login_attempts: int
 
 
 @dataclass(frozen=True)
@@ -195,6 +218,24 @@ class Store:
             f" activated_at {real} NOT NULL, retired_at {real})",
         ]
 
+    def _ddl_v2(self) -> list[str]:
+        real = self.real
+        return [
+            # Password-reset and e-mail verification tokens: SHA-256 only, single use.
+            # ``email`` is the address the token was mailed to: a token for an address
+            # the account no longer has proves nothing.
+            "CREATE TABLE IF NOT EXISTS one_time_tokens ("
+            " token_hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, user_id TEXT NOT NULL,"
+            f" email TEXT NOT NULL, created_at {real} NOT NULL, expires_at {real} NOT NULL,"
+            f" used_at {real})",
+            "CREATE INDEX IF NOT EXISTS one_time_tokens_user ON one_time_tokens (user_id, purpose)",
+            "CREATE INDEX IF NOT EXISTS one_time_tokens_expiry ON one_time_tokens (expires_at)",
+            # Beside the users table, which may be the application's own and is not altered.
+            "CREATE TABLE IF NOT EXISTS email_verifications ("
+            f" user_id TEXT PRIMARY KEY, email TEXT NOT NULL, verified_at {real} NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens (expires_at)",
+        ]
+
     def migrate(self) -> int:
         """Create or upgrade the schema (idempotent); return the schema version."""
 
@@ -213,6 +254,13 @@ class Store:
                 execute(
                     "INSERT INTO auth_schema_version (version, applied_at) VALUES (?, ?)",
                     (1, time.time()),
+                )
+            if current < 2:
+                for statement in self._ddl_v2():
+                    execute(statement, ())
+                execute(
+                    "INSERT INTO auth_schema_version (version, applied_at) VALUES (?, ?)",
+                    (2, time.time()),
                 )
             return SCHEMA_VERSION
 
@@ -373,6 +421,99 @@ class Store:
             " AND family_id <> ?"
         )
         self._run(lambda execute: execute(sql, (now, user_id, keep_family or "")))
+
+    # -- single-use tokens (password reset, e-mail verification) -------------------
+    def add_one_time_token(
+        self,
+        token_hash: str,
+        purpose: str,
+        user_id: str,
+        email: str,
+        *,
+        now: float,
+        expires_at: float,
+    ) -> None:
+        """Store a new single-use token (its hash) for ``purpose``."""
+        sql = (
+            "INSERT INTO one_time_tokens"
+            " (token_hash, purpose, user_id, email, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        params = (token_hash, purpose, user_id, email, now, expires_at)
+        self._run(lambda execute: execute(sql, params))
+
+    def spend_one_time_token(self, token_hash: str, purpose: str, now: float) -> SpendOutcome:
+        """Mark the token used, atomically: of two concurrent uses, one gets ``ok``."""
+
+        def work(execute: Execute) -> SpendOutcome:
+            rows = execute(
+                "SELECT token_hash, user_id, email, expires_at, used_at FROM one_time_tokens"
+                f" WHERE token_hash = ? AND purpose = ?{self._for_update}",
+                (token_hash, purpose),
+            )
+            # The row was found through an index on the hash; compare again in constant
+            # time so no code path depends on how much of a guessed hash matched.
+            if not rows or not hmac.compare_digest(str(rows[0][0]), token_hash):
+                return SpendOutcome("unknown")
+            _, user_id, email, expires_at, used_at = rows[0]
+            if used_at is not None:
+                return SpendOutcome("used", str(user_id), str(email))
+            if float(expires_at) <= now:
+                return SpendOutcome("expired", str(user_id), str(email))
+            execute(
+                "UPDATE one_time_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash)
+            )
+            return SpendOutcome("ok", str(user_id), str(email))
+
+        return self._run(work, transaction=True)
+
+    def spend_user_tokens(self, user_id: str, purpose: str, now: float) -> None:
+        """Spend every unused ``purpose`` token of a user (after a reset: older links die)."""
+        sql = (
+            "UPDATE one_time_tokens SET used_at = ?"
+            " WHERE user_id = ? AND purpose = ? AND used_at IS NULL"
+        )
+        self._run(lambda execute: execute(sql, (now, user_id, purpose)))
+
+    def mark_email_verified(self, user_id: str, email: str, now: float) -> None:
+        """Record that ``user_id`` proved it receives mail at ``email``."""
+
+        def work(execute: Execute) -> None:
+            execute("DELETE FROM email_verifications WHERE user_id = ?", (user_id,))
+            execute(
+                "INSERT INTO email_verifications (user_id, email, verified_at) VALUES (?, ?, ?)",
+                (user_id, email.lower(), now),
+            )
+
+        self._run(work, transaction=True)
+
+    def email_verified(self, user_id: str, email: str) -> bool:
+        """Whether the user's current ``email`` is the one it verified."""
+        sql = "SELECT email FROM email_verifications WHERE user_id = ?"
+        rows = self._run(lambda execute: execute(sql, (user_id,)))
+        return bool(rows) and str(rows[0][0]) == email.lower()
+
+    # -- housekeeping --------------------------------------------------------------
+    def purge(self, now: float, failures_before: float) -> PurgeCounts:
+        """Delete expired refresh and single-use tokens and failures older than the window.
+
+        An expired refresh token is refused whether or not its row exists, so nothing a
+        client could present changes meaning; the rows only cost space and index time.
+        """
+
+        def count(execute: Execute, table: str, where: str, param: float) -> int:
+            rows = execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", (param,))
+            execute(f"DELETE FROM {table} WHERE {where}", (param,))
+            return int(rows[0][0] or 0)
+
+        def work(execute: Execute) -> PurgeCounts:
+            return PurgeCounts(
+                refresh_tokens=count(execute, "refresh_tokens", "expires_at <= ?", now),
+                one_time_tokens=count(execute, "one_time_tokens", "expires_at <= ?", now),
+                login_attempts=count(execute, "login_attempts", "failed_at <= ?", failures_before),
+            )
+
+        return self._run(work, transaction=True)
 
     # -- failed logins -----------------------------------------------------------
     def failures_since(self, key: str, since: float) -> tuple[int, float | None]:

@@ -62,6 +62,14 @@ def new_refresh_token() -> tuple[str, str]:
     return token, hash_refresh_token(token)
 
 
+def new_one_time_token() -> tuple[str, str]:
+    """(token for the mail, hash to store): a password-reset or verification token.
+
+    256 random bits, so guessing is hopeless and a hash without salt is enough.
+    """
+    return new_refresh_token()
+
+
 def hash_refresh_token(token: str) -> str:
     """SHA-256 (hex) of a refresh token: a lookup key, useless if the table leaks."""
     return hashlib.sha256(token.encode()).hexdigest()
