@@ -80,7 +80,7 @@ from overcast.control.s3_xml import (
     parse_delete,
     quoted_etag,
 )
-from overcast.control.sigv4 import SignatureError, parse_authorization
+from overcast.control.sigv4 import credential_service
 from overcast.events.s3_event import ObjectChange, sequencer
 from overcast.storage import FilesystemBucket, InvalidKeyError, NoSuchKeyError, ObjectInfo
 from overcast.storage.bucket import normalise_metadata, resolve_content_type
@@ -159,10 +159,7 @@ class S3Api:
             # Parsed as the verifier parses it: the scope that routes a request here is
             # the one its signature is checked against, so no other service's
             # signature can pass for an S3 request.
-            try:
-                return parse_authorization(header.decode("latin-1")).service == "s3"
-            except SignatureError:
-                return False
+            return credential_service(header) == "s3"
         query: bytes = scope.get("query_string", b"")
         if b"X-Amz-Credential=" in query:
             return b"%2Fs3%2Faws4_request" in query
