@@ -10,6 +10,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from overcast.control.lambda_api import (
@@ -20,6 +21,8 @@ from overcast.control.lambda_api import (
     invoke_parameters,
     qualified,
 )
+from overcast.control.s3_listing import list_page
+from overcast.control.s3_xml import S3Error, parse_delete
 from overcast.control.sigv4 import (
     SignatureError,
     canonical_query,
@@ -42,6 +45,7 @@ from overcast.gateway.events import build_event, dump_event
 from overcast.secrets.errors import PolicyParseError
 from overcast.secrets.policy import Acl, parse_policy
 from overcast.secrets.request_path import resolve
+from overcast.storage import ObjectInfo
 from overcast.template.errors import TemplateError
 from overcast.template.loader import load_template
 from overcast.template.model import ApiKind, ApiSpec, PayloadFormat, RouteSpec
@@ -221,6 +225,24 @@ def sqs_attributes(data: bytes) -> None:
             queue_attributes(given, {})
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def s3_delete(data: bytes) -> None:
+    """A DeleteObjects body (XML): the keys it names, or MalformedXML."""
+    with contextlib.suppress(S3Error):
+        parse_delete(data)
+
+
+def s3_listing(data: bytes) -> None:
+    """A continuation token, then (after a newline) prefix and delimiter, paged over keys."""
+    token, _, rest = _text(data).partition("\n")
+    prefix, _, delimiter = rest.partition("\n")
+    keys = [ObjectInfo(k, 0, "", None, "", _EPOCH) for k in ("a", "a/b", "a/c/d", "b", "é")]
+    with contextlib.suppress(S3Error):
+        list_page(keys, prefix=prefix, delimiter=delimiter, max_keys=2, token=token)
+
+
 TARGETS: dict[str, Target] = {
     "template": template,
     "vault-policy": vault_policy,
@@ -235,4 +257,6 @@ TARGETS: dict[str, Target] = {
     "gateway-response": gateway_response,
     "sqs-message": sqs_message,
     "sqs-attributes": sqs_attributes,
+    "s3-delete": s3_delete,
+    "s3-listing": s3_listing,
 }

@@ -60,6 +60,7 @@ def test_function_credentials_are_neither_shown_nor_logged(app: Any) -> None:
     assert listed == {
         "keys": [
             "AWS_ENDPOINT_URL_LAMBDA",
+            "AWS_ENDPOINT_URL_S3",
             "AWS_ENDPOINT_URL_SNS",
             "AWS_ENDPOINT_URL_SQS",
             "VAULT_ADDR",

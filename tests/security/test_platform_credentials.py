@@ -60,6 +60,7 @@ def test_a_function_gets_temporary_credentials_of_its_own(platform: RunningPlatf
     listed = _caller(platform, {})
     assert listed["keys"] == [
         "AWS_ENDPOINT_URL_LAMBDA",
+        "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_SNS",
         "AWS_ENDPOINT_URL_SQS",
         "VAULT_ADDR",

@@ -8,7 +8,9 @@ subset served on the admin port (``lambda_api``) and the SQS and SNS APIs beside
 poll it in ``sqs_sources``, run by ``overcast.events.sqs_poller``; ``sns_api`` over
 ``overcast.events.sns_store``; the query protocol's codec in ``query_protocol``, with
 each service's wire names in ``sqs_query_shapes`` and ``sns_query_shapes``; Lambda's
-queue and topic destinations in ``record_sink``), the admin port's access control
+queue and topic destinations in ``record_sink``), the S3 API (``s3_api`` over
+``s3_buckets`` and ``s3_multipart``, with the pure ``s3_xml``, ``s3_listing`` and
+``s3_checks``) and its notifications (``s3_notifications``), the admin port's access control
 (``sigv4`` signing and verification, ``access_keys`` issued keys and roles,
 ``access`` the gate in front of the Lambda API, ``permissions`` and
 ``function_credentials`` for each function's own key and Vault token), and the mapping

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -72,9 +73,10 @@ class AccessControl:
         self.function_keys = function_keys or FunctionKeys()
         self._account_id = account_id
         # "cloudfront" signs the edge's invalidation endpoint, as boto3 would; "sqs" the
-        # SQS API (control/sqs_api.py).
+        # SQS API (control/sqs_api.py); "s3" the S3 API (control/s3_api.py).
         self._verifier = verifier or Verifier(
-            self._secret_for, services=frozenset({"lambda", "cloudfront", "overcast", "sqs", "sns"})
+            self._secret_for,
+            services=frozenset({"lambda", "cloudfront", "overcast", "sqs", "sns", "s3"}),
         )
 
     def _secret_for(self, access_key_id: str) -> str | None:
@@ -147,15 +149,35 @@ class AccessControl:
             return key
         return key, verified.payload_hash
 
-    def _signer(self, scope: Scope, verified: Verified) -> AccessKey | Denied:
+    def authenticate_presigned(self, scope: Scope) -> tuple[AccessKey, str] | Denied:
+        """The key that presigned this URL (S3's query-string authentication) and the
+        payload hash it vouches for (``UNSIGNED-PAYLOAD``), or why it is refused."""
+        try:
+            verified = self._verifier.verify_presigned(_request(scope, b""))
+        except SignatureError as exc:
+            return Denied(exc.status, exc.code, exc.message)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        key = self._signer(scope, verified, query.get("X-Amz-Security-Token", ""))
+        if isinstance(key, Denied):
+            return key
+        return key, verified.payload_hash
+
+    def _signer(
+        self, scope: Scope, verified: Verified, token: str | None = None
+    ) -> AccessKey | Denied:
         key = self._key(verified.access_key_id)
         if key is None:  # revoked between the two look-ups
             return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
         if key.session_token:
-            # Temporary credentials: the session token is part of them (STS's rules).
-            offered = next(
-                (v for k, v in scope["headers"] if k == b"x-amz-security-token"), b""
-            ).decode("latin-1")
+            # Temporary credentials: the session token is part of them (STS's rules);
+            # a presigned URL carries it in its query (``token``).
+            offered = (
+                token
+                if token is not None
+                else next(
+                    (v for k, v in scope["headers"] if k == b"x-amz-security-token"), b""
+                ).decode("latin-1")
+            )
             if not hmac.compare_digest(offered.encode(), key.session_token.encode()):
                 return Denied(403, "UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
             if key.expires is not None and key.expires < self._clock():

@@ -78,13 +78,23 @@ _TOPIC_READ_ACTIONS = frozenset(
         "sns:GetSubscriptionAttributes",
     }
 )
+_BUCKET_READ_ACTIONS = frozenset(
+    {"s3:ListAllMyBuckets", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
+)
+_BUCKET_WRITE_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"})
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "viewer": _READ_ACTIONS | _DEPLOY_READ_ACTIONS | _QUEUE_READ_ACTIONS | _TOPIC_READ_ACTIONS,
+    "viewer": _READ_ACTIONS
+    | _DEPLOY_READ_ACTIONS
+    | _QUEUE_READ_ACTIONS
+    | _TOPIC_READ_ACTIONS
+    | _BUCKET_READ_ACTIONS,
     "deployer": _READ_ACTIONS
     | _DEPLOY_READ_ACTIONS
     | _QUEUE_READ_ACTIONS
     | _QUEUE_MESSAGE_ACTIONS
     | _TOPIC_READ_ACTIONS
+    | _BUCKET_READ_ACTIONS
+    | _BUCKET_WRITE_ACTIONS
     | {
         "sns:Publish",
         "lambda:InvokeFunction",

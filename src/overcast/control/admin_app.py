@@ -8,12 +8,14 @@ passed through untouched; every Lambda API request must be signed by an overcast
 whose role allows the operation. So must every edge invalidation
 (``/2020-05-31/distribution/<stage>/invalidation``, when the node runs an edge), and
 every SQS request (``POST /`` with an ``AmazonSQS.*`` target, or a query-protocol form
-signed for ``sqs``: control/sqs_api.py) and every SNS request (a query-protocol form
-signed for ``sns``: control/sns_api.py).
+signed for ``sqs``: control/sqs_api.py), every SNS request (a query-protocol form
+signed for ``sns``: control/sns_api.py), and every S3 request (signed for the ``s3``
+service, any path: control/s3_api.py; told apart by its signature before any path is
+looked at, so a bucket may be called ``dashboard``).
 
 Sandboxed functions reach the admin port through a listener of their own
 (``function_port``, relayed into each sandbox at the admin port's address): there
-only ``/health``, the Lambda, Vault, SQS and SNS APIs answer — what a function's own
+only ``/health``, the Lambda, Vault, SQS, SNS and S3 APIs answer — what a function's own
 credentials open — and nothing that answers without them (``/metrics``, the
 dashboard's sign-in, the deploy API) exists.
 """
@@ -40,6 +42,7 @@ from overcast.control.deploy_api import DeployApi
 from overcast.control.edge_admin import ACTION as INVALIDATE_ACTION
 from overcast.control.edge_admin import EdgeAdmin
 from overcast.control.lambda_api import DEFAULT_QUALIFIER, KEY_STACKS, KEY_STAGES, LambdaApi
+from overcast.control.s3_api import S3Api
 from overcast.control.sns_api import SnsApi
 from overcast.control.sqs_api import SqsApi
 from overcast.control.write_failures import is_write_failure, write_failure
@@ -81,6 +84,8 @@ class AdminApp:
         self.ready = False
         #: the SQS API (``POST /`` with an ``AmazonSQS.*`` target; it checks SigV4 itself)
         self.sqs_api: SqsApi | None = None
+        #: the S3 API (requests signed for ``s3``; it checks SigV4 itself)
+        self.s3_api: S3Api | None = None
         #: the SNS API (query-protocol requests signed for ``sns``; it checks SigV4 itself)
         self.sns_api: SnsApi | None = None
 
@@ -91,6 +96,9 @@ class AdminApp:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
+        if self.s3_api is not None and self.s3_api.handles(scope):
+            await _answering_failures(self.s3_api, scope, receive, send)
+            return
         if self._from_functions(scope) and not (
             path == "/health"
             or path.startswith(_VAULT_PREFIX)

@@ -11,12 +11,11 @@ function's environment (the runtime only sees more variables), revoked when it s
   (:meth:`FunctionCredentials.renew`) and revoked when they stop, so a token copied
   out of a function dies within :data:`TOKEN_TTL_S` of its deployment's end.
 - ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN`` and
-  ``AWS_ENDPOINT_URL_LAMBDA``/``_SQS``/``_SNS``: temporary ``function``-role credentials
-  (``ASIA…`` ids, as an execution role's are), held in memory only (never in
-  ``keys.json``), expiring with the token unless renewed; their Lambda, SQS and SNS API
-  calls are checked against the function's permissions and, on a platform, its
-  stage. botocore reads
-  ``AWS_ENDPOINT_URL_<SERVICE>``:
+  ``AWS_ENDPOINT_URL_LAMBDA``/``_SQS``/``_SNS``/``_S3``: temporary ``function``-role
+  credentials (``ASIA…`` ids, as an execution role's are), held in memory only (never
+  in ``keys.json``), expiring with the token unless renewed; their Lambda, SQS, SNS and
+  S3 API calls are checked against the function's permissions and, on a platform, its
+  stage. botocore reads ``AWS_ENDPOINT_URL_<SERVICE>``:
   https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
 
 The Lambda API shows only the template's variables: these are added to the runtime
@@ -154,6 +153,7 @@ class FunctionCredentials:
                 "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
                 "AWS_ENDPOINT_URL_SQS": self.endpoint,
                 "AWS_ENDPOINT_URL_SNS": self.endpoint,
+                "AWS_ENDPOINT_URL_S3": self.endpoint,
             }
         return out
 

@@ -36,6 +36,9 @@ from overcast.control.lambda_api import LambdaApi, LambdaApiSettings, StaticCata
 from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.local_edge import build_local_edge, read_edge_config
 from overcast.control.record_sink import QueueRecordSink
+from overcast.control.s3_api import S3Api
+from overcast.control.s3_buckets import BucketStore
+from overcast.control.s3_notifications import S3Notifier, create_template_buckets, s3_targets
 from overcast.control.sandbox_choice import choose_sandbox, platform_ports
 from overcast.control.schedule_targets import schedule_targets
 from overcast.control.sns_api import SnsApi, create_template_topics
@@ -225,6 +228,19 @@ class Node:
         )
         self.sns.base_url = self.listeners.admin_url
         create_template_topics(self.sns.store, model.topics.values())
+        #: the S3-compatible buckets the admin port serves
+        self.s3 = self.admin.s3_api = S3Api(
+            BucketStore.under(options.state_dir),
+            self.admin.access,
+            region=model.region,
+            account_id=model.account_id,
+        )
+        create_template_buckets(self.s3.buckets, model.bucket_names)
+        # S3 events invoke $LATEST, as the node's schedules do.
+        notifications = s3_targets(model, qualifier="$LATEST")
+        self.s3.on_change = S3Notifier(
+            self.events, lambda: notifications, region=model.region, owner=model.account_id
+        )
         self.events.sink = QueueRecordSink(
             self.sqs, region=model.region, account_id=model.account_id, sns=self.sns
         )

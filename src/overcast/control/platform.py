@@ -64,6 +64,15 @@ from overcast.control.listeners import Listeners, ListenOptions
 from overcast.control.node import NODE_FILE
 from overcast.control.platform_invoker import PlatformInvoker
 from overcast.control.record_sink import QueueRecordSink
+from overcast.control.s3_api import S3Api
+from overcast.control.s3_buckets import BucketStore
+from overcast.control.s3_notifications import (
+    S3Notifier,
+    S3Target,
+    TemplateBucketError,
+    create_template_buckets,
+    s3_targets,
+)
 from overcast.control.sandbox_choice import (
     SandboxUnavailableError,
     choose_sandbox,
@@ -282,6 +291,7 @@ class Platform:
             self.stages,
             self.edge_cache,
             lookup=lambda: secret_lookup(state, self.secrets.store),
+            on_switch=self._deployments_changed,
             extra_hosts=self._hosts_of,
             metrics=self.metrics.metrics if self.metrics is not None else None,
             api_keys=FileApiKeyStore(state),
@@ -379,6 +389,18 @@ class Platform:
         #: the SQS-compatible queues the admin port serves
         self.sqs = self.admin.sqs_api = SqsApi.open(
             state, access, region=options.region, account_id=options.account_id
+        )
+        #: the S3-compatible buckets the admin port serves; the S3 events of every live
+        #: deployment, by bucket name (rebuilt on each switch)
+        self.s3 = self.admin.s3_api = S3Api(
+            BucketStore.under(state), access, region=options.region, account_id=options.account_id
+        )
+        self._s3_targets: dict[str, list[S3Target]] = {}
+        self.s3.on_change = S3Notifier(
+            self.events,
+            lambda: self._s3_targets,
+            region=options.region,
+            owner=options.account_id,
         )
         self.deployer.provision = self._provision
         self.deployer.release = self._release_queues
@@ -543,6 +565,16 @@ class Platform:
             )
         return out
 
+    def _deployments_changed(self) -> None:
+        """A deployment went live or away: rebuild the S3 events of what is live now
+        (its buckets were made by :meth:`_provision`)."""
+        targets: dict[str, list[S3Target]] = {}
+        for name, stage in self.stages.items():
+            for live in stage.lives():
+                for bucket, found in s3_targets(live.model, qualifier=name).items():
+                    targets.setdefault(bucket, []).extend(found)
+        self._s3_targets = targets
+
     def _queue_owner(self, queue: str) -> tuple[str, str] | None:
         """The (stage, stack) whose live deployment's template holds queue ``queue``."""
         for name, stage in self.stages.items():
@@ -560,12 +592,23 @@ class Platform:
         return None
 
     async def _provision(self, stage_name: str, stack: str, model: AppModel) -> None:
-        """Create a deployment's queues; refuse one that another stage or stack's live
-        deployment owns (CloudFormation refuses a name another stack holds)."""
+        """Create a deployment's queues and buckets; refuse one that another stage or
+        stack's live deployment owns (CloudFormation refuses a name another stack holds)."""
         for name, stage in self.stages.items():
             for live in stage.lives():
                 if (name, live.record.stack) == (stage_name, stack):
                     continue
+                taken = set(live.model.bucket_names.values())
+                for logical_id, bucket in model.bucket_names.items():
+                    if bucket in taken:
+                        raise DeployError(
+                            f"Bucket '{logical_id}': {bucket} already exists in stack "
+                            f"{live.record.stack} of stage {name}",
+                            status=409,
+                            code="ResourceConflictException",
+                            hint="name it per stage (BucketName: !Sub 'files-${Stage}') or "
+                            "leave BucketName out: generated names are the stage's own",
+                        )
                 held = {queue.name for queue in live.model.queues.values()}
                 for queue in model.queues.values():
                     if queue.name in held:
@@ -579,7 +622,8 @@ class Platform:
                         )
         try:
             await asyncio.to_thread(create_template_queues, self.sqs.store, model.queues.values())
-        except TemplateQueueError as exc:
+            await asyncio.to_thread(create_template_buckets, self.s3.buckets, model.bucket_names)
+        except (TemplateQueueError, TemplateBucketError) as exc:
             raise DeployError(str(exc), code="InvalidParameterValueException") from exc
         await self._provision_topics(stage_name, stack, model)
 

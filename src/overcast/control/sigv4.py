@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
-from urllib.parse import quote, unquote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit
 
 from overcast.errors import OvercastError
 
@@ -41,6 +41,8 @@ _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _UNSIGNED_HEADERS = frozenset({"expect", "user-agent", "x-amzn-trace-id"})
 _SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+#: S3's ``x-amz-content-sha256`` for a body the signature does not cover
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
 MISMATCH_MESSAGE = (
     "The request signature we calculated does not match the signature you provided. "
@@ -155,8 +157,12 @@ def credential_service(header: bytes | None) -> str | None:
         return None
 
 
-def canonical_uri(raw_path: str) -> str:
-    """The canonical URI of a non-S3 request: dot segments removed, then encoded again."""
+def canonical_uri(raw_path: str, service: str = "") -> str:
+    """The canonical URI: for S3 the path as sent (S3 neither normalizes nor encodes it
+    twice: botocore's ``S3SigV4Auth``); for every other service dot segments removed,
+    then encoded again."""
+    if service == "s3":
+        return raw_path or "/"
     return quote(_remove_dot_segments(raw_path or "/"), safe="/~")
 
 
@@ -205,14 +211,16 @@ def _header_values(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name: ",".join(values) for name, values in merged.items()}
 
 
-def canonical_request(request: Request, signed_headers: Sequence[str], payload_hash: str) -> str:
+def canonical_request(
+    request: Request, signed_headers: Sequence[str], payload_hash: str, service: str = ""
+) -> str:
     """The canonical request string (task 1 of the signing process)."""
     values = _header_values(request.headers)
     canonical_headers = "".join(f"{name}:{values.get(name, '')}\n" for name in signed_headers)
     return "\n".join(
         [
             request.method.upper(),
-            canonical_uri(request.raw_path),
+            canonical_uri(request.raw_path, service),
             canonical_query(request.query),
             canonical_headers,
             ";".join(signed_headers),
@@ -279,7 +287,7 @@ def sign(
     out["X-Amz-Content-SHA256"] = payload_hash or hashlib.sha256(body).hexdigest()
     signed = sorted({k.lower() for k in out} - _UNSIGNED_HEADERS)
     request = Request(method, parts.path or "/", parts.query, list(out.items()), body)
-    canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"])
+    canonical = canonical_request(request, signed, out["X-Amz-Content-SHA256"], service)
     sig = signature(secret, (amz_date[:8], region, service), amz_date, canonical)
     out["Authorization"] = (
         f"{ALGORITHM} Credential={access_key_id}/{amz_date[:8]}/{region}/{service}/aws4_request, "
@@ -401,7 +409,9 @@ class Verifier:
     def verify(self, request: Request) -> Verified:
         """Return who signed ``request`` or raise :class:`SignatureError` in AWS's terms."""
         values = _header_values(request.headers)
-        return self._verify(request, values, lambda: self._payload_hash(values, request.body))
+        return self._verify(
+            request, values, lambda service: self._payload_hash(values, request.body, service)
+        )
 
     def verify_head(self, request: Request) -> Verified:
         """Verify a request from its head alone, before its body is read.
@@ -412,10 +422,10 @@ class Verifier:
         must check the body it reads against ``Verified.payload_hash``.
         """
         values = _header_values(request.headers)
-        return self._verify(request, values, lambda: declared_payload_hash(values))
+        return self._verify(request, values, lambda service: declared_payload_hash(values, service))
 
     def _verify(
-        self, request: Request, values: Mapping[str, str], payload_hash: Callable[[], str]
+        self, request: Request, values: Mapping[str, str], payload_hash: Callable[[str], str]
     ) -> Verified:
         header = values.get("authorization")
         if header is None:
@@ -459,8 +469,8 @@ class Verifier:
         secret = self._secret_for(auth.access_key_id)
         if secret is None:
             raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
-        hashed = payload_hash()
-        canonical = canonical_request(request, auth.signed_headers, hashed)
+        hashed = payload_hash(auth.service)
+        canonical = canonical_request(request, auth.signed_headers, hashed, auth.service)
         expected = signature(secret, (auth.date, auth.region, auth.service), amz_date, canonical)
         if not hmac.compare_digest(expected, auth.signature):
             raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
@@ -479,6 +489,79 @@ class Verifier:
             raise SignatureError("InvalidSignatureException", REPLAY_MESSAGE)
         return Verified(auth.access_key_id, auth.region, auth.service, auth.signature, hashed)
 
+    def verify_presigned(self, request: Request) -> Verified:
+        """Verify a presigned URL (query-string authentication, as S3 takes it:
+        https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html).
+
+        The signature is in ``X-Amz-Signature``, the rest of the query is canonical;
+        the payload is unsigned. Valid from ``X-Amz-Date`` (less the skew) for
+        ``X-Amz-Expires`` seconds, and reusable within that window as S3 allows: a
+        presigned URL is handed out to be used, so no replay cache applies.
+        """
+        params = dict(parse_qsl(request.query, keep_blank_values=True))
+        needed = ("X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders")
+        missing = [name for name in (*needed, "X-Amz-Signature") if name not in params]
+        if params.get("X-Amz-Algorithm") != ALGORITHM or missing:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "Query-string authentication version 4 requires the X-Amz-Algorithm "
+                "(AWS4-HMAC-SHA256), X-Amz-Credential, X-Amz-Signature, X-Amz-Date, "
+                "X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+                status=400,
+            )
+        scope = params["X-Amz-Credential"].split("/")
+        if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                f"X-Amz-Credential is malformed: {params['X-Amz-Credential']!r}.",
+                status=400,
+            )
+        key_id, date, region, service = scope[:4]
+        if service not in self._services:
+            raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        amz_date = params["X-Amz-Date"]
+        expires = params["X-Amz-Expires"]
+        try:
+            signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+        except ValueError:
+            signed_at = None
+        if signed_at is None or date != amz_date[:8]:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "X-Amz-Date must be in the ISO8601 Long Format and match the credential's date.",
+                status=400,
+            )
+        if not expires.isdigit() or not 1 <= int(expires) <= 604_800:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be between 1 and 604800 seconds.",
+                status=400,
+            )
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        if signed_at > now + MAX_SKEW:
+            raise SignatureError("AccessDenied", "Request is not valid yet")
+        if now > signed_at + timedelta(seconds=int(expires)):
+            raise SignatureError("AccessDenied", "Request has expired")
+        secret = self._secret_for(key_id)
+        if secret is None:
+            raise SignatureError("UnrecognizedClientException", UNKNOWN_KEY_MESSAGE)
+        signed_headers = tuple(params["X-Amz-SignedHeaders"].lower().split(";"))
+        if "host" not in signed_headers:
+            raise SignatureError(
+                "AuthorizationQueryParametersError",
+                "'Host' must be a signed header (X-Amz-SignedHeaders).",
+                status=400,
+            )
+        query = "&".join(
+            item for item in request.query.split("&") if not item.startswith("X-Amz-Signature=")
+        )
+        unsigned = Request(request.method, request.raw_path, query, request.headers, b"")
+        canonical = canonical_request(unsigned, signed_headers, UNSIGNED_PAYLOAD, service)
+        expected = signature(secret, (date, region, service), amz_date, canonical)
+        if not hmac.compare_digest(expected, params["X-Amz-Signature"].lower()):
+            raise SignatureError("InvalidSignatureException", MISMATCH_MESSAGE)
+        return Verified(key_id, region, service, expected, UNSIGNED_PAYLOAD)
+
     @staticmethod
     def _check_skew(signed_at: datetime, now: datetime) -> None:
         fmt = _AMZ_DATE
@@ -496,11 +579,13 @@ class Verifier:
             )
 
     @staticmethod
-    def _payload_hash(values: Mapping[str, str], body: bytes) -> str:
+    def _payload_hash(values: Mapping[str, str], body: bytes, service: str = "") -> str:
         actual = hashlib.sha256(body).hexdigest()
         claimed = values.get("x-amz-content-sha256")
         if claimed is None:
             return actual
+        if service == "s3" and claimed == UNSIGNED_PAYLOAD:
+            return claimed
         # The claimed hash is what was signed; it must also be the body's, or a signed
         # header would vouch for a body it never saw. Unsigned payloads are an S3 feature.
         if not hmac.compare_digest(claimed.lower(), actual):
@@ -508,12 +593,13 @@ class Verifier:
         return claimed
 
 
-def declared_payload_hash(values: Mapping[str, str]) -> str:
+def declared_payload_hash(values: Mapping[str, str], service: str = "") -> str:
     """The body's sha256 a request declares (``x-amz-content-sha256``), lower-case hex.
 
     ``UNSIGNED-PAYLOAD`` and the streaming forms are Amazon S3's alone
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html);
-    the admin API signs every body, so only a hex digest is a declaration.
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html):
+    the S3 API (``service`` "s3") takes ``UNSIGNED-PAYLOAD`` as is; the rest of the
+    admin API signs every body, so only a hex digest is a declaration there.
     """
     claimed = values.get("x-amz-content-sha256")
     if claimed is None:
@@ -522,6 +608,9 @@ def declared_payload_hash(values: Mapping[str, str]) -> str:
             "Missing required header for this request: x-amz-content-sha256 "
             "(the hex sha256 of the body, signed).",
         )
+    if service == "s3" and (claimed == UNSIGNED_PAYLOAD or claimed.startswith("STREAMING-")):
+        # The S3 API checks the body itself (and answers NotImplemented for streaming).
+        return claimed
     if not _SIGNATURE.match(claimed):
         raise SignatureError(
             "InvalidSignatureException",

@@ -8,7 +8,9 @@ payload a tick sends (``scheduled_event``) and the loop that claims each tick in
 the store and queues it (``scheduler``); SQS-compatible queues (``sqs_rules``,
 ``sqs_store``) and SNS-compatible topics: their rules (``sns_rules``), store
 (``sns_store``), the events and envelopes subscribers get (``sns_event``), filter
-policies (``sns_filter``) and Publish's fan-out (``sns_fanout``).
+policies (``sns_filter``) and Publish's fan-out (``sns_fanout``); S3
+notifications: the record a bucket's change sends and which notifications want it
+(``s3_event``).
 
 May import: ``overcast.invoke``, ``overcast.sqlite_wal``, ``overcast.errors``,
 ``overcast.ids``, ``overcast.schedule_expression``, ``overcast.event_filter``, the

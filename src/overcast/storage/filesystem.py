@@ -277,6 +277,11 @@ class StagedObject:
         """The hex sha256 of the bytes written so far."""
         return self._sha256.hexdigest()
 
+    @property
+    def md5(self) -> str:
+        """The hex MD5 of the bytes written so far (the object's etag once committed)."""
+        return self._md5.hexdigest()
+
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``; a full or read-only disk raises :class:`StorageError`."""
         try:
@@ -292,13 +297,21 @@ class StagedObject:
         self.size += len(chunk)
 
     def commit(
-        self, content_type: str | None = None, metadata: Mapping[str, str] | None = None
+        self,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        etag: str | None = None,
     ) -> ObjectInfo:
-        """Make the bytes durable and publish them under the key, all or nothing."""
+        """Make the bytes durable and publish them under the key, all or nothing.
+
+        ``etag`` replaces the MD5 of the bytes as the object's ETag (S3 gives an object
+        assembled from parts the MD5 of its parts' MD5s, suffixed with their count).
+        """
         info = ObjectInfo(
             key=self.key,
             size=self.size,
-            etag=self._md5.hexdigest(),
+            etag=etag or self._md5.hexdigest(),
             sha256=self.sha256,
             content_type=resolve_content_type(self.key, content_type),
             last_modified=datetime.now(UTC),

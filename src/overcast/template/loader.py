@@ -34,6 +34,7 @@ from overcast.template.model import (
     LambdaAuthorizerSpec,
     Location,
     RouteSpec,
+    S3EventSpec,
     ScheduleSpec,
 )
 from overcast.template.parameters import (
@@ -42,6 +43,15 @@ from overcast.template.parameters import (
     resolve_parameters,
 )
 from overcast.template.policies import ArnContext
+from overcast.template.s3_events import (
+    S3_EVENT_TYPE,
+    bucket_attributes,
+    bucket_reference,
+    check_overlaps,
+    generated_bucket_name,
+    parse_s3_event,
+    warn_bucket_properties,
+)
 from overcast.template.sam_resources import (
     API_TYPE,
     FUNCTION_PROPERTIES,
@@ -283,6 +293,26 @@ class _ResourceTable:
         finally:
             self._naming.discard(resource.logical_id)
 
+    def bucket_name(self, resource: _Resource) -> str:
+        """BucketName if set (resolved), else a stable generated lower-case name."""
+        raw = resource.properties.get("BucketName")
+        if raw is None:
+            return generated_bucket_name(self._loader.physical_stack, resource.logical_id)
+        if resource.logical_id in self._naming:
+            raise UnresolvedReferenceError(
+                f"Bucket '{resource.logical_id}' BucketName refers to itself",
+                location=resource.properties.key_location("BucketName"),
+            )
+        self._naming.add(resource.logical_id)
+        try:
+            return self._loader.resolver.resolve_text(
+                raw,
+                f"Bucket '{resource.logical_id}' BucketName",
+                resource.properties.key_location("BucketName"),
+            )
+        finally:
+            self._naming.discard(resource.logical_id)
+
     def topic_name(self, resource: _Resource) -> str:
         """TopicName if set (resolved), else the generated form (as a queue's)."""
         raw = resource.properties.get("TopicName")
@@ -321,6 +351,8 @@ class _ResourceTable:
         if resource.type == QUEUE_TYPE:
             loader = self._loader
             return queue_url(loader.region, loader.account_id, self.queue_name(resource))
+        if resource.type == BUCKET_TYPE:
+            return self.bucket_name(resource)
         if resource.type == TOPIC_TYPE:
             loader = self._loader
             return topic_arn(
@@ -360,6 +392,15 @@ class _ResourceTable:
             known["Arn"] = queue_arn(partition, loader.region, loader.account_id, name)
             known["QueueName"] = name
             known["QueueUrl"] = queue_url(loader.region, loader.account_id, name)
+        elif resource is not None and resource.type == BUCKET_TYPE:
+            known.update(
+                bucket_attributes(
+                    self.bucket_name(resource),
+                    loader.pseudo["AWS::Partition"],
+                    loader.region,
+                    loader.pseudo["AWS::URLSuffix"],
+                )
+            )
         elif resource is not None and resource.type == TOPIC_TYPE:
             name = self.topic_name(resource)
             partition = loader.pseudo["AWS::Partition"]
@@ -469,6 +510,7 @@ class _Loader:
         alarms: dict[str, Mapping[str, Any]] = {}
         budgets: dict[str, Mapping[str, Any]] = {}
         buckets: list[str] = []
+        bucket_names: dict[str, str] = {}
         queues: dict[str, QueueSpec] = {}
         scheduled: list[_Resource] = []
         topic_resources: list[_Resource] = []
@@ -483,6 +525,11 @@ class _Loader:
                     functions[resource.logical_id] = dataclasses.replace(
                         functions[resource.logical_id], schedules=schedules
                     )
+                s3_events = self._s3_events(resource, table)
+                if s3_events:
+                    functions[resource.logical_id] = dataclasses.replace(
+                        functions[resource.logical_id], s3_events=s3_events
+                    )
             elif resource.type in _API_TYPES:
                 apis[resource.logical_id] = self._api(resource)
             elif resource.type == ALARM_TYPE:
@@ -491,6 +538,8 @@ class _Loader:
                 budgets[resource.logical_id] = self._plain_properties(resource)
             elif resource.type == BUCKET_TYPE:
                 buckets.append(resource.logical_id)
+                bucket_names[resource.logical_id] = table.bucket_name(resource)
+                warn_bucket_properties(self.log, resource.logical_id, resource.properties)
             elif resource.type == QUEUE_TYPE:
                 queues[resource.logical_id] = self._queue(resource, table)
             elif resource.type in (TOPIC_TYPE, SUBSCRIPTION_TYPE):
@@ -508,6 +557,9 @@ class _Loader:
         for logical_id, kind in self.implicit_apis.items():
             apis[logical_id] = self._implicit_api(logical_id, kind, events)
         self._check_function_names(functions)
+        check_overlaps(
+            [(f"Function '{f.logical_id}'", e) for f in functions.values() for e in f.s3_events]
+        )
         functions = self._attach_scheduled_resources(scheduled, functions)
         functions = self._attach_sqs_sources(functions, queues)
         topics = self._topics(topic_resources, functions, table)
@@ -532,6 +584,7 @@ class _Loader:
             alarms=alarms,
             budgets=budgets,
             buckets=tuple(buckets),
+            bucket_names=bucket_names,
             queues=queues,
             topics=topics,
         )
@@ -837,9 +890,12 @@ class _Loader:
             if (
                 is_schedule(event["Type"])
                 or is_sqs(event["Type"])
+                or event["Type"] == S3_EVENT_TYPE
                 or event["Type"] == SNS_EVENT_TYPE
             ):
-                continue  # self._schedules, self._attach_sqs_sources and self._topics read them
+                # self._schedules, self._attach_sqs_sources, self._s3_events and
+                # self._topics read them
+                continue
             if kind is None:
                 self.log.warn(
                     f"{owner} event '{name}' of type '{event['Type']}' is not run by overcast; "
@@ -889,6 +945,44 @@ class _Loader:
             specs.append(
                 parse_schedule_event(
                     owner, name, event["Type"], self._resolved(props), location=loc, log=self.log
+                )
+            )
+        return tuple(specs)
+
+    def _s3_events(self, resource: _Resource, table: _ResourceTable) -> tuple[S3EventSpec, ...]:
+        """The function's ``S3`` events (``_events`` checked the shape)."""
+        owner = f"Function '{resource.logical_id}'"
+        events = resource.properties.get("Events")
+        if not isinstance(events, LocatedDict):
+            return ()
+        specs = []
+        for name, event in events.items():
+            if not isinstance(event, LocatedDict) or event.get("Type") != S3_EVENT_TYPE:
+                continue
+            loc = events.key_location(name)
+            props = event.get("Properties")
+            if not isinstance(props, LocatedDict):
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Properties must be a mapping", location=loc,
+                    hint="write Properties: {Bucket: !Ref MyBucket, Events: s3:ObjectCreated:*}",
+                )  # fmt: skip
+            logical_id = bucket_reference(owner, name, props, loc)
+            bucket = self.resources.get(logical_id)
+            if bucket is None or bucket.type != BUCKET_TYPE or bucket.dropped_by is not None:
+                raise InvalidTemplateError(
+                    f"{owner} event '{name}' Bucket: '{logical_id}' is not an AWS::S3::Bucket "
+                    "of this template (SAM accepts no other bucket)",
+                    location=props.key_location("Bucket"),
+                )
+            specs.append(
+                parse_s3_event(
+                    owner,
+                    name,
+                    self._resolved(props, skip="Bucket"),
+                    bucket=logical_id,
+                    bucket_name=table.bucket_name(bucket),
+                    location=loc,
+                    log=self.log,
                 )
             )
         return tuple(specs)

@@ -126,6 +126,23 @@ class ScheduleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class S3EventSpec:
+    """An ``S3`` event: the function runs (asynchronously) when an object of a template
+    bucket changes in one of the ways ``events`` names, and its key passes the filter."""
+
+    event_name: str
+    #: the bucket's logical ID, and its name
+    bucket: str
+    bucket_name: str
+    #: S3 event types (``s3:ObjectCreated:*``, ``s3:ObjectRemoved:Delete`` ...)
+    events: tuple[str, ...]
+    #: ``Filter: S3Key: Rules``: the key's prefix and suffix (None: any)
+    prefix: str | None = None
+    suffix: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SqsSourceSpec:
     """An ``SQS`` event: an event source mapping that polls a queue of the template.
 
@@ -192,6 +209,8 @@ class FunctionSpec:
     dead_letter: DeadLetterSpec | None = None
     #: ``Schedule`` and ``ScheduleV2`` events
     schedules: tuple[ScheduleSpec, ...] = ()
+    #: ``S3`` events
+    s3_events: tuple[S3EventSpec, ...] = ()
     #: ``SQS`` events (event source mappings)
     sqs_sources: tuple[SqsSourceSpec, ...] = ()
 
@@ -388,6 +407,8 @@ class AppModel:
     budgets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: logical IDs of ``AWS::S3::Bucket`` resources
     buckets: tuple[str, ...] = ()
+    #: each ``AWS::S3::Bucket``'s name, by logical ID (created when the app starts)
+    bucket_names: Mapping[str, str] = field(default_factory=dict)
     #: ``AWS::SQS::Queue`` resources by logical ID (created when the app starts)
     queues: Mapping[str, QueueSpec] = field(default_factory=dict)
     #: ``AWS::SNS::Topic`` resources by logical ID, with their subscribers (created at start)
