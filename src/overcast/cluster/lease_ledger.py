@@ -205,9 +205,12 @@ class Ledger:
         free = self.free(now)
         return self.policy.chunk - free if free <= self.policy.low_water else 0
 
-    def consumable_surplus(self, now: float) -> tuple[int, int]:
-        """(window, units) to give back when idle; units are removed locally first."""
-        if now - self.last_demand < self.policy.idle_after:
+    def consumable_surplus(self, now: float, *, force: bool = False) -> tuple[int, int]:
+        """(window, units) to give back when idle (or ``force``d, at shutdown).
+
+        The units leave the local lease first: a failed give-back loses them (safe).
+        """
+        if not force and now - self.last_demand < self.policy.idle_after:
             return (0, 0)
         current = self.current_window(now)
         units = self.spendable.pop(current, 0)
