@@ -216,8 +216,9 @@ class NodeLeases:
     async def run(self) -> None:
         """The refill task: run it in the caller's task group; cancel it to stop."""
         while True:
-            await self.refill_once()
+            # Cleared before the pass: a refusal during it wakes the next one at once.
             self._wake.clear()
+            await self.refill_once()
             try:
                 async with asyncio.timeout(self._tick):
                     await self._wake.wait()
