@@ -89,6 +89,55 @@ class LeasePolicy:
         if self.window_seconds < 0:
             raise LeaseError("window_seconds must be >= 0")
 
+    @classmethod
+    def concurrency(
+        cls,
+        limit: int,
+        *,
+        max_hold: float,
+        chunk: int = 1,
+        low_water: int = 0,
+        admit_window: float = 8.0,
+        idle_after: float = 5.0,
+    ) -> LeasePolicy:
+        """A concurrency lease that stays exact: ``ttl = admit_window + max_hold``.
+
+        ``max_hold`` is the longest a unit can be held (the function's timeout); it is
+        also how long a dead node's units take to come back, less ``admit_window``.
+        """
+        return cls(
+            Kind.CONCURRENCY,
+            limit=limit,
+            chunk=chunk,
+            low_water=low_water,
+            ttl=admit_window + max_hold,
+            admit_window=admit_window,
+            idle_after=idle_after,
+        )
+
+    @classmethod
+    def consumable(
+        cls,
+        limit: int,
+        *,
+        chunk: int,
+        window_seconds: int,
+        low_water: int = 0,
+        admit_window: float = 8.0,
+        idle_after: float = 5.0,
+    ) -> LeasePolicy:
+        """A rate (``window_seconds`` 1) or budget (its period, or 0 for none) lease."""
+        return cls(
+            Kind.CONSUMABLE,
+            limit=limit,
+            chunk=chunk,
+            low_water=low_water,
+            ttl=admit_window,
+            admit_window=admit_window,
+            idle_after=idle_after,
+            window_seconds=window_seconds,
+        )
+
     def overshoot_bound(self, nodes: int) -> int:
         """The most units past ``limit`` the cluster can admit (per window for consumables)."""
         if self.kind is Kind.CONCURRENCY or self.window_seconds == 0:

@@ -29,7 +29,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -96,6 +96,26 @@ if window == current then
 end
 return {t[1], t[2]}
 """
+
+
+class LeasePool(Protocol):
+    """What a node needs of the cluster-wide side; :class:`RedisLeasePool` is the real one."""
+
+    async def sync(
+        self, counter: str, node: str, want: int, limit: int, ttl: float
+    ) -> tuple[int, float]:
+        """Set ``node``'s concurrency lease to at most ``want``: (granted, pool time)."""
+        ...
+
+    async def take(
+        self, counter: str, want: int, limit: int, window_seconds: int
+    ) -> tuple[int, int, float]:
+        """Take up to ``want`` consumable units: (granted, window, pool time)."""
+        ...
+
+    async def give_back(self, counter: str, window: int, units: int, window_seconds: int) -> float:
+        """Return unused consumable units of ``window``; returns the pool's time."""
+        ...
 
 
 def _server_time(seconds: Any, micros: Any) -> float:
@@ -166,7 +186,7 @@ class NodeLeases:
 
     def __init__(
         self,
-        pool: RedisLeasePool,
+        pool: LeasePool,
         node: str,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -230,7 +250,7 @@ class NodeLeases:
         await asyncio.gather(*(self._exchange(c, ledger) for c, ledger in self._ledgers.items()))
 
     async def give_back_all(self) -> None:
-        """On a clean shutdown: return every free unit so other nodes get them now."""
+        """On a clean shutdown, after :meth:`run` ended: return every free unit now."""
         for counter, ledger in self._ledgers.items():
             if ledger.policy.kind is Kind.CONCURRENCY:
                 ledger.syncing(ledger.in_use)
