@@ -73,6 +73,22 @@ def test_another_node_gets_the_units_of_a_dead_one_after_the_ttl() -> None:
     assert pool.sync("b", 2, 10.0) == 2
 
 
+def test_a_partitioned_nodes_last_admitted_work_ends_before_its_units_are_regranted() -> None:
+    # The exactness condition on a timeline: admit_window 6 + max_hold 4 = ttl 10.
+    policy = LeasePolicy.concurrency(1, max_hold=4.0, admit_window=6.0)
+    pool = ConcurrencyPool(1, policy.ttl)
+    a, b = Ledger(policy), Ledger(policy)
+    sync(a, pool, "a", 0.0, 1)
+    a.failed("partitioned")  # a never reaches the pool again
+    assert a.admit(5.9).admitted  # the last moment a may admit ...
+    assert not a.admit(6.1).admitted
+    sync(b, pool, "b", 9.8, 1)
+    assert b.lease == 0  # ... and its work, ending by 9.9, still owns the unit
+    a.release()
+    sync(b, pool, "b", 10.0, 1)
+    assert b.admit(10.0).admitted
+
+
 def test_a_policy_that_cannot_hold_its_bound_is_refused() -> None:
     with pytest.raises(LeaseError):
         LeasePolicy(Kind.CONCURRENCY, limit=2, chunk=1, ttl=5, admit_window=6)
