@@ -135,7 +135,8 @@ class SignalSubscriber:
     ``on_signal`` gets each new signal once; ``on_gap`` is told when some were
     missed and the node must re-read state. Both are called on the event loop and
     should return quickly (schedule slow work elsewhere). :attr:`ready` is set once
-    subscribed; :meth:`health` is empty while connected, otherwise says why not.
+    subscribed; :meth:`health` is empty while connected, otherwise says why not. A
+    PING every ``heartbeat`` seconds of silence finds connections that died quietly.
     """
 
     def __init__(
@@ -146,12 +147,14 @@ class SignalSubscriber:
         on_gap: Callable[[Gap], None],
         prefix: str = "overcast:",
         reconnect_delay: float = 0.2,
+        heartbeat: float = 1.0,
     ) -> None:
         self._url = url
         self._on_signal = on_signal
         self._on_gap = on_gap
         self._channel, self._counter = _keys(prefix)
         self._reconnect_delay = reconnect_delay
+        self._heartbeat = heartbeat
         self.tracker = SequenceTracker()
         self.ready = asyncio.Event()
         self._problem = "not subscribed yet"
@@ -175,7 +178,13 @@ class SignalSubscriber:
 
     async def _session(self) -> None:
         # No silent reconnects inside redis-py: this loop must know of every one, to resync.
-        client = aioredis.Redis.from_url(self._url, retry=Retry(NoBackoff(), 0))
+        client = aioredis.Redis.from_url(
+            self._url,
+            retry=Retry(NoBackoff(), 0),
+            socket_timeout=3 * self._heartbeat,
+            socket_connect_timeout=3 * self._heartbeat,
+        )
+        loop = asyncio.get_running_loop()
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(self._channel)
@@ -186,10 +195,21 @@ class SignalSubscriber:
                 self.ready.set()
                 if gap is not None:
                     self._on_gap(gap)
+                heard = loop.time()
                 while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message["type"] == "message":
-                        self._deliver(message["data"])
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=self._heartbeat
+                    )
+                    if message is not None:
+                        heard = loop.time()
+                        if message["type"] == "message":
+                            self._deliver(message["data"])
+                        continue
+                    # A connection can die without a word (a partition): ask, and give
+                    # up on it when three heartbeats went unanswered.
+                    if loop.time() - heard > 3 * self._heartbeat:
+                        raise ConnectionError(f"no answer to PING for {3 * self._heartbeat:g} s")
+                    await pubsub.ping()
         finally:
             await client.aclose()
 

@@ -16,6 +16,8 @@ class RedisProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._relays: set[asyncio.Task[None]] = set()
+        # While frozen, bytes are swallowed both ways: a partition, with no FIN or RST.
+        self.frozen = False
 
     async def start(self) -> None:
         """Listen (again, on the same port once chosen) and relay to Redis."""
@@ -56,10 +58,11 @@ class RedisProxy:
                 with contextlib.suppress(OSError, asyncio.CancelledError):
                     await w.wait_closed()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self.frozen:
+                    continue
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.CancelledError):

@@ -45,10 +45,17 @@ class Inbox:
 
 
 @contextlib.asynccontextmanager
-async def subscribed(url: str, prefix: str) -> AsyncIterator[tuple[SignalSubscriber, Inbox]]:
+async def subscribed(
+    url: str, prefix: str, heartbeat: float = 1.0
+) -> AsyncIterator[tuple[SignalSubscriber, Inbox]]:
     inbox = Inbox()
     subscriber = SignalSubscriber(
-        url, on_signal=inbox.signal, on_gap=inbox.gap, prefix=prefix, reconnect_delay=0.05
+        url,
+        on_signal=inbox.signal,
+        on_gap=inbox.gap,
+        prefix=prefix,
+        reconnect_delay=0.05,
+        heartbeat=heartbeat,
     )
     task = asyncio.create_task(subscriber.run())
     try:
@@ -152,5 +159,36 @@ def test_a_signal_this_node_cannot_read_counts_as_missed(prefix: str) -> None:
         return inbox
 
     inbox = asyncio.run(scenario())
+    assert inbox.gaps == [Gap(0, 1)]
+    assert [r.seq for r in inbox.received] == [2]
+
+
+def test_a_connection_that_goes_silent_is_noticed_and_replaced(
+    prefix: str, redis_proxy: RedisProxy
+) -> None:
+    async def scenario() -> tuple[Inbox, str]:
+        await redis_proxy.start()
+        url = f"redis://127.0.0.1:{redis_proxy.port}"
+        try:
+            async with (
+                subscribed(url, prefix, heartbeat=0.1) as (subscriber, inbox),
+                publisher(prefix) as pub,
+            ):
+                redis_proxy.frozen = True  # no FIN, no RST: only silence
+                await pub.publish(DeploySwitch("prod", "d-2"))
+                async with asyncio.timeout(PATIENCE):
+                    while not subscriber.health():
+                        await asyncio.sleep(0.01)
+                problem = subscriber.health()
+                redis_proxy.frozen = False
+                await inbox.until(lambda: len(inbox.gaps) == 1)
+                await pub.publish(KeyRevocation("AKIA3"))
+                await inbox.until(lambda: len(inbox.received) == 1)
+            return inbox, problem
+        finally:
+            await redis_proxy.stop()
+
+    inbox, problem = asyncio.run(scenario())
+    assert "Redis unreachable" in problem
     assert inbox.gaps == [Gap(0, 1)]
     assert [r.seq for r in inbox.received] == [2]
