@@ -28,6 +28,7 @@ import time
 
 import redis.asyncio as aioredis
 from harness import emit
+from redis.exceptions import RedisError
 
 from overcast.cluster.lease_ledger import Kind, LeasePolicy
 from overcast.cluster.redis_leases import NodeLeases, RedisLeasePool
@@ -111,6 +112,12 @@ async def per_admit(
 async def main(admits: int, concurrency: int) -> None:
     prefix = f"overcast-bench:{secrets.token_hex(6)}:"
     client = aioredis.Redis(host="127.0.0.1", port=6379, max_connections=concurrency + 4)
+    try:
+        await client.ping()
+    except RedisError as exc:
+        await client.aclose()
+        print(f"bench_leases: no Redis at 127.0.0.1:6379 ({exc}); nothing measured")
+        return
     try:
         leased_s = await leased(client, prefix, admits, concurrency)
         redis_s, latencies = await per_admit(client, prefix, admits, concurrency)
