@@ -229,3 +229,38 @@ def test_a_budget_spent_by_three_nodes_never_passes_its_limit(prefix: str) -> No
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def test_a_rate_shared_by_three_nodes_never_grants_more_than_the_limit_per_second(
+    prefix: str,
+) -> None:
+    rate = LeasePolicy.consumable(30, chunk=5, window_seconds=1, low_water=1, idle_after=0.05)
+
+    async def scenario() -> tuple[int, int, int]:
+        spent = refused = 0
+
+        async def caller(node: Node) -> None:
+            nonlocal spent, refused
+            for _ in range(1500):
+                if node.leases.admit("fn").admitted:
+                    spent += 1
+                else:
+                    refused += 1
+                await asyncio.sleep(0.001)
+
+        clock = aioredis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+        try:
+            first, _ = await clock.time()  # before any node could take a grant
+        finally:
+            await clock.aclose()
+        async with nodes(prefix, 3, rate) as cluster:
+            async with asyncio.TaskGroup() as group:
+                for node in cluster:
+                    group.create_task(caller(node))
+            last, _ = await cluster[0].client.time()
+        # Every spent unit was granted in some second of Redis's clock, at most 30 each.
+        return spent, refused, last - first + 1
+
+    spent, refused, seconds = asyncio.run(scenario())
+    assert 0 < spent <= 30 * seconds
+    assert refused > 0
