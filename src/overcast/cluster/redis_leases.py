@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -192,12 +192,16 @@ class NodeLeases:
         clock: Callable[[], float] = time.monotonic,
         tick: float = 0.05,
         call_timeout: float = 1.0,
+        max_backoff: float = 1.0,
     ) -> None:
         self._pool = pool
         self._node = node
         self._clock = clock
         self._tick = tick
         self._call_timeout = call_timeout
+        self._max_backoff = max_backoff
+        self._backoff = 0.0
+        self._failures = 0
         self._ledgers: dict[str, Ledger] = {}
         self._wake = asyncio.Event()
 
@@ -238,7 +242,14 @@ class NodeLeases:
         while True:
             # Cleared before the pass: a refusal during it wakes the next one at once.
             self._wake.clear()
+            self._failures = 0
             await self.refill_once()
+            if self._failures:
+                # Redis is away: retry at a growing interval, not at every refused request.
+                self._backoff = min(self._max_backoff, max(self._tick, 2 * self._backoff))
+                await asyncio.sleep(self._backoff)
+                continue
+            self._backoff = 0.0
             try:
                 async with asyncio.timeout(self._tick):
                     await self._wake.wait()
@@ -254,7 +265,7 @@ class NodeLeases:
         for counter, ledger in self._ledgers.items():
             if ledger.policy.kind is Kind.CONCURRENCY:
                 ledger.syncing(ledger.in_use)
-                await self._call(counter, ledger, self._sync(counter, ledger, ledger.in_use))
+                await self._call(ledger, self._sync(counter, ledger, ledger.in_use))
             else:
                 await self._give_back(counter, ledger, self._clock(), force=True)
 
@@ -264,11 +275,11 @@ class NodeLeases:
             target = ledger.concurrency_target(now)
             if target is not None:
                 ledger.syncing(target)
-                await self._call(counter, ledger, self._sync(counter, ledger, target))
+                await self._call(ledger, self._sync(counter, ledger, target))
             return
         want = ledger.consumable_want(now)
         if want:
-            await self._call(counter, ledger, self._take_units(counter, ledger, want))
+            await self._call(ledger, self._take_units(counter, ledger, want))
         else:
             await self._give_back(counter, ledger, now)
         if (
@@ -276,22 +287,23 @@ class NodeLeases:
             or now - ledger.confirmed_at >= ledger.policy.admit_window / 3
         ):
             # Nothing to take or give: a zero take still proves Redis is there.
-            await self._call(counter, ledger, self._take_units(counter, ledger, 0))
+            await self._call(ledger, self._take_units(counter, ledger, 0))
 
     async def _give_back(
         self, counter: str, ledger: Ledger, now: float, *, force: bool = False
     ) -> None:
         window, units = ledger.consumable_surplus(now, force=force)
         if units:
-            await self._call(counter, ledger, self._give_units(counter, ledger, window, units))
+            await self._call(ledger, self._give_units(counter, ledger, window, units))
 
-    async def _call(self, counter: str, ledger: Ledger, exchange: Any) -> None:
+    async def _call(self, ledger: Ledger, exchange: Awaitable[None]) -> None:
         try:
             async with asyncio.timeout(self._call_timeout):
                 await exchange
         except (RedisError, OSError, TimeoutError) as exc:
             detail = str(exc) or type(exc).__name__
             ledger.failed(f"Redis unreachable ({detail})")
+            self._failures += 1
 
     async def _sync(self, counter: str, ledger: Ledger, target: int) -> None:
         sent = self._clock()
