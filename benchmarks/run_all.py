@@ -17,6 +17,7 @@ SCRIPTS = (
     "bench_edge_api.py",
     "bench_async.py",
     "bench_sqs.py",
+    "bench_leases.py",
 )
 
 for script in SCRIPTS:
