@@ -96,7 +96,7 @@ def check(conn: psycopg.Connection[tuple[object, ...]]) -> int:
         raise SchemaVersionError(
             f"the cluster database is at schema {current}, this overcast needs {newest}: "
             "run `overcast cluster migrate --cluster URL`",
-            hint="overcast cluster migrate --cluster URL",
+            hint="migrating is safe while other nodes run it too",
         )
     if current > newest:
         raise _newer(current, newest)
@@ -107,5 +107,5 @@ def _newer(current: int, newest: int) -> SchemaVersionError:
     return SchemaVersionError(
         f"the cluster database is at schema {current}, newer than this overcast's {newest}: "
         "upgrade overcast on this node",
-        hint="upgrade overcast on this node",
+        hint="every node of a cluster runs the same overcast version",
     )
