@@ -24,6 +24,7 @@ from typing import Literal
 import psycopg
 
 from overcast.cluster.errors import NodeLostError, NodeNameTakenError
+from overcast.cluster.pg_schema import check
 from overcast.errors import OvercastError
 from overcast.secrets.crypto import Envelope
 from overcast.secrets.errors import MasterKeyError, SealedRecordError
@@ -141,6 +142,24 @@ class NodeRegistry:
         if self.name is None or self.incarnation is None:
             raise NodeRegistryError("this node is not registered")
         return self.name, self.incarnation
+
+
+def join_cluster(
+    conn: Connection,
+    envelope: Envelope,
+    *,
+    name: str,
+    address: str,
+    version: str,
+    stale_after_s: float = STALE_AFTER_S,
+) -> NodeRegistry:
+    """What a node does at start: the schema's version, its master key, then its name,
+    in that order, so a node refused for any of them has written nothing."""
+    check(conn)
+    check_master_key(conn, envelope, name)
+    registry = NodeRegistry(conn, stale_after_s=stale_after_s)
+    registry.register(name, address, version)
+    return registry
 
 
 def check_master_key(conn: Connection, envelope: Envelope, node: str) -> bool:

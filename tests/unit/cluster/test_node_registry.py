@@ -7,9 +7,10 @@ import os
 
 import pytest
 
-from overcast.cluster.errors import NodeLostError, NodeNameTakenError
-from overcast.cluster.node_registry import NodeRegistry, check_master_key
+from overcast.cluster.errors import NodeLostError, NodeNameTakenError, SchemaVersionError
+from overcast.cluster.node_registry import NodeRegistry, check_master_key, join_cluster
 from overcast.cluster.pg_connection import connect
+from overcast.cluster.pg_schema import migrate
 from overcast.secrets.crypto import Envelope
 from overcast.secrets.errors import MasterKeyError
 from pg_support import PG_URL, pg_migrated, pg_schema
@@ -85,3 +86,19 @@ def test_the_first_node_seals_the_key_check_and_others_must_open_it(pg_migrated:
         assert "\n" not in raised.value.message
         assert conn.execute("SELECT sealed FROM master_key_check").fetchall() == before
         assert NodeRegistry(conn).list() == []  # the refused node registered nothing
+
+
+def test_joining_checks_schema_then_key_then_name_and_a_refused_node_writes_nothing(
+    pg_schema: str,
+) -> None:
+    key = os.urandom(32)
+    with connect(PG_URL, schema=pg_schema) as conn:
+        with pytest.raises(SchemaVersionError):
+            join_cluster(conn, Envelope(key), name="node-a", address="a:1", version="0.1.0")
+        migrate(conn)
+        joined = join_cluster(conn, Envelope(key), name="node-a", address="a:1", version="0.1.0")
+        joined.heartbeat()
+        with pytest.raises(MasterKeyError):
+            join_cluster(conn, Envelope(os.urandom(32)), name="node-b", address="b:1",
+                         version="0.1.0")  # fmt: skip
+        assert [n.name for n in joined.list()] == ["node-a"]
