@@ -115,3 +115,21 @@ def test_a_nodes_restart_reruns_its_own_in_flight_events_only(
     restarted.close()
     assert restarted.recovered == 1
     assert (a.state_of("x"), a.state_of("y")) == ("queued", "in_flight")
+
+
+def test_events_a_dying_claimer_holds_are_skipped_then_free_again(
+    pg_migrated: str, queues: dict[str, PgAsyncQueue]
+) -> None:
+    a = queues["node-a"]
+    a.apply([pg_async_queue.enqueue_move(_event(rid, due=n)) for n, rid in enumerate("xyz")])
+    holder = connect(PG_URL, schema=pg_migrated)
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM async_events WHERE request_id = 'x' FOR UPDATE")
+        # x is locked by a claim still in progress: the others are taken without waiting
+        assert [e.request_id for e in a.claim_due(5.0, lambda key: 5)] == ["y", "z"]
+    finally:
+        holder.close()  # that claimer dies before committing: x was never claimed
+    claimed = a.claim(5.0)
+    assert claimed is not None
+    assert claimed.request_id == "x"
