@@ -29,6 +29,10 @@ def test_migrate_then_status_lists_the_registered_nodes(pg_schema: str) -> None:
     assert "node-a" in shown.output
     assert "10.0.0.1:8000" in shown.output
     assert "active" in shown.output
+    with connect(PG_URL, schema=pg_schema) as conn:
+        conn.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 hour'")
+    silent = runner.invoke(cli, ["cluster", "status", *args])
+    assert "silent" in silent.output
 
 
 def test_status_of_an_unmigrated_database_names_the_migrate_command(pg_schema: str) -> None:
