@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from overcast.cli import events_cmd, observe_cmd
+from overcast.cli import cluster_cmd, events_cmd, observe_cmd
 from overcast.cli.listen_options import listen_options
 from overcast.cli.platform_cmd import (
     alarms,
@@ -706,6 +706,7 @@ for _command in (serve, deploy, rollback, deployments, stacks, delete, budget, a
     cli.add_command(_command)
 observe_cmd.register(cli)
 events_cmd.register(cli)
+cluster_cmd.register(cli)
 
 
 def main() -> None:

@@ -366,6 +366,11 @@ def _claim_due(
             sql += f" AND (function, qualifier) NOT IN (VALUES {', '.join('(?, ?)' for _ in full)})"
             for function, qualifier in full:
                 params += [function, qualifier]
+        if chosen:
+            # Chosen rows are still 'queued' until the update below: a second read must
+            # not return them again (the same event claimed twice in one batch).
+            sql += f" AND request_id NOT IN ({', '.join('?' for _ in chosen)})"
+            params += chosen
         sql += " ORDER BY due_at, rowid LIMIT ?"
         wanted = limit - len(chosen)
         params.append(wanted)

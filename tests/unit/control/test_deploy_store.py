@@ -1,13 +1,21 @@
 """The deploy history: versions are immutable and numbered per stack, aliases follow
-successes, and a store from before stacks is migrated whole."""
+successes, and a store from before stacks is migrated whole.
+
+The behaviours run against both stores (``open_store``): the platform's SQLite file
+and the cluster's PostgreSQL (skipped when it is down); the SQLite store's own
+migration is its alone.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from overcast.cluster.pg_deploy_store import PgDeployStore
 from overcast.control.deploy_store import (
     DEFAULT_STACK,
     DELETE,
@@ -18,11 +26,38 @@ from overcast.control.deploy_store import (
     DeployStore,
     DeployStoreError,
 )
+from pg_support import PG_URL, pg_migrated, pg_schema
+
+__all__ = ["pg_migrated", "pg_schema"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Any]]:
+    """Opens the store (again: a restart sees what was written before)."""
+    opened: list[Any] = []
+    if request.param == "sqlite":
+
+        def make() -> Any:
+            return DeployStore(tmp_path / "deployments.sqlite3")
+
+    else:
+        schema = request.getfixturevalue("pg_migrated")
+
+        def make() -> Any:
+            return PgDeployStore(PG_URL, schema=schema)
+
+    def tracked() -> Any:
+        opened.append(make())
+        return opened[-1]
+
+    yield tracked
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> DeployStore:
-    return DeployStore(tmp_path / "deployments.sqlite3")
+def store(open_store: Callable[[], Any]) -> Any:
+    return open_store()
 
 
 def test_publishing_unchanged_code_and_configuration_returns_the_latest_version(
@@ -105,12 +140,13 @@ def test_stages_have_their_own_sequences(store: DeployStore) -> None:
     assert store.create("prod", "shop", b"c", {}).seq == 1
 
 
-def test_unfinished_deployments_are_failed_after_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "d.sqlite3"
-    first = DeployStore(path)
+def test_unfinished_deployments_are_failed_after_a_restart(
+    open_store: Callable[[], Any],
+) -> None:
+    first = open_store()
     left = first.create("dev", "shop", b"x", {"Echo": 1})
     first.close()
-    second = DeployStore(path)
+    second = open_store()
     assert second.abandon_unfinished() == 1
     found = second.get(left.id)
     assert found is not None

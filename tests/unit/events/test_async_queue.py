@@ -1,15 +1,30 @@
-"""The durable async queue: one row per event, every state change committed."""
+"""The durable async queue: one row per event, every state change committed.
+
+The behaviours shared by both stores run against each (``backend``): the node's own
+SQLite file and the cluster's PostgreSQL (skipped when it is down); group commit is
+the SQLite store's alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
+
+from overcast.cluster import pg_async_queue
+from overcast.cluster.pg_async_queue import PgAsyncQueue
+from overcast.events import async_queue
 from overcast.events.async_queue import AsyncQueue, EventCounts, QueuedEvent, enqueue_move
 from overcast.events.group_commit import GroupCommit
+from pg_support import PG_URL, pg_migrated, pg_schema
+
+__all__ = ["pg_migrated", "pg_schema"]
 
 
 def _event(rid: str, function: str = "F", due: float = 0.0) -> QueuedEvent:
@@ -19,8 +34,42 @@ def _event(rid: str, function: str = "F", due: float = 0.0) -> QueuedEvent:
     )  # fmt: skip
 
 
-def test_claims_due_events_in_order_and_not_future_ones(tmp_path: Path) -> None:
-    queue = AsyncQueue(tmp_path / "events.sqlite3")
+@dataclass(frozen=True)
+class Backend:
+    """One store of the queue: how to open it (again), its moves, its duplicate error."""
+
+    open: Callable[[], Any]
+    enqueue_move: Callable[[QueuedEvent], Any]
+    integrity_error: type[Exception]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    opened: list[Any] = []
+
+    def track(queue: Any) -> Any:
+        opened.append(queue)
+        return queue
+
+    if request.param == "sqlite":
+        yield Backend(
+            lambda: track(AsyncQueue(tmp_path / "events.sqlite3")),
+            async_queue.enqueue_move,
+            sqlite3.IntegrityError,
+        )
+    else:
+        schema = request.getfixturevalue("pg_migrated")
+        yield Backend(
+            lambda: track(PgAsyncQueue(PG_URL, node="node-a", schema=schema)),
+            pg_async_queue.enqueue_move,
+            psycopg.IntegrityError,
+        )
+    for queue in opened:
+        queue.close()
+
+
+def test_claims_due_events_in_order_and_not_future_ones(backend: Backend) -> None:
+    queue = backend.open()
     queue.enqueue(_event("b", due=2.0))
     queue.enqueue(_event("a", due=1.0))
     queue.enqueue(_event("later", due=100.0))
@@ -34,8 +83,8 @@ def test_claims_due_events_in_order_and_not_future_ones(tmp_path: Path) -> None:
     assert queue.next_due() == 100.0
 
 
-def test_a_full_function_is_skipped_for_the_next_one(tmp_path: Path) -> None:
-    queue = AsyncQueue(tmp_path / "events.sqlite3")
+def test_a_full_function_is_skipped_for_the_next_one(backend: Backend) -> None:
+    queue = backend.open()
     queue.enqueue(_event("f1", "F", due=1.0))
     queue.enqueue(_event("g1", "G", due=2.0))
     claimed = queue.claim(5.0, full={("F", "$LATEST")})
@@ -44,22 +93,21 @@ def test_a_full_function_is_skipped_for_the_next_one(tmp_path: Path) -> None:
     assert queue.state_of("f1") == "queued"
 
 
-def test_in_flight_events_become_due_again_on_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "events.sqlite3"
-    queue = AsyncQueue(path)
+def test_in_flight_events_become_due_again_on_reopen(backend: Backend) -> None:
+    queue = backend.open()
     queue.enqueue(_event("x"))
     queue.enqueue(_event("y"))
     assert queue.claim(1.0) is not None
     queue.close()  # the process "dies" with x in flight
-    reopened = AsyncQueue(path)
+    reopened = backend.open()
     assert reopened.recovered == 1
     assert reopened.state_of("x") == "queued"
     ids = {e.request_id for e in (reopened.claim(1.0), reopened.claim(1.0)) if e is not None}
     assert ids == {"x", "y"}
 
 
-def test_retry_and_settle_keep_counters_and_queue_the_follow_up(tmp_path: Path) -> None:
-    queue = AsyncQueue(tmp_path / "events.sqlite3")
+def test_retry_and_settle_keep_counters_and_queue_the_follow_up(backend: Backend) -> None:
+    queue = backend.open()
     queue.enqueue(_event("x"))
     claimed = queue.claim(1.0)
     assert claimed is not None
@@ -78,9 +126,9 @@ def test_retry_and_settle_keep_counters_and_queue_the_follow_up(tmp_path: Path) 
 
 
 def test_one_claim_takes_each_functions_room_and_looks_past_a_full_backlog(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    queue = AsyncQueue(tmp_path / "events.sqlite3")
+    queue = backend.open()
     for n in range(5):
         queue.enqueue(_event(f"f{n}", "F", due=float(n)))
     queue.enqueue(_event("g0", "G", due=10.0))
@@ -92,15 +140,27 @@ def test_one_claim_takes_each_functions_room_and_looks_past_a_full_backlog(
     queue.close()
 
 
-def test_moves_applied_together_keep_their_own_outcomes(tmp_path: Path) -> None:
-    queue = AsyncQueue(tmp_path / "events.sqlite3")
-    results = queue.apply(
-        [enqueue_move(_event("a")), enqueue_move(_event("a")), enqueue_move(_event("b"))]
-    )
+def test_a_second_read_past_a_full_function_never_claims_an_event_twice(
+    backend: Backend,
+) -> None:
+    queue = backend.open()
+    for rid, function, due in [("g0", "G", 0.0), ("f0", "F", 1.0), ("f1", "F", 2.0),
+                               ("g1", "G", 3.0)]:  # fmt: skip
+        queue.enqueue(_event(rid, function, due=due))
+    rooms = {("F", "$LATEST"): 1, ("G", "$LATEST"): 5}
+    claimed = queue.claim_due(10.0, lambda key: rooms[key], limit=3)
+    assert [e.request_id for e in claimed] == ["g0", "f0", "g1"]
+    assert queue.state_of("f1") == "queued"
+
+
+def test_moves_applied_together_keep_their_own_outcomes(backend: Backend) -> None:
+    queue = backend.open()
+    move = backend.enqueue_move
+    results = queue.apply([move(_event("a")), move(_event("a")), move(_event("b"))])
     # The repeated id fails alone (its savepoint rolled back); a and b are stored.
     assert results[0] is None
     assert results[2] is None
-    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert isinstance(results[1], backend.integrity_error)
     assert queue.counts().queued == 2
     queue.close()
 
