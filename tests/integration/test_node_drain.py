@@ -1,4 +1,4 @@
-"""`overcast node drain`: the health check fails first, in-flight requests finish, then the node exits."""
+"""`overcast node drain`: the check fails first, in-flight requests finish, then the node exits."""
 
 from __future__ import annotations
 
