@@ -6,9 +6,9 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from tests.conftest import StartApp
 
 from overcast.control.data_health import HEALTHZ_PATH
 
@@ -24,7 +24,7 @@ def _wait_for_status(client: httpx.Client, status: int) -> None:
 
 
 def test_healthz_answers_on_the_data_port_and_a_route_named_healthz_is_not_shadowed(
-    running_app: StartApp,
+    running_app: Any,
 ) -> None:
     app = running_app("hello")
     with app.client() as client:
@@ -37,7 +37,7 @@ def test_healthz_answers_on_the_data_port_and_a_route_named_healthz_is_not_shado
 
 
 def test_drain_reports_503_serves_in_flight_requests_to_the_end_then_exits(
-    running_app: StartApp,
+    running_app: Any,
 ) -> None:
     app = running_app(APPS / "drain", extra_args=["--drain-grace", "3"])
     slow: list[httpx.Response] = []
@@ -68,7 +68,7 @@ def test_drain_reports_503_serves_in_flight_requests_to_the_end_then_exits(
     assert "Traceback" not in app.stderr()
 
 
-def test_drain_without_a_running_node_fails_clearly(running_app: StartApp, tmp_path: Path) -> None:
+def test_drain_without_a_running_node_fails_clearly(running_app: Any, tmp_path: Path) -> None:
     app = running_app("hello")
     app.stop()
     result = app.cli("node", "drain")
