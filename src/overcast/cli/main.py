@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from overcast.cli import events_cmd, node_cmd, observe_cmd
+from overcast.cli import events_cmd, lb_cmd, node_cmd, observe_cmd
 from overcast.cli.listen_options import listen_options
 from overcast.cli.platform_cmd import (
     alarms,
@@ -717,6 +717,8 @@ for _command in (serve, deploy, rollback, deployments, stacks, delete, budget, a
 observe_cmd.register(cli)
 events_cmd.register(cli)
 node_cmd.register(cli)
+# After any module adding the `cluster` group: lb-config joins that group.
+lb_cmd.register(cli)
 
 
 def main() -> None:
