@@ -44,13 +44,21 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
     help="Where the balancer listens.",
 )
 @click.option(
+    "--stats-socket",
+    default=None,
+    metavar="PATH",
+    help="HAProxy: open its runtime API here (show stat, set server ... state drain).",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the file here (default: standard output).",
 )
-def lb_config(fmt: str, nodes: tuple[str, ...], listen: str, output: Path | None) -> None:
+def lb_config(
+    fmt: str, nodes: tuple[str, ...], listen: str, stats_socket: str | None, output: Path | None
+) -> None:
     """Write an HAProxy (or nginx) configuration balancing the given nodes."""
     from overcast.cluster.lb_config import LbSettings, parse_listen, parse_node, render
     from overcast.durable_files import atomic_write
@@ -59,7 +67,7 @@ def lb_config(fmt: str, nodes: tuple[str, ...], listen: str, output: Path | None
         host, port = parse_listen(listen)
         text = render(
             [parse_node(spec) for spec in nodes],
-            LbSettings(listen_host=host, listen_port=port),
+            LbSettings(listen_host=host, listen_port=port, stats_socket=stats_socket),
             "nginx" if fmt == "nginx" else "haproxy",
         )
     except OvercastError as exc:

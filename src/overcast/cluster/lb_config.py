@@ -33,6 +33,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # end a directive or open a block in either configuration language.
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]")
 
+_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
+
 
 class LbConfigError(OvercastError):
     """A node or listen address the balancer configuration cannot hold."""
@@ -73,6 +75,8 @@ class LbSettings:
     response_timeout_s: float = 35.0
     #: seconds nginx leaves a node alone after ``fall`` failures
     fail_timeout_s: float = 10.0
+    #: HAProxy's runtime API socket (``show stat``, ``set server ... state drain``)
+    stats_socket: str | None = None
 
 
 def parse_node(spec: str) -> LbNode:
@@ -102,6 +106,8 @@ def render(nodes: Sequence[LbNode], settings: LbSettings, fmt: LbFormat) -> str:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise LbConfigError(f"node names must be unique; repeated: {', '.join(duplicates)}")
+    if settings.stats_socket is not None and not _PATH.fullmatch(settings.stats_socket):
+        raise LbConfigError(f"stats socket {settings.stats_socket!r}: use a plain absolute path")
     if settings.listen_host and not _HOST.fullmatch(settings.listen_host):
         raise LbConfigError(f"listen host {settings.listen_host!r} is not an address")
     if fmt == "haproxy":
@@ -121,6 +127,7 @@ def render_haproxy(nodes: Sequence[LbNode], settings: LbSettings) -> str:
         "# Check it with `haproxy -c -f FILE`; apply with `systemctl reload haproxy`.",
         "global",
         "    maxconn 4096",
+        *([f"    stats socket {s.stats_socket} mode 600 level admin"] if s.stats_socket else []),
         "",
         "defaults",
         "    mode http",
