@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 APP    ?= examples/auth-service
 PORT   ?= 3000
 
-.PHONY: up up-hello test fuzz browser proxy lb install install-dev lint typecheck unit bench bench-deps clean
+.PHONY: up up-hello test fuzz browser proxy lb sam-validate install install-dev lint typecheck unit bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ lb:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy; \
 	  else echo "haproxy is missing: the load balancer tests will be skipped (sudo apt-get install haproxy)"; fi; }
 
+## `sam validate --lint` on every example with AWS's own SAM CLI, kept in its own venv
+## (docs/aws.md); the translator + cfn-lint half of the check runs in `make test` anyway
+SAM_VENV := .venv-sam
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+
+sam-validate: install-dev $(SAM_VENV)/bin/sam
+	OVERCAST_SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) $(BIN)/python -m pytest -q -p no:cacheprovider tests/compat/test_sam_validate.py
+
 ## make fuzz: the fuzz tests with a hundred times the examples and a 1 s hang limit
 ## (make test runs them briefly), then atheris on each parser for FUZZ_SECONDS;
 ## FUZZ_ARGS narrows the first, e.g. FUZZ_ARGS='-k vault'
@@ -81,4 +91,4 @@ bench-deps:
 	command -v wrk >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .mypy_cache .pytest_cache .ruff_cache
