@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 APP    ?= examples/auth-service
 PORT   ?= 3000
 
-.PHONY: up up-hello test fuzz browser proxy install install-dev lint typecheck unit bench bench-deps clean
+.PHONY: up up-hello test fuzz browser proxy lb sam-validate install install-dev lint typecheck unit bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ up-hello: install
 	$(BIN)/overcast up examples/hello --port $(PORT)
 
 ## make test: install dev extras, lint, type-check, run the whole suite
-test: install-dev browser proxy lint typecheck
+test: install-dev browser proxy lb lint typecheck
 	$(BIN)/python -m pytest -q
 
 ## the browser the page tests drive: Debian's Chromium (never Playwright's own download)
@@ -48,6 +48,22 @@ proxy:
 	@test -x /usr/sbin/nginx || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx-light; \
 	  else echo "nginx is missing: the docs/tls.md recipe test will be skipped (sudo apt-get install nginx-light)"; fi; }
+
+## the balancer `overcast cluster lb-config` writes for (docs/cluster-lb.md) is tested with Debian's HAProxy
+lb:
+	@test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy; \
+	  else echo "haproxy is missing: the load balancer tests will be skipped (sudo apt-get install haproxy)"; fi; }
+
+## `sam validate --lint` on every example with AWS's own SAM CLI, kept in its own venv
+## (docs/aws.md); the translator + cfn-lint half of the check runs in `make test` anyway
+SAM_VENV := .venv-sam
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+
+sam-validate: install-dev $(SAM_VENV)/bin/sam
+	OVERCAST_SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) $(BIN)/python -m pytest -q -p no:cacheprovider tests/compat/test_sam_validate.py
 
 ## make fuzz: the fuzz tests with a hundred times the examples and a 1 s hang limit
 ## (make test runs them briefly), then atheris on each parser for FUZZ_SECONDS;
@@ -75,4 +91,4 @@ bench-deps:
 	command -v wrk >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from overcast.cli import cluster_cmd, events_cmd, observe_cmd
+from overcast.cli import cluster_cmd, events_cmd, lb_cmd, node_cmd, observe_cmd
 from overcast.cli.listen_options import listen_options
 from overcast.cli.platform_cmd import (
     alarms,
@@ -124,6 +124,14 @@ def cli() -> None:
     help="Accept an x-api-key on routes with ApiKeyRequired (PLAN: a usage plan's logical "
     "ID or name; default: each API's own plan).",
 )
+@click.option(
+    "--drain-grace",
+    "drain_grace",
+    default=5.0,
+    show_default=True,
+    help="Seconds a draining node (`overcast node drain`, SIGUSR1) fails its health check "
+    "before it stops accepting.",
+)
 def up(
     app_dir: Path,
     listen: ListenOptions,
@@ -134,6 +142,7 @@ def up(
     no_sandbox: bool,
     no_egress: bool,
     api_keys: tuple[str, ...],
+    drain_grace: float,
 ) -> None:
     """Run the SAM app in APP_DIR until Ctrl-C."""
     from overcast.control.app_loading import (
@@ -168,6 +177,7 @@ def up(
                 api_keys=keys,
                 sandbox=not no_sandbox,
                 egress=not no_egress,
+                drain_grace_s=drain_grace,
             ),
         )
         if node.sandbox.warning is not None:
@@ -707,6 +717,9 @@ for _command in (serve, deploy, rollback, deployments, stacks, delete, budget, a
 observe_cmd.register(cli)
 events_cmd.register(cli)
 cluster_cmd.register(cli)
+node_cmd.register(cli)
+# After any module adding the `cluster` group: lb-config joins that group.
+lb_cmd.register(cli)
 
 
 def main() -> None:

@@ -261,6 +261,14 @@ _STAGE = click.option("--stage", required=True, help="Stage: dev, qa, prod, ..."
     help="Keep deployed functions off the internet (by default they reach public "
     "addresses, as a Lambda function outside a VPC does).",
 )
+@click.option(
+    "--drain-grace",
+    "drain_grace",
+    default=5.0,
+    show_default=True,
+    help="Seconds a draining node (`overcast node drain`, SIGUSR1) fails its health check "
+    "before it stops accepting.",
+)
 def serve(
     state_dir: Path,
     listen: ListenOptions,
@@ -286,6 +294,7 @@ def serve(
     dns_address: str | None,
     no_sandbox: bool,
     no_egress: bool,
+    drain_grace: float,
 ) -> None:
     """Run a platform that apps are deployed to with `overcast deploy`."""
     from overcast.cli.main import _run
@@ -326,6 +335,7 @@ def serve(
             dns_address=dns_address,
             sandbox=not no_sandbox,
             egress=not no_egress,
+            drain_grace_s=drain_grace,
         )
         platform = Platform(options)
         if platform.sandbox.warning is not None:

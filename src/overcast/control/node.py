@@ -23,6 +23,7 @@ from overcast.control.access_keys import AccessKey, KeyStore
 from overcast.control.admin_app import AdminApp
 from overcast.control.app_loading import runtime_functions, secret_lookup
 from overcast.control.async_settings import settings_lookup
+from overcast.control.data_health import HealthzApp, NodeHealth
 from overcast.control.edge_admin import EdgeAdmin, EdgePurger
 from overcast.control.egress_proxy import EgressProxy
 from overcast.control.function_credentials import (
@@ -85,6 +86,8 @@ class NodeOptions:
     sandbox: bool = True
     #: let sandboxed functions reach the internet (through the egress proxy)
     egress: bool = True
+    #: seconds a draining node reports 503 on its health check before it stops accepting
+    drain_grace_s: float = 5.0
 
 
 class Node:
@@ -266,10 +269,21 @@ class Node:
         )
         #: the admin key issued on this app's first start (for the CLI to print once)
         self.created_admin_key: AccessKey | None = None
+        #: what the data port's health check reports (draining: the balancer looks away)
+        self.health = NodeHealth()
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def drain(self) -> None:
+        """Report draining, then stop after the grace period (SIGUSR1 calls this)."""
+        if self.health.draining:
+            return
+        self.health.start_draining()
+        # The balancer needs a few failed checks to take the node out; until then
+        # requests still arrive and are served as usual.
+        asyncio.get_running_loop().call_later(self.options.drain_grace_s, self._stop.set)
 
     async def run(self, on_ready: Callable[[Node], None] | None = None) -> None:
         """Serve until asked to stop, then shut down in phases."""
@@ -280,11 +294,12 @@ class Node:
             self._release()
             raise
         servers = self.listeners.servers(
-            self.edge or self.gateway, self.admin, opts.graceful_timeout_s
+            HealthzApp(self.edge or self.gateway, self.health), self.admin, opts.graceful_timeout_s
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, self.drain)
         node_file = opts.state_dir / NODE_FILE
         try:
             if opts.egress:
@@ -308,6 +323,8 @@ class Node:
                     group.create_task(self.metrics.run()) if self.metrics is not None else None
                 )
                 await self._stop.wait()
+                # Keep-alive connections still checking see the node go before it closes.
+                self.health.start_draining()
                 renewer.cancel()
                 self.scheduler.stop()
                 # Stop claiming events; attempts in flight finish (bounded) or recover.
@@ -326,7 +343,7 @@ class Node:
                 await asyncio.wait_for(self.gateway.drain(), opts.graceful_timeout_s)
             await self.lambda_api.aclose()
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             with contextlib.suppress(FileNotFoundError):
                 node_file.unlink()

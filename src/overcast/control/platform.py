@@ -46,6 +46,7 @@ from overcast.control.dashboard_source import (
     key_authenticator,
     key_identifier,
 )
+from overcast.control.data_health import HealthzApp, NodeHealth
 from overcast.control.deploy_api import DeployApi
 from overcast.control.deploy_store import DeployStore
 from overcast.control.deployer import Deployer, DeployError, DeployerSettings
@@ -157,6 +158,8 @@ class PlatformOptions:
     sandbox: bool = True
     #: let sandboxed functions reach the internet (through the egress proxy)
     egress: bool = True
+    #: seconds a draining node reports 503 on its health check before it stops accepting
+    drain_grace_s: float = 5.0
 
 
 _MISDIRECTED = orjson.dumps(
@@ -465,6 +468,8 @@ class Platform:
             self.secrets, self.function_keys, endpoint, stage, stack
         )
         self.created_admin_key: AccessKey | None = None
+        #: what the data port's health check reports (draining: the balancer looks away)
+        self.health = NodeHealth()
         self._stop = asyncio.Event()
 
     def _host_table(self) -> HostTable:
@@ -479,6 +484,13 @@ class Platform:
     def request_stop(self) -> None:
         self._stop.set()
 
+    def drain(self) -> None:
+        """Report draining, then stop after the grace period (SIGUSR1 calls this)."""
+        if self.health.draining:
+            return
+        self.health.start_draining()
+        asyncio.get_running_loop().call_later(self.options.drain_grace_s, self._stop.set)
+
     async def run(self, on_ready: Callable[[Platform], None] | None = None) -> None:
         """Serve until asked to stop, then shut down in phases."""
         opts = self.options
@@ -487,10 +499,13 @@ class Platform:
         except BaseException:
             self._release()
             raise
-        servers = self.listeners.servers(self.data_app, self.admin, opts.graceful_timeout_s)
+        servers = self.listeners.servers(
+            HealthzApp(self.data_app, self.health), self.admin, opts.graceful_timeout_s
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, self.drain)
         node_file = opts.state_dir / NODE_FILE
         try:
             if self.metrics is not None:
@@ -522,6 +537,8 @@ class Platform:
                 group.create_task(self.scheduler.run())
                 group.create_task(self.sqs_poller.run())
                 await self._stop.wait()
+                # Keep-alive connections still checking see the node go before it closes.
+                self.health.start_draining()
                 for task in background:
                     task.cancel()
                 self.scheduler.stop()
@@ -535,7 +552,7 @@ class Platform:
             await asyncio.gather(*(server.shutdown() for server, _sock in servers))
             await self.lambda_api.aclose()
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             with contextlib.suppress(FileNotFoundError):
                 node_file.unlink()
