@@ -1,6 +1,8 @@
 # The two commands a newcomer needs: `make up` and `make test`.
 PYTHON ?= python3
 VENV   := .venv
+# AWS's own SAM CLI, for `sam validate --lint` on the examples (docs/aws.md)
+SAM_VENV := .venv-sam
 BIN    := $(VENV)/bin
 APP    ?= examples/auth-service
 PORT   ?= 3000
@@ -34,7 +36,7 @@ up-hello: install
 	$(BIN)/overcast up examples/hello --port $(PORT)
 
 ## make test: install dev extras, lint, type-check, run the whole suite
-test: install-dev browser proxy lb lint typecheck
+test: install-dev browser proxy lb $(SAM_VENV)/bin/sam lint typecheck
 	$(BIN)/python -m pytest -q
 
 ## the browser the page tests drive: Debian's Chromium (never Playwright's own download)
@@ -56,11 +58,10 @@ lb:
 	  else echo "haproxy is missing: the load balancer tests will be skipped (sudo apt-get install haproxy)"; fi; }
 
 ## `sam validate --lint` on every example with AWS's own SAM CLI, kept in its own venv
-## (docs/aws.md); the translator + cfn-lint half of the check runs in `make test` anyway
-SAM_VENV := .venv-sam
+## (docs/aws.md); `make test` installs it and runs both halves of the check
 $(SAM_VENV)/bin/sam:
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.170'
 
 sam-validate: install-dev $(SAM_VENV)/bin/sam
 	OVERCAST_SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) $(BIN)/python -m pytest -q -p no:cacheprovider tests/compat/test_sam_validate.py

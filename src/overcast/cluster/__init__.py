@@ -12,9 +12,10 @@ events with gap detection (``cluster_signals``). For the load balancer in front:
 HAProxy and nginx configuration from a node list (``lb_config``).
 
 May import :mod:`overcast.errors`, :mod:`overcast.events` (its types), the store types
-of :mod:`overcast.control` and its data-port health path (``control.data_health``), :mod:`overcast.secrets`' envelope, the standard library,
-msgspec, and the ``cluster`` extra's drivers (psycopg 3, redis), which only this
-package's modules import. Never the gateway, the runtime or anything HTTP.
+of :mod:`overcast.control` and its data-port health path (``control.data_health``),
+:mod:`overcast.secrets`' envelope, the standard library, msgspec, and the ``cluster``
+extra's drivers (psycopg 3, redis), which only this package's modules import. Never the
+gateway, the runtime or anything else HTTP.
 """
 
 from __future__ import annotations
