@@ -264,6 +264,43 @@ class AccessControl:
         )
 
 
+def within_owner(key: AccessKey, resource: str, owner: tuple[str, str] | None) -> bool:
+    """Whether a key limited to stages (or stacks) may touch ``resource`` (a queue's or
+    topic's ARN, ``*`` for a listing), which the live deployment of ``owner`` — a
+    (stage, stack), None for no stage's — declares: its own stages' resources; a
+    function, also resources no stage owns that its policies name (checked before)."""
+    if owner is None:
+        return key.role == "function" and resource != "*"
+    stage, stack = owner
+    return (not key.stages or stage in key.stages) and (not key.stacks or stack in key.stacks)
+
+
+def outside_owner(
+    key: AccessKey,
+    action: str,
+    resource: str,
+    account_id: str,
+    *,
+    what: str,
+    code: str,
+    message_field: str = "message",
+) -> Denied:
+    """The refusal when :func:`within_owner` says no, in IAM's words (``what``: the kind
+    of resource, ``code``: the service's error code for it)."""
+    user = f"arn:aws:iam::{account_id}:user/{key.access_key_id}"
+    if key.role == "function":
+        user = f"arn:aws:sts::{account_id}:assumed-role/{key.function}-role/{key.function}"
+    limits = ", ".join((*key.stages, *key.stacks))
+    return Denied(
+        403,
+        code,
+        f"User: {user} is not authorized to perform: {action} on resource: {resource} "
+        f"(the key is limited to {limits}; the {what} belongs to another stage or stack, "
+        "or to none)",
+        message_field=message_field,
+    )
+
+
 def _request(scope: Scope, body: bytes) -> Request:
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     return Request(

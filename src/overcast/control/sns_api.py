@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from overcast.control import query_protocol
-from overcast.control.access import AccessControl, Denied
+from overcast.control.access import AccessControl, Denied, outside_owner, within_owner
 from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Receive, Scope, Send, send_response
 from overcast.control.sns_query_shapes import NAMESPACE, OPERATIONS
@@ -214,12 +214,7 @@ class SnsApi:
         """A key limited to stages (or stacks) reaches the topics its stages' deployments
         own; a function, also the topics no stage owns that its policies name."""
         owner = self.owner_of(resource.rsplit(":", 1)[-1]) if resource != "*" else None
-        if owner is None:
-            if key.role == "function" and resource != "*":
-                return None
-            return _limited(key, action, resource, self.store.account_id)
-        stage, stack = owner
-        if (not key.stages or stage in key.stages) and (not key.stacks or stack in key.stacks):
+        if within_owner(key, resource, owner):
             return None
         return _limited(key, action, resource, self.store.account_id)
 
@@ -539,17 +534,7 @@ def _page(names: list[str], token: str) -> tuple[list[str], str]:
 def _limited(key: AccessKey, action: str, resource: str, account_id: str) -> Denied:
     """A key limited to stages or stacks reaches no topic of another stage or stack,
     none that no stage owns, and creates or lists none."""
-    user = f"arn:aws:iam::{account_id}:user/{key.access_key_id}"
-    if key.role == "function":
-        user = f"arn:aws:sts::{account_id}:assumed-role/{key.function}-role/{key.function}"
-    limits = ", ".join((*key.stages, *key.stacks))
-    return Denied(
-        403,
-        "AuthorizationError",
-        f"User: {user} is not authorized to perform: {action} on resource: {resource} "
-        f"(the key is limited to {limits}; the topic belongs to another stage or stack, "
-        "or to none)",
-    )
+    return outside_owner(key, action, resource, account_id, what="topic", code="AuthorizationError")
 
 
 def _snake(operation: str) -> str:

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from overcast.control import query_protocol
-from overcast.control.access import AccessControl, Denied
+from overcast.control.access import AccessControl, Denied, outside_owner, within_owner
 from overcast.control.access_keys import AccessKey
 from overcast.control.asgi_types import Receive, Scope, Send, send_response
 from overcast.control.sqs_query_shapes import NAMESPACE
@@ -204,12 +204,7 @@ class SqsApi:
         """A key limited to stages (or stacks) reaches the queues its stages' deployments
         own; a function, also the queues no stage owns that its policies name."""
         owner = self.owner_of(resource.rsplit(":", 1)[-1]) if resource != "*" else None
-        if owner is None:
-            if key.role == "function" and resource != "*":
-                return None
-            return _limited(key, action, resource, self.store.account_id)
-        stage, stack = owner
-        if (not key.stages or stage in key.stages) and (not key.stacks or stack in key.stacks):
+        if within_owner(key, resource, owner):
             return None
         return _limited(key, action, resource, self.store.account_id)
 
@@ -457,16 +452,13 @@ class SqsApi:
 def _limited(key: AccessKey, action: str, resource: str, account_id: str) -> Denied:
     """A key limited to stages or stacks reaches no queue of another stage or stack,
     none that no stage owns, and creates or lists none."""
-    user = f"arn:aws:iam::{account_id}:user/{key.access_key_id}"
-    if key.role == "function":
-        user = f"arn:aws:sts::{account_id}:assumed-role/{key.function}-role/{key.function}"
-    limits = ", ".join((*key.stages, *key.stacks))
-    return Denied(
-        403,
-        "AccessDeniedException",
-        f"User: {user} is not authorized to perform: {action} on resource: {resource} "
-        f"(the key is limited to {limits}; the queue belongs to another stage or stack, "
-        "or to none)",
+    return outside_owner(
+        key,
+        action,
+        resource,
+        account_id,
+        what="queue",
+        code="AccessDeniedException",
         message_field="Message",
     )
 

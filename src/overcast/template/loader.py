@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,60 +275,39 @@ class _ResourceTable:
 
     def queue_name(self, resource: _Resource) -> str:
         """QueueName if set (resolved), else CloudFormation's generated form."""
-        raw = resource.properties.get("QueueName")
-        if raw is None:
-            return generated_name(self._loader.physical_stack, resource.logical_id)
-        if resource.logical_id in self._naming:
-            raise UnresolvedReferenceError(
-                f"Queue '{resource.logical_id}' QueueName refers to itself",
-                location=resource.properties.key_location("QueueName"),
-            )
-        self._naming.add(resource.logical_id)
-        try:
-            return self._loader.resolver.resolve_text(
-                raw,
-                f"Queue '{resource.logical_id}' QueueName",
-                resource.properties.key_location("QueueName"),
-            )
-        finally:
-            self._naming.discard(resource.logical_id)
+        return self._physical_name(resource, "Queue", "QueueName", generated_name)
 
     def bucket_name(self, resource: _Resource) -> str:
         """BucketName if set (resolved), else a stable generated lower-case name."""
-        raw = resource.properties.get("BucketName")
-        if raw is None:
-            return generated_bucket_name(self._loader.physical_stack, resource.logical_id)
-        if resource.logical_id in self._naming:
-            raise UnresolvedReferenceError(
-                f"Bucket '{resource.logical_id}' BucketName refers to itself",
-                location=resource.properties.key_location("BucketName"),
-            )
-        self._naming.add(resource.logical_id)
-        try:
-            return self._loader.resolver.resolve_text(
-                raw,
-                f"Bucket '{resource.logical_id}' BucketName",
-                resource.properties.key_location("BucketName"),
-            )
-        finally:
-            self._naming.discard(resource.logical_id)
+        return self._physical_name(resource, "Bucket", "BucketName", generated_bucket_name)
 
     def topic_name(self, resource: _Resource) -> str:
         """TopicName if set (resolved), else the generated form (as a queue's)."""
-        raw = resource.properties.get("TopicName")
+        return self._physical_name(resource, "Topic", "TopicName", generated_name)
+
+    def _physical_name(
+        self,
+        resource: _Resource,
+        kind: str,
+        key: str,
+        generate: Callable[[str, str], str],
+    ) -> str:
+        """The name property ``key`` resolved, else ``generate(physical stack, logical
+        id)``; a name that refers to itself is an error at its line."""
+        raw = resource.properties.get(key)
         if raw is None:
-            return generated_name(self._loader.physical_stack, resource.logical_id)
+            return generate(self._loader.physical_stack, resource.logical_id)
         if resource.logical_id in self._naming:
             raise UnresolvedReferenceError(
-                f"Topic '{resource.logical_id}' TopicName refers to itself",
-                location=resource.properties.key_location("TopicName"),
+                f"{kind} '{resource.logical_id}' {key} refers to itself",
+                location=resource.properties.key_location(key),
             )
         self._naming.add(resource.logical_id)
         try:
             return self._loader.resolver.resolve_text(
                 raw,
-                f"Topic '{resource.logical_id}' TopicName",
-                resource.properties.key_location("TopicName"),
+                f"{kind} '{resource.logical_id}' {key}",
+                resource.properties.key_location(key),
             )
         finally:
             self._naming.discard(resource.logical_id)
