@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -805,19 +805,11 @@ class _Loader:
             if found is not None:
                 added.setdefault(by_arn[arn], []).append(found)
         for logical_id, function in functions.items():
-            events = self.resources[logical_id].properties.get("Events")
-            if not isinstance(events, LocatedDict):
-                continue
-            for name, event in events.items():
-                if not isinstance(event, LocatedDict) or event.get("Type") != SNS_EVENT_TYPE:
-                    continue
-                props = event.get("Properties")
-                loc = events.key_location(name)
-                if not isinstance(props, LocatedDict):
-                    raise InvalidTemplateError(
-                        f"Function '{logical_id}' event '{name}' Properties must be a mapping",
-                        location=loc, hint="write Properties: {Topic: !Ref MyTopic}",
-                    )  # fmt: skip
+            for name, _kind, loc, props in self._events_of(
+                self.resources[logical_id],
+                lambda kind: kind == SNS_EVENT_TYPE,
+                "write Properties: {Topic: !Ref MyTopic}",
+            ):
                 arn = (
                     f"arn:{partition}:lambda:{self.region}:{self.account_id}:function:"
                     f"{function.name}"
@@ -904,47 +896,47 @@ class _Loader:
             )
         return specs
 
-    def _schedules(self, resource: _Resource) -> tuple[ScheduleSpec, ...]:
-        """The function's ``Schedule``/``ScheduleV2`` events (``_events`` checked the shape)."""
-        owner = f"Function '{resource.logical_id}'"
+    def _events_of(
+        self, resource: _Resource, matches: Callable[[object], bool], hint: str
+    ) -> Iterator[tuple[str, Any, Location | None, LocatedDict]]:
+        """A function's events whose Type ``matches``, as (name, Type, location,
+        Properties). Properties that are not a mapping stop the load at the event
+        (``hint``: what to write); ``_events`` checked the rest of their shape."""
         events = resource.properties.get("Events")
         if not isinstance(events, LocatedDict):
-            return ()
-        specs = []
+            return
         for name, event in events.items():
-            if not isinstance(event, LocatedDict) or not is_schedule(event.get("Type")):
+            if not isinstance(event, LocatedDict) or not matches(event.get("Type")):
                 continue
             loc = events.key_location(name)
             props = event.get("Properties")
             if not isinstance(props, LocatedDict):
                 raise InvalidTemplateError(
-                    f"{owner} event '{name}' Properties must be a mapping", location=loc,
-                    hint="write Properties: {Schedule: rate(5 minutes)}",
-                )  # fmt: skip
-            specs.append(
-                parse_schedule_event(
-                    owner, name, event["Type"], self._resolved(props), location=loc, log=self.log
+                    f"Function '{resource.logical_id}' event '{name}' Properties must be a mapping",
+                    location=loc,
+                    hint=hint,
                 )
+            yield name, event["Type"], loc, props
+
+    def _schedules(self, resource: _Resource) -> tuple[ScheduleSpec, ...]:
+        """The function's ``Schedule``/``ScheduleV2`` events."""
+        owner = f"Function '{resource.logical_id}'"
+        hint = "write Properties: {Schedule: rate(5 minutes)}"
+        return tuple(
+            parse_schedule_event(
+                owner, name, kind, self._resolved(props), location=loc, log=self.log
             )
-        return tuple(specs)
+            for name, kind, loc, props in self._events_of(resource, is_schedule, hint)
+        )
 
     def _s3_events(self, resource: _Resource, table: _ResourceTable) -> tuple[S3EventSpec, ...]:
-        """The function's ``S3`` events (``_events`` checked the shape)."""
+        """The function's ``S3`` events."""
         owner = f"Function '{resource.logical_id}'"
-        events = resource.properties.get("Events")
-        if not isinstance(events, LocatedDict):
-            return ()
+        hint = "write Properties: {Bucket: !Ref MyBucket, Events: s3:ObjectCreated:*}"
         specs = []
-        for name, event in events.items():
-            if not isinstance(event, LocatedDict) or event.get("Type") != S3_EVENT_TYPE:
-                continue
-            loc = events.key_location(name)
-            props = event.get("Properties")
-            if not isinstance(props, LocatedDict):
-                raise InvalidTemplateError(
-                    f"{owner} event '{name}' Properties must be a mapping", location=loc,
-                    hint="write Properties: {Bucket: !Ref MyBucket, Events: s3:ObjectCreated:*}",
-                )  # fmt: skip
+        for name, _kind, loc, props in self._events_of(
+            resource, lambda kind: kind == S3_EVENT_TYPE, hint
+        ):
             logical_id = bucket_reference(owner, name, props, loc)
             bucket = self.resources.get(logical_id)
             if bucket is None or bucket.type != BUCKET_TYPE or bucket.dropped_by is not None:
@@ -976,28 +968,17 @@ class _Loader:
             queue_arn(partition, self.region, self.account_id, spec.name): spec
             for spec in queues.values()
         }
+        hint = "write Properties: {Queue: !GetAtt MyQueue.Arn}"
         for logical_id, spec in functions.items():
-            events = self.resources[logical_id].properties.get("Events")
-            if not isinstance(events, LocatedDict):
-                continue
             owner = f"Function '{logical_id}'"
-            sources = []
-            for name, event in events.items():
-                if not isinstance(event, LocatedDict) or not is_sqs(event.get("Type")):
-                    continue
-                loc = events.key_location(name)
-                props = event.get("Properties")
-                if not isinstance(props, LocatedDict):
-                    raise InvalidTemplateError(
-                        f"{owner} event '{name}' Properties must be a mapping", location=loc,
-                        hint="write Properties: {Queue: !GetAtt MyQueue.Arn}",
-                    )  # fmt: skip
-                resolved = self._resolved(props)
-                sources.append(
-                    parse_sqs_event(
-                        owner, name, resolved, queues=by_arn, location=loc, log=self.log
-                    )
+            sources = [
+                parse_sqs_event(
+                    owner, name, self._resolved(props), queues=by_arn, location=loc, log=self.log
                 )
+                for name, _kind, loc, props in self._events_of(
+                    self.resources[logical_id], is_sqs, hint
+                )
+            ]
             if sources:
                 functions[logical_id] = dataclasses.replace(spec, sqs_sources=tuple(sources))
         return functions
