@@ -16,13 +16,13 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import orjson
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fuzz.asgi_once import call_once
 from fuzz.hang_guard import no_hang
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import KeyStore
@@ -135,41 +135,10 @@ async def _call(
     method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes, pieces: int
 ) -> tuple[int, dict[bytes, bytes], bytes]:
     app, api, _key = _platform()
-    header_list = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": raw_path,
-        "raw_path": raw_path.encode("latin-1"),
-        "query_string": query.encode("latin-1"),
-        "headers": header_list,
-        "server": ("127.0.0.1", 8081),
-        "client": ("127.0.0.1", 50000),
-    }
-    size = max(1, len(body) // pieces) if body else 1
-    chunks = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
-    messages = [
-        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-        for i, chunk in enumerate(chunks)
-    ]
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(3600)  # a second read of a finished body would hang here
-        return {"type": "http.disconnect"}
-
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    await api.aclose()  # Event invocations finish inside the example
-    starts = [m for m in sent if m["type"] == "http.response.start"]
-    assert len(starts) == 1, sent
-    body_out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return starts[0]["status"], dict(starts[0]["headers"]), body_out
+    try:
+        return await call_once(app, method, raw_path, query, headers, body, pieces=pieces)
+    finally:
+        await api.aclose()  # Event invocations finish inside the example
 
 
 @given(

@@ -14,12 +14,12 @@ import tempfile
 import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fuzz.asgi_once import call_once
 from fuzz.hang_guard import no_hang
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import KeyStore
@@ -103,34 +103,7 @@ async def _call(
     method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, dict[bytes, bytes], bytes]:
     app, _api, _key = _platform()
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode("latin-1"),
-        "query_string": query.encode("latin-1"),
-        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()],
-        "server": ("127.0.0.1", 8081),
-        "client": ("127.0.0.1", 50000),
-    }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    starts = [m for m in sent if m["type"] == "http.response.start"]
-    assert len(starts) == 1, sent
-    out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return starts[0]["status"], dict(starts[0]["headers"]), out
+    return await call_once(app, method, path, query, headers, body)
 
 
 @given(method=METHODS, path=PATHS, query=QUERIES, headers=HEADERS, body=BODIES, signing=SIGNING)

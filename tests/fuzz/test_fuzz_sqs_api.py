@@ -13,12 +13,12 @@ import asyncio
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import orjson
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fuzz.asgi_once import call_once
 from fuzz.hang_guard import no_hang
 from overcast.control.access import AccessControl
 from overcast.control.access_keys import KeyStore
@@ -162,34 +162,7 @@ SIGNING = st.sampled_from(["signed", "signed", "signed", "unsigned", "bad-signat
 
 async def _call(headers: dict[str, str], body: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
     app, _api, _key = _platform()
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()],
-        "server": ("127.0.0.1", 8081),
-        "client": ("127.0.0.1", 50000),
-    }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    starts = [m for m in sent if m["type"] == "http.response.start"]
-    assert len(starts) == 1, sent
-    out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return starts[0]["status"], dict(starts[0]["headers"]), out
+    return await call_once(app, "POST", "/", "", headers, body)
 
 
 @given(operation=OPERATIONS, body=BODIES, signing=SIGNING)
