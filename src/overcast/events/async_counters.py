@@ -35,29 +35,26 @@ class AsyncCounters:
         # attempts, age total]
         self._counts: dict[tuple[str, str], list[float]] = {}
 
-    def _add(self, key: tuple[str, str], index: int, amount: float = 1) -> None:
+    def _add(self, key: tuple[str, str], *amounts: tuple[int, float]) -> None:
+        """Add each (index, amount) to ``key``'s counts, under one lock."""
         with self._lock:
             counts = self._counts.get(key)
             if counts is None:
                 counts = self._counts[key] = [0, 0, 0, 0, 0, 0.0]
-            counts[index] += amount
+            for index, amount in amounts:
+                counts[index] += amount
 
     def received(self, key: tuple[str, str]) -> None:
-        self._add(key, 0)
+        self._add(key, (0, 1))
 
     def dropped(self, key: tuple[str, str]) -> None:
-        self._add(key, 1)
+        self._add(key, (1, 1))
 
     def delivery_failed(self, key: tuple[str, str], dead_letter: bool) -> None:
-        self._add(key, 3 if dead_letter else 2)
+        self._add(key, (3 if dead_letter else 2, 1))
 
     def attempt_started(self, key: tuple[str, str], age_s: float) -> None:
-        with self._lock:
-            counts = self._counts.get(key)
-            if counts is None:
-                counts = self._counts[key] = [0, 0, 0, 0, 0, 0.0]
-            counts[4] += 1
-            counts[5] += max(0.0, age_s)
+        self._add(key, (4, 1), (5, max(0.0, age_s)))
 
     def snapshot(self) -> dict[tuple[str, str], AsyncCounts]:
         with self._lock:

@@ -149,11 +149,16 @@ class Dispatcher:
         self._stopping = False
         self._grace_s = grace_s
         self._backoff_scale = backoff_scale
-        #: records and dead letters that could not be delivered (Lambda's
-        #: DestinationDeliveryFailures and DeadLetterErrors)
-        self.undelivered = 0
         #: Lambda's AsyncEvents* metrics, per function and qualifier
         self.counters = AsyncCounters()
+
+    @property
+    def undelivered(self) -> int:
+        """Records and dead letters that could not be delivered (Lambda's
+        DestinationDeliveryFailures and DeadLetterErrors, all functions)."""
+        return sum(
+            c.delivery_failures + c.dead_letter_errors for c in self.counters.snapshot().values()
+        )
 
     async def submit(self, request: InvokeRequest) -> str:
         """Queue an Event invocation durably; its request id once it is stored."""
@@ -443,7 +448,6 @@ class Dispatcher:
                 raise DeliveryError("no queues or topics run here")
             await self.sink.send(target_arn, body, attributes)
         except DeliveryError as exc:
-            self.undelivered += 1
             self.counters.delivery_failed(event.key, dead_letter=dead_letter)
             logger.warning(
                 "async event %s: not delivered to %s: %s", event.request_id, target_arn, exc
