@@ -24,7 +24,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -592,80 +592,49 @@ class Platform:
                     targets.setdefault(bucket, []).extend(found)
         self._s3_targets = targets
 
+    def _owners(
+        self,
+        names: Callable[[AppModel], Iterable[tuple[str, str]]],
+        but: tuple[str, str] | None = None,
+    ) -> dict[str, tuple[str, str]]:
+        """Name → (stage, stack) of the resources ``names`` lists (as logical id, name
+        pairs) in the live deployments, but the one of (stage, stack) ``but``."""
+        return {
+            name: (stage_name, live.record.stack)
+            for stage_name, stage in self.stages.items()
+            for live in stage.lives()
+            if (stage_name, live.record.stack) != but
+            for _logical_id, name in names(live.model)
+        }
+
     def _queue_owner(self, queue: str) -> tuple[str, str] | None:
         """The (stage, stack) whose live deployment's template holds queue ``queue``."""
-        for name, stage in self.stages.items():
-            for live in stage.lives():
-                if any(spec.name == queue for spec in live.model.queues.values()):
-                    return name, live.record.stack
-        return None
+        return self._owners(_queue_names).get(queue)
 
     def _topic_owner(self, topic: str) -> tuple[str, str] | None:
         """The (stage, stack) whose live deployment's template holds topic ``topic``."""
-        for name, stage in self.stages.items():
-            for live in stage.lives():
-                if any(spec.name == topic for spec in live.model.topics.values()):
-                    return name, live.record.stack
-        return None
+        return self._owners(_topic_names).get(topic)
 
     async def _provision(self, stage_name: str, stack: str, model: AppModel) -> None:
-        """Create a deployment's queues and buckets; refuse one that another stage or
-        stack's live deployment owns (CloudFormation refuses a name another stack holds)."""
-        for name, stage in self.stages.items():
-            for live in stage.lives():
-                if (name, live.record.stack) == (stage_name, stack):
-                    continue
-                taken = set(live.model.bucket_names.values())
-                for logical_id, bucket in model.bucket_names.items():
-                    if bucket in taken:
-                        raise DeployError(
-                            f"Bucket '{logical_id}': {bucket} already exists in stack "
-                            f"{live.record.stack} of stage {name}",
-                            status=409,
-                            code="ResourceConflictException",
-                            hint="name it per stage (BucketName: !Sub 'files-${Stage}') or "
-                            "leave BucketName out: generated names are the stage's own",
-                        )
-                held = {queue.name for queue in live.model.queues.values()}
-                for queue in model.queues.values():
-                    if queue.name in held:
-                        raise DeployError(
-                            f"Queue '{queue.logical_id}': {queue.name} already exists in "
-                            f"stack {live.record.stack} of stage {name}",
-                            status=409,
-                            code="ResourceConflictException",
-                            hint="name it per stage (QueueName: !Sub 'jobs-${Stage}') or leave "
-                            "QueueName out: generated names are the stage's own",
-                        )
+        """Create a deployment's buckets, queues and topics; refuse, before creating any,
+        a name another stage or stack's live deployment holds (CloudFormation refuses a
+        name another stack holds)."""
+        for kind, key, example, names in _NAMED_RESOURCES:
+            owners = self._owners(names, but=(stage_name, stack))
+            for logical_id, name in names(model):
+                if name in owners:
+                    held_stage, held_stack = owners[name]
+                    raise DeployError(
+                        f"{kind} '{logical_id}': {name} already exists in stack {held_stack} "
+                        f"of stage {held_stage}",
+                        status=409,
+                        code="ResourceConflictException",
+                        hint=f"name it per stage ({key}: !Sub '{example}-${{Stage}}') or leave "
+                        f"{key} out: generated names are the stage's own",
+                    )
         try:
             await asyncio.to_thread(create_template_queues, self.sqs.store, model.queues.values())
             await asyncio.to_thread(create_template_buckets, self.s3.buckets, model.bucket_names)
-        except (TemplateQueueError, TemplateBucketError) as exc:
-            raise DeployError(str(exc), code="InvalidParameterValueException") from exc
-        await self._provision_topics(stage_name, stack, model)
-
-    async def _provision_topics(self, stage_name: str, stack: str, model: AppModel) -> None:
-        """Create a deployment's topics and subscriptions (its functions invoked at the
-        stage), refusing a topic name another stage or stack's live deployment holds."""
-        owners = {
-            topic.name: (name, live.record.stack)
-            for name, stage in self.stages.items()
-            for live in stage.lives()
-            if (name, live.record.stack) != (stage_name, stack)
-            for topic in live.model.topics.values()
-        }
-        for topic in model.topics.values():
-            if topic.name in owners:
-                held_stage, held_stack = owners[topic.name]
-                raise DeployError(
-                    f"Topic '{topic.logical_id}': {topic.name} already exists in stack "
-                    f"{held_stack} of stage {held_stage}",
-                    status=409,
-                    code="ResourceConflictException",
-                    hint="name it per stage (TopicName: !Sub 'orders-${Stage}') or leave "
-                    "TopicName out: generated names are the stage's own",
-                )
-        try:
             await asyncio.to_thread(
                 lambda: create_template_topics(
                     self.sns.store,
@@ -674,25 +643,21 @@ class Platform:
                     qualifier=stage_name,
                 )
             )
-        except TemplateTopicError as exc:
+        except (TemplateQueueError, TemplateBucketError, TemplateTopicError) as exc:
             raise DeployError(str(exc), code="InvalidParameterValueException") from exc
 
     async def _release_queues(self, stage_name: str, stack: str, model: AppModel) -> None:
         """Delete a deleted stack's queues and topics, but any that a live deployment
         still holds."""
+        queues_held = self._owners(_queue_names)
         for queue in model.queues.values():
-            if self._queue_owner(queue.name) is not None:
+            if queue.name in queues_held:
                 continue
             try:
                 await asyncio.to_thread(self.sqs.store.delete_queue, queue.name)
             except OvercastError as exc:  # gone already: deleted by hand
                 logger.info("queue %s of stack %s: %s", queue.name, stack, exc)
-        held = {
-            topic.name
-            for stage in self.stages.values()
-            for live in stage.lives()
-            for topic in live.model.topics.values()
-        }
+        held = self._owners(_topic_names)
         for topic in model.topics.values():
             if topic.name not in held:
                 await asyncio.to_thread(self.sns.store.delete_topic, topic.name)
@@ -785,3 +750,25 @@ def _ipv4_or_loopback(host: str) -> str:
     if address.version != 4 or address.is_unspecified:
         return "127.0.0.1"
     return host
+
+
+def _queue_names(model: AppModel) -> Iterable[tuple[str, str]]:
+    return ((queue.logical_id, queue.name) for queue in model.queues.values())
+
+
+def _topic_names(model: AppModel) -> Iterable[tuple[str, str]]:
+    return ((topic.logical_id, topic.name) for topic in model.topics.values())
+
+
+def _bucket_names(model: AppModel) -> Iterable[tuple[str, str]]:
+    return model.bucket_names.items()
+
+
+#: a deployment's named resources: kind, name property, a name to suggest, its names
+_NAMED_RESOURCES: tuple[
+    tuple[str, str, str, Callable[[AppModel], Iterable[tuple[str, str]]]], ...
+] = (
+    ("Bucket", "BucketName", "files", _bucket_names),
+    ("Queue", "QueueName", "jobs", _queue_names),
+    ("Topic", "TopicName", "orders", _topic_names),
+)
